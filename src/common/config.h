@@ -1,0 +1,98 @@
+// The service's configuration: embedded defaults, overridden in turn by the
+// TOML file, by CHATBOT_<SECTION>_<KEY> environment variables and by
+// command-line flags (`--set section.key=value` and dedicated flags such as
+// `--models`). Every setting is declared once, in config.cc, with its type,
+// default, allowed range and comment; unknown keys and bad values are refused
+// at start with the file (and line), the key and the reason.
+#ifndef CHATBOT_COMMON_CONFIG_H_
+#define CHATBOT_COMMON_CONFIG_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatbot {
+
+// The typed, effective settings. Field names match the TOML keys.
+struct Settings {
+  struct Paths {
+    std::string models = "model";                    // [paths] models
+    std::vector<std::string> data = {"data/domain"};  // [paths] data (files or directories)
+    std::string logs = "logs";                       // [paths] logs
+  } paths;
+
+  struct Logging {
+    std::string level = "info";    // trace|debug|info|warn|error|critical|off
+    int64_t max_size_mb = 10;      // rotate a log file when it reaches this size (1..1024)
+    int64_t max_files = 5;         // rotated files kept per log (1..100)
+    std::string console = "auto";  // auto (when stderr is a terminal)|always|never
+  } logging;
+
+  struct Bot {
+    std::string name = "Ava";  // used in replies as {bot_name}
+  } bot;
+
+  struct Nlu {
+    bool strip_accents = false;  // remove accents after NFKC + case folding
+    int64_t top_k = 5;           // entries in a prediction's ranking (1..50)
+    int64_t max_text_length = 2000;  // longest accepted input, in bytes (1..1000000)
+  } nlu;
+
+  struct Svm {
+    double c = 1.0;                      // LIBLINEAR cost (> 0)
+    int64_t word_ngram_max = 2;          // word n-grams 1..N (1..3)
+    int64_t char_ngram_min = 2;          // character n-grams inside word boundaries (1..8)
+    int64_t char_ngram_max = 5;          // (char_ngram_min..8)
+    int64_t min_df = 1;                  // drop features seen in fewer documents (1..1000)
+    bool sublinear_tf = true;            // 1 + log(tf) instead of tf
+    double validation_fraction = 0.15;   // held out for calibration when no validation data (0.05..0.5)
+    int64_t seed = 42;                   // for the held-out split
+    int64_t threads = 0;                 // training threads; 0 = one per core (0..256)
+  } svm;
+};
+
+// Where an effective value came from, for `chatbot config show`.
+struct ValueOrigin {
+  enum class Kind { kDefault, kFile, kEnvironment, kFlag } kind = Kind::kDefault;
+  std::string detail;  // "config/chatbot.toml:12", "CHATBOT_SVM_C", "--set svm.c=2"
+};
+
+class Configuration {
+ public:
+  struct Sources {
+    // The TOML file. When unset: $CHATBOT_CONFIG, else config/chatbot.toml
+    // if it exists in the working directory, else embedded defaults only.
+    std::optional<std::filesystem::path> file;
+    // "section.key=value" overrides from the command line, in order.
+    std::vector<std::string> flags;
+    // The process environment; only CHATBOT_* entries are read. When unset,
+    // the real environment is used. Tests pass their own.
+    std::optional<std::map<std::string, std::string>> environment;
+  };
+
+  // Throws ConfigError naming the file/variable/flag, the key and the reason.
+  static Configuration Load(const Sources& sources);
+
+  // Embedded defaults only.
+  Configuration();
+
+  const Settings& settings() const { return settings_; }
+  // The file that was read, if any.
+  const std::optional<std::filesystem::path>& file() const { return file_; }
+  const ValueOrigin& OriginOf(const std::string& dotted_key) const;
+
+  // Every setting as TOML with its origin, for `chatbot config show`.
+  std::string Describe() const;
+
+ private:
+  Settings settings_;
+  std::optional<std::filesystem::path> file_;
+  std::map<std::string, ValueOrigin> origins_;
+};
+
+}  // namespace chatbot
+
+#endif  // CHATBOT_COMMON_CONFIG_H_

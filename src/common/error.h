@@ -1,0 +1,46 @@
+// Error types shared by every module.
+//
+// Bad input (configuration, training data, model files, requests) is reported
+// by throwing one of these; the message always names what was wrong and where
+// (file, line, key), so the command line and the server can show it unchanged.
+#ifndef CHATBOT_COMMON_ERROR_H_
+#define CHATBOT_COMMON_ERROR_H_
+
+#include <stdexcept>
+#include <string>
+
+namespace chatbot {
+
+// Base of every error the product reports to a person.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A configuration file, environment variable or flag is invalid.
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Training or evaluation data is malformed ("file:line: reason").
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A model on disk is missing, damaged, foreign or of another format version.
+class ModelError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Reading or writing a file failed at the operating-system level.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace chatbot
+
+#endif  // CHATBOT_COMMON_ERROR_H_
