@@ -48,7 +48,11 @@ void SyncDirectory(const std::filesystem::path& dir) {
 
 void WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
   const std::filesystem::path dir = path.parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  if (!dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) throw IoError("cannot create directory " + dir.string() + ": " + error.message());
+  }
 
   std::random_device random;
   const std::filesystem::path temp =
@@ -88,6 +92,10 @@ void WriteFileAtomically(const std::filesystem::path& path, std::string_view con
 }
 
 std::string ReadFile(const std::filesystem::path& path) {
+  // An ifstream opens a directory without complaint and reads nothing.
+  if (std::filesystem::is_directory(path)) {
+    throw IoError("cannot read " + path.string() + ": Is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path.string() + ": " + std::strerror(errno));
   std::ostringstream buffer;

@@ -22,6 +22,7 @@ struct Settings {
     std::string models = "model";                    // [paths] models
     std::vector<std::string> data = {"data/domain"};  // [paths] data (files or directories)
     std::string logs = "logs";                       // [paths] logs
+    friend bool operator==(const Paths&, const Paths&) = default;
   } paths;
 
   struct Logging {
@@ -29,16 +30,19 @@ struct Settings {
     int64_t max_size_mb = 10;      // rotate a log file when it reaches this size (1..1024)
     int64_t max_files = 5;         // rotated files kept per log (1..100)
     std::string console = "auto";  // auto (when stderr is a terminal)|always|never
+    friend bool operator==(const Logging&, const Logging&) = default;
   } logging;
 
   struct Bot {
     std::string name = "Ava";  // used in replies as {bot_name}
+    friend bool operator==(const Bot&, const Bot&) = default;
   } bot;
 
   struct Nlu {
     bool strip_accents = false;  // remove accents after NFKC + case folding
     int64_t top_k = 5;           // entries in a prediction's ranking (1..50)
     int64_t max_text_length = 2000;  // longest accepted input, in bytes (1..1000000)
+    friend bool operator==(const Nlu&, const Nlu&) = default;
   } nlu;
 
   struct Svm {
@@ -51,7 +55,10 @@ struct Settings {
     double validation_fraction = 0.15;   // held out for calibration when no validation data (0.05..0.5)
     int64_t seed = 42;                   // for the held-out split
     int64_t threads = 0;                 // training threads; 0 = one per core (0..256)
+    friend bool operator==(const Svm&, const Svm&) = default;
   } svm;
+
+  friend bool operator==(const Settings&, const Settings&) = default;
 };
 
 // Where an effective value came from, for `chatbot config show`.
@@ -59,6 +66,11 @@ struct ValueOrigin {
   enum class Kind { kDefault, kFile, kEnvironment, kFlag } kind = Kind::kDefault;
   std::string detail;  // "config/chatbot.toml:12", "CHATBOT_SVM_C", "--set svm.c=2"
 };
+
+// An origin as people read it, in `config show` and in error messages:
+// "default", "file config/chatbot.toml:12", "environment CHATBOT_SVM_C",
+// "flag --set svm.c=2".
+std::string DescribeOrigin(const ValueOrigin& origin);
 
 class Configuration {
  public:
@@ -86,6 +98,17 @@ class Configuration {
 
   // Every setting as TOML with its origin, for `chatbot config show`.
   std::string Describe() const;
+
+  // Every setting as "section.key", in the order of the definitions.
+  static std::vector<std::string> Keys();
+
+  // The documentation generated from the setting definitions, so that it
+  // cannot drift from the code (unit tests compare it with the shipped files):
+  // FileTemplate() is config/chatbot.toml, every setting at its default with
+  // its meaning, allowed values and environment variable; ReferenceTable() is
+  // the Markdown table of docs/configuration.md.
+  static std::string FileTemplate();
+  static std::string ReferenceTable();
 
  private:
   Settings settings_;

@@ -1,1 +1,408 @@
-// placeholder: being written
+#include "nlu/training_data.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "nlu/text_normalizer.h"
+
+namespace chatbot::nlu {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class FileFormat { kYaml, kJsonLines };
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+constexpr const char* kDataFileTypes = ".yml, .yaml, .jsonl or .json";
+
+// Every top-level key, and every key of an intent entry, that the YAML
+// format knows; anything else is rejected so that a typo ("exmaples") is an
+// error rather than an intent silently without examples.
+constexpr std::string_view kTopLevelKeys[] = {"version", "intents"};
+constexpr std::string_view kIntentKeys[] = {"intent", "description", "examples", "responses"};
+
+std::optional<FileFormat> FormatOf(const fs::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension == ".yml" || extension == ".yaml") return FileFormat::kYaml;
+  if (extension == ".jsonl" || extension == ".json") return FileFormat::kJsonLines;
+  return std::nullopt;
+}
+
+std::string Location(const fs::path& file, int line) {
+  return file.string() + ":" + std::to_string(line);
+}
+
+// yaml-cpp counts lines from 0, and a node without a position has line -1.
+std::string Location(const fs::path& file, const YAML::Mark& mark) {
+  return Location(file, std::max(mark.line, 0) + 1);
+}
+
+[[noreturn]] void Fail(const std::string& where, const std::string& reason) {
+  throw DataError(where + ": " + reason);
+}
+
+std::string Quote(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+bool IsValidIntentName(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+template <size_t N>
+std::string JoinKeys(const std::string_view (&keys)[N]) {
+  std::string joined;
+  for (std::string_view key : keys) {
+    if (!joined.empty()) joined += ", ";
+    joined += key;
+  }
+  return joined;
+}
+
+// Returns the files `path` stands for: itself, or the data files of a
+// directory tree in sorted order.
+std::vector<fs::path> ExpandPath(const fs::path& path) {
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    throw IoError("cannot access " + path.string() + ": " + error.message());
+  }
+  if (!fs::exists(status)) Fail(path.string(), "no such file or directory");
+  if (!fs::is_directory(status)) {
+    if (!FormatOf(path)) {
+      Fail(path.string(), "unknown file type " + Quote(path.extension().string()) + " (expected " +
+                              kDataFileTypes + ")");
+    }
+    return {path};
+  }
+  std::vector<fs::path> files;
+  try {
+    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(path)) {
+      if (entry.is_regular_file() && FormatOf(entry.path())) files.push_back(entry.path());
+    }
+  } catch (const fs::filesystem_error& e) {
+    throw IoError(std::string("cannot list ") + path.string() + ": " + e.what());
+  }
+  if (files.empty()) {
+    Fail(path.string(), std::string("no data files (") + kDataFileTypes + ") here");
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Accumulates the files of one LoadTrainingData call. Intents are merged by
+// name across files; duplicate texts are detected as examples arrive.
+class Loader {
+ public:
+  explicit Loader(const LoadOptions& options) : options_(options) {}
+
+  void LoadFile(const fs::path& path);
+  TrainingData Finish();
+
+ private:
+  // Where a normalised text was first seen under one intent. The uses of one
+  // text form a chain (nearly always of length 1), which spares a container
+  // per distinct text.
+  struct FirstUse {
+    size_t intent;   // index into data_.intents
+    size_t example;  // index into data_.examples
+    size_t next;     // index into uses_ of the text's next use, or kEndOfChain
+  };
+  static constexpr size_t kEndOfChain = SIZE_MAX;
+
+  void LoadYaml(const fs::path& path, const std::string& contents);
+  void LoadIntentEntry(const fs::path& path, const YAML::Node& entry);
+  void LoadJsonLines(const fs::path& path, std::string_view contents);
+
+  // Returns the index of intent `name`, defining it (at `where`) if new.
+  size_t DefineIntent(const std::string& name, const std::string& where);
+  void AddExample(std::string text, size_t intent, std::string source);
+
+  const LoadOptions options_;
+  const TextNormalizer normalizer_;
+  TrainingData data_;
+  std::set<fs::path> loaded_files_;  // canonical paths
+  std::unordered_map<std::string, size_t> intent_index_;
+  std::vector<std::string> intent_sources_;  // "FILE:LINE" of each intent's first definition
+  std::vector<size_t> example_counts_;       // per intent
+  // Normalised text -> the first of its uses, one per intent it appears under.
+  std::unordered_map<std::string, size_t> first_use_;
+  std::vector<FirstUse> uses_;
+  std::string key_;  // reused buffer for normalised texts
+};
+
+void Loader::LoadFile(const fs::path& path) {
+  if (!loaded_files_.insert(fs::weakly_canonical(path)).second) return;
+  data_.files.push_back(path);
+
+  std::string contents = ReadFile(path);
+  if (std::string_view(contents).starts_with(kUtf8Bom)) contents.erase(0, kUtf8Bom.size());
+  // Checked on the raw bytes, for the whole file: parsers differ in what
+  // they let through, and a file that is not UTF-8 is broken anyway.
+  size_t offset = 0;
+  if (!IsValidUtf8(contents, &offset)) {
+    const auto line = 1 + std::count(contents.begin(), contents.begin() + offset, '\n');
+    Fail(Location(path, static_cast<int>(line)),
+         "invalid UTF-8 (at byte offset " + std::to_string(offset) + " of the file)");
+  }
+  if (FormatOf(path) == FileFormat::kYaml) {
+    LoadYaml(path, contents);
+  } else {
+    LoadJsonLines(path, contents);
+  }
+}
+
+void Loader::LoadYaml(const fs::path& path, const std::string& contents) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(contents);
+  } catch (const YAML::Exception& e) {
+    Fail(Location(path, e.mark), "malformed YAML: " + e.msg);
+  }
+  if (documents.empty()) Fail(Location(path, 1), "missing 'intents' (the file is empty)");
+  if (documents.size() > 1) {
+    Fail(Location(path, documents[1].Mark()), "more than one YAML document in one file");
+  }
+  const YAML::Node& root = documents[0];
+  if (!root.IsMap()) {
+    Fail(Location(path, root.Mark()), "expected a mapping with 'version' and 'intents'");
+  }
+
+  // yaml-cpp nodes cannot say "absent" (a default node is a defined null),
+  // hence std::optional for keys that may be missing.
+  std::optional<YAML::Node> intents;
+  std::vector<std::string> seen_keys;
+  for (const auto& item : root) {
+    const std::string key = item.first.Scalar();
+    const std::string where = Location(path, item.first.Mark());
+    if (std::find(std::begin(kTopLevelKeys), std::end(kTopLevelKeys), key) ==
+        std::end(kTopLevelKeys)) {
+      Fail(where, "unknown key " + Quote(key) + " (allowed: " + JoinKeys(kTopLevelKeys) + ")");
+    }
+    if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) {
+      Fail(where, "duplicate key " + Quote(key));
+    }
+    seen_keys.push_back(key);
+    if (key == "version") {
+      if (!item.second.IsScalar() || item.second.Scalar() != "1") {
+        Fail(Location(path, item.second.Mark()),
+             "unsupported version " + Quote(item.second.Scalar()) + " (expected 1)");
+      }
+    } else {
+      intents.emplace(item.second);
+    }
+  }
+  if (!intents) Fail(Location(path, root.Mark()), "missing 'intents'");
+  if (!intents->IsSequence()) {
+    Fail(Location(path, intents->Mark()), "'intents' must be a list of intent entries");
+  }
+  for (const YAML::Node& entry : *intents) LoadIntentEntry(path, entry);
+}
+
+void Loader::LoadIntentEntry(const fs::path& path, const YAML::Node& entry) {
+  const std::string entry_where = Location(path, entry.Mark());
+  if (!entry.IsMap()) {
+    Fail(entry_where, "an entry of 'intents' must be a mapping with 'intent' and 'examples'");
+  }
+  std::optional<YAML::Node> name_node, description_node, examples_node, responses_node;
+  std::vector<std::string> seen_keys;
+  for (const auto& item : entry) {
+    const std::string key = item.first.Scalar();
+    const std::string where = Location(path, item.first.Mark());
+    if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) {
+      Fail(where, "duplicate key " + Quote(key));
+    }
+    seen_keys.push_back(key);
+    if (key == "intent") {
+      name_node.emplace(item.second);
+    } else if (key == "description") {
+      description_node.emplace(item.second);
+    } else if (key == "examples") {
+      examples_node.emplace(item.second);
+    } else if (key == "responses") {
+      responses_node.emplace(item.second);
+    } else {
+      Fail(where, "unknown key " + Quote(key) + " (allowed: " + JoinKeys(kIntentKeys) + ")");
+    }
+  }
+
+  if (!name_node) Fail(entry_where, "intent entry without 'intent'");
+  if (!name_node->IsScalar() || !IsValidIntentName(name_node->Scalar())) {
+    Fail(Location(path, name_node->Mark()), "invalid intent name " + Quote(name_node->Scalar()) +
+                                                " (use letters, digits, '_', '.' and '-')");
+  }
+  const std::string& name = name_node->Scalar();
+  if (!examples_node) Fail(entry_where, "intent " + Quote(name) + " has no 'examples'");
+  if (!examples_node->IsSequence()) {
+    Fail(Location(path, examples_node->Mark()), "'examples' must be a list of strings");
+  }
+  if (responses_node && !responses_node->IsSequence()) {
+    Fail(Location(path, responses_node->Mark()), "'responses' must be a list of strings");
+  }
+  if (description_node && !description_node->IsScalar()) {
+    Fail(Location(path, description_node->Mark()), "'description' must be a string");
+  }
+
+  const size_t intent = DefineIntent(name, entry_where);
+  IntentDefinition& definition = data_.intents[intent];
+  if (description_node && !description_node->Scalar().empty()) {
+    if (definition.description.empty()) {
+      definition.description = description_node->Scalar();
+    } else if (definition.description != description_node->Scalar()) {
+      data_.warnings.push_back(Location(path, description_node->Mark()) + ": intent " +
+                               Quote(name) + " already has a description (from " +
+                               intent_sources_[intent] + "); this one is ignored");
+    }
+  }
+  if (responses_node) {
+    std::vector<std::string>& responses = definition.responses;
+    for (const YAML::Node& response : *responses_node) {
+      const std::string where = Location(path, response.Mark());
+      if (!response.IsScalar()) Fail(where, "a response must be a string");
+      if (normalizer_.Normalize(response.Scalar()).empty()) Fail(where, "empty response");
+      if (std::find(responses.begin(), responses.end(), response.Scalar()) == responses.end()) {
+        responses.push_back(response.Scalar());
+      }
+    }
+  }
+  for (const YAML::Node& example : *examples_node) {
+    const std::string where = Location(path, example.Mark());
+    if (!example.IsScalar()) Fail(where, "an example must be a string");
+    AddExample(example.Scalar(), intent, where);
+  }
+}
+
+void Loader::LoadJsonLines(const fs::path& path, std::string_view contents) {
+  int line_number = 0;
+  size_t position = 0;
+  while (position < contents.size()) {
+    size_t end = contents.find('\n', position);
+    if (end == std::string_view::npos) end = contents.size();
+    std::string_view line = contents.substr(position, end - position);
+    position = end + 1;
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank
+
+    const std::string where = Location(path, line_number);
+    boost::json::error_code error;
+    const boost::json::value value = boost::json::parse(line, error);
+    if (error) Fail(where, "malformed JSON: " + error.message());
+    const boost::json::object* object = value.if_object();
+    if (object == nullptr) Fail(where, R"(expected an object {"text": ..., "intent": ...})");
+
+    auto string_field = [&](const char* field) -> std::string_view {
+      const boost::json::value* field_value = object->if_contains(field);
+      if (field_value == nullptr) Fail(where, std::string("missing \"") + field + "\"");
+      const boost::json::string* string = field_value->if_string();
+      if (string == nullptr) Fail(where, std::string("\"") + field + "\" must be a string");
+      return std::string_view(string->data(), string->size());
+    };
+    const std::string_view text = string_field("text");
+    const std::string name(string_field("intent"));
+    if (!IsValidIntentName(name)) {
+      Fail(where,
+           "invalid intent name " + Quote(name) + " (use letters, digits, '_', '.' and '-')");
+    }
+    AddExample(std::string(text), DefineIntent(name, where), where);
+  }
+}
+
+size_t Loader::DefineIntent(const std::string& name, const std::string& where) {
+  const auto [it, inserted] = intent_index_.try_emplace(name, data_.intents.size());
+  if (inserted) {
+    data_.intents.push_back(IntentDefinition{name, "", {}});
+    intent_sources_.push_back(where);
+    example_counts_.push_back(0);
+  }
+  return it->second;
+}
+
+void Loader::AddExample(std::string text, size_t intent, std::string source) {
+  normalizer_.Normalize(text, &key_);
+  if (key_.empty()) Fail(source, "empty example text");
+
+  const size_t index = data_.examples.size();
+  const std::string& name = data_.intents[intent].name;
+  const auto [head, inserted] = first_use_.try_emplace(key_, uses_.size());
+  if (inserted) {
+    uses_.push_back(FirstUse{intent, index, kEndOfChain});
+  } else {
+    size_t last = head->second;
+    while (uses_[last].intent != intent && uses_[last].next != kEndOfChain) last = uses_[last].next;
+    if (uses_[last].intent == intent) {
+      data_.warnings.push_back(source + ": duplicate example " + Quote(text) + " in intent " +
+                               Quote(name) + " (also at " +
+                               data_.examples[uses_[last].example].source + ")");
+    } else {
+      const FirstUse& first = uses_[head->second];
+      data_.warnings.push_back(source + ": example " + Quote(text) + " is under intent " +
+                               Quote(name) + " here and under intent " +
+                               Quote(data_.intents[first.intent].name) + " at " +
+                               data_.examples[first.example].source);
+      uses_[last].next = uses_.size();
+      uses_.push_back(FirstUse{intent, index, kEndOfChain});
+    }
+  }
+  ++example_counts_[intent];
+  data_.examples.push_back(TrainingExample{std::move(text), name, std::move(source)});
+}
+
+TrainingData Loader::Finish() {
+  if (data_.examples.empty()) throw DataError("no training examples were loaded");
+  if (options_.require_two_examples_per_intent) {
+    std::vector<size_t> too_few;
+    for (size_t i = 0; i < data_.intents.size(); ++i) {
+      if (example_counts_[i] < 2) too_few.push_back(i);
+    }
+    if (!too_few.empty()) {
+      const size_t first = too_few.front();
+      std::string reason = "intent " + Quote(data_.intents[first].name) + " has " +
+                           std::to_string(example_counts_[first]) +
+                           " example(s); training needs at least 2 per intent";
+      for (size_t i = 1; i < too_few.size(); ++i) {
+        reason += (i == 1 ? "; also too few: " : ", ") + Quote(data_.intents[too_few[i]].name) +
+                  " (" + intent_sources_[too_few[i]] + ")";
+      }
+      Fail(intent_sources_[first], reason);
+    }
+  }
+  return std::move(data_);
+}
+
+}  // namespace
+
+std::vector<std::string> TrainingData::Labels() const {
+  std::vector<std::string_view> all;
+  all.reserve(examples.size());
+  for (const TrainingExample& example : examples) all.push_back(example.intent);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return std::vector<std::string>(all.begin(), all.end());
+}
+
+TrainingData LoadTrainingData(const std::vector<fs::path>& paths, const LoadOptions& options) {
+  Loader loader(options);
+  for (const fs::path& path : paths) {
+    for (const fs::path& file : ExpandPath(path)) loader.LoadFile(file);
+  }
+  return loader.Finish();
+}
+
+}  // namespace chatbot::nlu

@@ -22,6 +22,20 @@
 // type, and (when required) an intent with fewer than two examples.
 // Warnings (collected, not fatal): the same text twice in one intent, and the
 // same text under two intents.
+//
+// Further rules (docs/training-data.md is the full reference):
+//  - Top-level keys are `version` (optional, must be 1) and `intents`; intent
+//    entries take `intent`, `description`, `examples` and `responses`. Any
+//    other key is an error, so that typos surface.
+//  - Intent names match [A-Za-z0-9_.-]+, in YAML and JSON Lines alike.
+//  - An intent defined more than once (in one file or several) is merged:
+//    examples and responses are appended in load order (a response already
+//    present is not repeated); the first non-empty description is kept.
+//  - "Same text" for the warnings means equal after TextNormalizer (default
+//    options): trimmed, case-folded, NFKC. Every example is kept, duplicates
+//    included; dropping data is the trainer's decision.
+//  - A file reached twice (named twice, or also inside a named directory) is
+//    read once. Loading no examples at all is an error.
 #ifndef CHATBOT_NLU_TRAINING_DATA_H_
 #define CHATBOT_NLU_TRAINING_DATA_H_
 
@@ -47,9 +61,9 @@ struct IntentDefinition {
 };
 
 struct TrainingData {
-  std::vector<TrainingExample> examples;  // in file order
-  std::vector<IntentDefinition> intents;  // in order of first appearance
-  std::vector<std::string> warnings;      // "FILE:LINE: reason"
+  std::vector<TrainingExample> examples;     // in file order
+  std::vector<IntentDefinition> intents;     // in order of first appearance
+  std::vector<std::string> warnings;         // "FILE:LINE: reason"
   std::vector<std::filesystem::path> files;  // files read, in order
 
   // Sorted, distinct intent labels of the examples.
@@ -62,7 +76,8 @@ struct LoadOptions {
 };
 
 // Loads files (.yml, .yaml, .jsonl, .json as JSON Lines) and directories (all
-// such files inside, recursively, in sorted order). Throws DataError.
+// such files inside, recursively, in sorted order). Throws DataError; IoError
+// when a file exists but cannot be read.
 TrainingData LoadTrainingData(const std::vector<std::filesystem::path>& paths,
                               const LoadOptions& options = {});
 

@@ -1,0 +1,152 @@
+#include "nlu/linear_svm.h"
+
+#include <linear.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/error.h"
+
+namespace chatbot::nlu {
+namespace {
+
+void SilenceLiblinear() {
+  // LIBLINEAR prints solver progress to stdout by default; our progress
+  // reporting is our own and stdout carries command output.
+  static std::once_flag once;
+  std::call_once(once, [] { set_print_string_function([](const char*) {}); });
+}
+
+int ThreadCount(int requested, int tasks) {
+  int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(threads, 1, std::max(1, tasks));
+}
+
+}  // namespace
+
+LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
+                           const std::vector<int>& labels, int num_classes, size_t num_features,
+                           const LinearSvmOptions& options) {
+  if (rows.size() != labels.size()) throw Error("SVM training: rows and labels differ in number");
+  if (num_classes < 2) throw Error("SVM training needs at least two intents");
+  if (!(options.c > 0)) throw Error("SVM training: C must be positive");
+  SilenceLiblinear();
+
+  // LIBLINEAR's input: 1-based feature indices, a bias feature appended to
+  // every row, each row terminated by index -1. Shared read-only by all the
+  // one-vs-rest problems.
+  const int bias_index = static_cast<int>(num_features) + 1;
+  size_t nodes = 0;
+  for (const auto& row : rows) nodes += row.size() + 2;
+  std::vector<feature_node> storage;
+  storage.reserve(nodes);
+  std::vector<feature_node*> x(rows.size());
+  std::vector<size_t> starts(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    starts[i] = storage.size();
+    for (const SparseFeature& f : rows[i]) {
+      storage.push_back({static_cast<int>(f.index) + 1, static_cast<double>(f.value)});
+    }
+    storage.push_back({bias_index, 1.0});
+    storage.push_back({-1, 0.0});
+  }
+  for (size_t i = 0; i < rows.size(); ++i) x[i] = storage.data() + starts[i];
+
+  std::vector<int> class_sizes(num_classes, 0);
+  for (int label : labels) {
+    if (label < 0 || label >= num_classes) throw Error("SVM training: label out of range");
+    ++class_sizes[label];
+  }
+  for (int k = 0; k < num_classes; ++k) {
+    if (class_sizes[k] == 0) throw Error("SVM training: class " + std::to_string(k) + " has no examples");
+  }
+
+  LinearSvm svm;
+  svm.num_classes_ = num_classes;
+  svm.num_features_ = num_features;
+  svm.weights_.assign(num_features * num_classes, 0.0f);
+  svm.bias_.assign(num_classes, 0.0f);
+
+  std::atomic<int> next_class{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    std::vector<double> y(rows.size());
+    for (int k = next_class++; k < num_classes; k = next_class++) {
+      try {
+        // +1 first so that LIBLINEAR's first label (whose weights it
+        // returns for a two-class problem) is "this class".
+        for (size_t i = 0; i < rows.size(); ++i) y[i] = labels[i] == k ? 1.0 : -1.0;
+        problem prob{};
+        prob.l = static_cast<int>(rows.size());
+        prob.n = bias_index;
+        prob.y = y.data();
+        prob.x = x.data();
+        prob.bias = 1.0;
+        parameter param{};
+        param.solver_type = L2R_L2LOSS_SVC_DUAL;
+        param.eps = options.epsilon;
+        param.C = options.c;
+        if (const char* error = check_parameter(&prob, &param)) {
+          throw Error(std::string("LIBLINEAR refused the parameters: ") + error);
+        }
+        model* trained = train(&prob, &param);
+        const double sign = trained->label[0] == 1 ? 1.0 : -1.0;
+        for (size_t f = 0; f < num_features; ++f) {
+          svm.weights_[f * num_classes + k] = static_cast<float>(sign * trained->w[f]);
+        }
+        svm.bias_[k] = static_cast<float>(sign * trained->w[num_features]);
+        free_and_destroy_model(&trained);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next_class = num_classes;
+      }
+    }
+  };
+  const int threads = ThreadCount(options.threads, num_classes);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return svm;
+}
+
+void LinearSvm::DecisionValues(const std::vector<SparseFeature>& x, float* scores) const {
+  const int classes = num_classes_;
+  std::copy(bias_.begin(), bias_.end(), scores);
+  for (const SparseFeature& feature : x) {
+    const float* row = weights_.data() + static_cast<size_t>(feature.index) * classes;
+    const float value = feature.value;
+    for (int k = 0; k < classes; ++k) scores[k] += value * row[k];
+  }
+}
+
+void LinearSvm::Serialize(BinaryWriter* out) const {
+  out->Put<int32_t>(num_classes_);
+  out->Put<uint64_t>(num_features_);
+  out->PutArray(bias_);
+  out->PutArray(weights_);
+}
+
+LinearSvm LinearSvm::Deserialize(BinaryReader* in) {
+  LinearSvm svm;
+  svm.num_classes_ = in->Get<int32_t>("class count");
+  svm.num_features_ = in->Get<uint64_t>("feature count");
+  if (svm.num_classes_ < 2 || svm.num_classes_ > 100000) in->Fail("class count", "out of range");
+  if (svm.num_features_ > (1ULL << 26)) in->Fail("feature count", "out of range");
+  svm.bias_ = in->GetArray<float>("biases", 100000);
+  svm.weights_ = in->GetArray<float>("weights", 1ULL << 32);
+  if (svm.bias_.size() != static_cast<size_t>(svm.num_classes_) ||
+      svm.weights_.size() != svm.num_features_ * svm.num_classes_) {
+    in->Fail("weights", "sizes disagree with the class and feature counts");
+  }
+  return svm;
+}
+
+}  // namespace chatbot::nlu

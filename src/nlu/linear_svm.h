@@ -1,0 +1,53 @@
+// A multi-class linear SVM: one-vs-rest binary SVMs (L2-regularised,
+// squared hinge loss, solved in the dual by LIBLINEAR's coordinate descent,
+// as scikit-learn's LinearSVC does), trained in parallel, one class per task.
+//
+// The weights are kept feature-major ([feature][class], float32): a sparse
+// input touches one contiguous row per active feature, so scoring all classes
+// is a handful of vectorised multiply-adds per feature.
+#ifndef CHATBOT_NLU_LINEAR_SVM_H_
+#define CHATBOT_NLU_LINEAR_SVM_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "common/binary_io.h"
+#include "nlu/tfidf_vectorizer.h"
+
+namespace chatbot::nlu {
+
+struct LinearSvmOptions {
+  double c = 1.0;         // inverse regularisation strength
+  double epsilon = 0.1;   // LIBLINEAR's stopping tolerance for the dual solver
+  int threads = 0;        // 0: one per core
+};
+
+class LinearSvm {
+ public:
+  LinearSvm() = default;
+
+  // rows[i] has label labels[i] in [0, num_classes). Throws Error on
+  // inconsistent input (every class needs at least one example).
+  static LinearSvm Train(const std::vector<std::vector<SparseFeature>>& rows,
+                         const std::vector<int>& labels, int num_classes, size_t num_features,
+                         const LinearSvmOptions& options);
+
+  // Writes num_classes() decision values to `scores`. Thread-safe.
+  void DecisionValues(const std::vector<SparseFeature>& x, float* scores) const;
+
+  int num_classes() const { return num_classes_; }
+  size_t num_features() const { return num_features_; }
+
+  void Serialize(BinaryWriter* out) const;
+  static LinearSvm Deserialize(BinaryReader* in);
+
+ private:
+  int num_classes_ = 0;
+  size_t num_features_ = 0;
+  std::vector<float> weights_;  // num_features_ x num_classes_
+  std::vector<float> bias_;     // num_classes_
+};
+
+}  // namespace chatbot::nlu
+
+#endif  // CHATBOT_NLU_LINEAR_SVM_H_
