@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "nlu/dual_cd_solver.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -26,7 +27,58 @@ int ThreadCount(int requested, int tasks) {
   return std::clamp(threads, 1, std::max(1, tasks));
 }
 
+// Runs task(k) for every class k on `threads` threads, stopping at the first
+// exception, which is rethrown.
+template <typename Task>
+void ForEachClass(int num_classes, int threads, const Task& task) {
+  std::atomic<int> next_class{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    for (int k = next_class++; k < num_classes; k = next_class++) {
+      try {
+        task(k);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next_class = num_classes;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < ThreadCount(threads, num_classes); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
 }  // namespace
+
+LinearSvm LinearSvm::TrainNative(const std::vector<std::vector<SparseFeature>>& rows,
+                                 const std::vector<int>& labels, int num_classes,
+                                 size_t num_features, const LinearSvmOptions& options) {
+  const SparseRows compact = MakeSparseRows(rows, num_features);
+  LinearSvm svm;
+  svm.num_classes_ = num_classes;
+  svm.num_features_ = num_features;
+  svm.weights_.assign(num_features * num_classes, 0.0f);
+  svm.bias_.assign(num_classes, 0.0f);
+  ForEachClass(num_classes, options.threads, [&](int k) {
+    std::vector<bool> positive(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) positive[i] = labels[i] == k;
+    DualCdOptions solver;
+    solver.c = options.c;
+    solver.epsilon = options.epsilon;
+    // One seed per class: the result does not depend on which thread ran it.
+    solver.seed = options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(k);
+    const BinarySvmSolution solution = SolveBinarySvm(compact, positive, solver);
+    for (size_t f = 0; f < num_features; ++f) {
+      svm.weights_[f * num_classes + k] = static_cast<float>(solution.weights[f]);
+    }
+    svm.bias_[k] = static_cast<float>(solution.weights[num_features]);
+  });
+  return svm;
+}
 
 LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
                            const std::vector<int>& labels, int num_classes, size_t num_features,
@@ -35,6 +87,16 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
   if (num_classes < 2) throw Error("SVM training needs at least two intents");
   if (!(options.c > 0)) throw Error("SVM training: C must be positive");
   SilenceLiblinear();
+
+  std::vector<int> class_sizes(num_classes, 0);
+  for (int label : labels) {
+    if (label < 0 || label >= num_classes) throw Error("SVM training: label out of range");
+    ++class_sizes[label];
+  }
+  for (int k = 0; k < num_classes; ++k) {
+    if (class_sizes[k] == 0) throw Error("SVM training: class " + std::to_string(k) + " has no examples");
+  }
+  if (options.solver == SvmSolver::kNative) return TrainNative(rows, labels, num_classes, num_features, options);
 
   // LIBLINEAR's input: 1-based feature indices, a bias feature appended to
   // every row, each row terminated by index -1. Shared read-only by all the
@@ -56,64 +118,38 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
   }
   for (size_t i = 0; i < rows.size(); ++i) x[i] = storage.data() + starts[i];
 
-  std::vector<int> class_sizes(num_classes, 0);
-  for (int label : labels) {
-    if (label < 0 || label >= num_classes) throw Error("SVM training: label out of range");
-    ++class_sizes[label];
-  }
-  for (int k = 0; k < num_classes; ++k) {
-    if (class_sizes[k] == 0) throw Error("SVM training: class " + std::to_string(k) + " has no examples");
-  }
-
   LinearSvm svm;
   svm.num_classes_ = num_classes;
   svm.num_features_ = num_features;
   svm.weights_.assign(num_features * num_classes, 0.0f);
   svm.bias_.assign(num_classes, 0.0f);
 
-  std::atomic<int> next_class{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto worker = [&] {
+  ForEachClass(num_classes, options.threads, [&](int k) {
+    // +1 first so that LIBLINEAR's first label (whose weights it returns
+    // for a two-class problem) is "this class".
     std::vector<double> y(rows.size());
-    for (int k = next_class++; k < num_classes; k = next_class++) {
-      try {
-        // +1 first so that LIBLINEAR's first label (whose weights it
-        // returns for a two-class problem) is "this class".
-        for (size_t i = 0; i < rows.size(); ++i) y[i] = labels[i] == k ? 1.0 : -1.0;
-        problem prob{};
-        prob.l = static_cast<int>(rows.size());
-        prob.n = bias_index;
-        prob.y = y.data();
-        prob.x = x.data();
-        prob.bias = 1.0;
-        parameter param{};
-        param.solver_type = L2R_L2LOSS_SVC_DUAL;
-        param.eps = options.epsilon;
-        param.C = options.c;
-        if (const char* error = check_parameter(&prob, &param)) {
-          throw Error(std::string("LIBLINEAR refused the parameters: ") + error);
-        }
-        model* trained = train(&prob, &param);
-        const double sign = trained->label[0] == 1 ? 1.0 : -1.0;
-        for (size_t f = 0; f < num_features; ++f) {
-          svm.weights_[f * num_classes + k] = static_cast<float>(sign * trained->w[f]);
-        }
-        svm.bias_[k] = static_cast<float>(sign * trained->w[num_features]);
-        free_and_destroy_model(&trained);
-      } catch (...) {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-        next_class = num_classes;
-      }
+    for (size_t i = 0; i < rows.size(); ++i) y[i] = labels[i] == k ? 1.0 : -1.0;
+    problem prob{};
+    prob.l = static_cast<int>(rows.size());
+    prob.n = bias_index;
+    prob.y = y.data();
+    prob.x = x.data();
+    prob.bias = 1.0;
+    parameter param{};
+    param.solver_type = L2R_L2LOSS_SVC_DUAL;
+    param.eps = options.epsilon;
+    param.C = options.c;
+    if (const char* error = check_parameter(&prob, &param)) {
+      throw Error(std::string("LIBLINEAR refused the parameters: ") + error);
     }
-  };
-  const int threads = ThreadCount(options.threads, num_classes);
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+    model* trained = train(&prob, &param);
+    const double sign = trained->label[0] == 1 ? 1.0 : -1.0;
+    for (size_t f = 0; f < num_features; ++f) {
+      svm.weights_[f * num_classes + k] = static_cast<float>(sign * trained->w[f]);
+    }
+    svm.bias_[k] = static_cast<float>(sign * trained->w[num_features]);
+    free_and_destroy_model(&trained);
+  });
   return svm;
 }
 

@@ -9,6 +9,7 @@
 #define CHATBOT_NLU_LINEAR_SVM_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "common/binary_io.h"
@@ -16,10 +17,17 @@
 
 namespace chatbot::nlu {
 
+enum class SvmSolver {
+  kNative,     // dual_cd_solver.h: deterministic, the default
+  kLiblinear,  // LIBLINEAR's L2R_L2LOSS_SVC_DUAL, the reference
+};
+
 struct LinearSvmOptions {
   double c = 1.0;         // inverse regularisation strength
-  double epsilon = 0.1;   // LIBLINEAR's stopping tolerance for the dual solver
+  double epsilon = 0.1;   // stopping tolerance of the dual solver (LIBLINEAR's default)
   int threads = 0;        // 0: one per core
+  uint64_t seed = 42;     // the native solver's permutations
+  SvmSolver solver = SvmSolver::kNative;
 };
 
 class LinearSvm {
@@ -42,6 +50,10 @@ class LinearSvm {
   static LinearSvm Deserialize(BinaryReader* in);
 
  private:
+  static LinearSvm TrainNative(const std::vector<std::vector<SparseFeature>>& rows,
+                               const std::vector<int>& labels, int num_classes,
+                               size_t num_features, const LinearSvmOptions& options);
+
   int num_classes_ = 0;
   size_t num_features_ = 0;
   std::vector<float> weights_;  // num_features_ x num_classes_

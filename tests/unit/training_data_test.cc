@@ -387,6 +387,30 @@ TEST_F(TrainingDataTest, WarnsAboutConflictsAcrossFiles) {
                                   jsonl.string() + ":2");
 }
 
+TEST_F(TrainingDataTest, TracksATextUnderSeveralIntents) {
+  const fs::path file = Write("data.jsonl",
+                              "{\"text\": \"stop\", \"intent\": \"x\"}\n"
+                              "{\"text\": \"stop\", \"intent\": \"y\"}\n"
+                              "{\"text\": \"Stop\", \"intent\": \"x\"}\n"
+                              "{\"text\": \"STOP\", \"intent\": \"y\"}\n"
+                              "{\"text\": \"stop \", \"intent\": \"z\"}\n");
+  const TrainingData data = LoadTrainingData({file}, {.require_two_examples_per_intent = false});
+  const std::string f = file.string();
+  EXPECT_THAT(data.examples, SizeIs(5));
+  EXPECT_THAT(
+      data.warnings,
+      ElementsAre(HasSubstr(f +
+                            ":2: example 'stop' is under intent 'y' here and under intent 'x' "
+                            "at " +
+                            f + ":1"),
+                  HasSubstr(f + ":3: duplicate example 'Stop' in intent 'x' (also at " + f + ":1)"),
+                  HasSubstr(f + ":4: duplicate example 'STOP' in intent 'y' (also at " + f + ":2)"),
+                  HasSubstr(f +
+                            ":5: example 'stop ' is under intent 'z' here and under intent "
+                            "'x' at " +
+                            f + ":1")));
+}
+
 TEST(TrainingDataClincTest, LoadsClinc150Train) {
   const fs::path file = fs::path(CHATBOT_SOURCE_DIR) / "../shared/datasets/clinc150/train.jsonl";
   if (!fs::exists(file)) GTEST_SKIP() << "CLINC150 is not available at " << file;
