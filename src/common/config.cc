@@ -82,6 +82,16 @@ const std::vector<SettingDefinition>& Definitions() {
 
       {CHATBOT_SETTING(bot, name), .comment = "The bot's name, used in replies as {bot_name}.",
        .non_empty = true},
+      {CHATBOT_SETTING(bot, support_email),
+       .comment = "Support e-mail address, used in replies as {support_email}.", .non_empty = true},
+      {CHATBOT_SETTING(bot, support_phone),
+       .comment = "Support telephone number, used in replies as {support_phone}.",
+       .non_empty = true},
+      {CHATBOT_SETTING(bot, opening_hours),
+       .comment = "Opening hours, used in replies as {opening_hours}.", .non_empty = true},
+      {CHATBOT_SETTING(bot, returns_days),
+       .comment = "Days a customer has to return an item, used in replies as {returns_days}.",
+       .min = 1, .max = 3650},
 
       {CHATBOT_SETTING(nlu, strip_accents),
        .comment = "Remove accents after NFKC normalisation and case folding."},
@@ -89,9 +99,14 @@ const std::vector<SettingDefinition>& Definitions() {
        .min = 1, .max = 50},
       {CHATBOT_SETTING(nlu, max_text_length), .comment = "Longest accepted input text, in bytes.",
        .min = 1, .max = 1000000},
+      {CHATBOT_SETTING(nlu, oos_max_accuracy_loss),
+       .comment = "Out-of-scope threshold: the highest confidence threshold whose in-scope\n"
+                  "accuracy on held-out data is at most this many percentage points below\n"
+                  "the accuracy without a threshold. 0 disables the threshold.",
+       .min = 0, .max = 20},
 
       {CHATBOT_SETTING(svm, c),
-       .comment = "LIBLINEAR cost: higher values fit the training data more closely.", .min = 0,
+       .comment = "SVM cost C: higher values fit the training data more closely.", .min = 0,
        .min_exclusive = true},
       {CHATBOT_SETTING(svm, word_ngram_max),
        .comment = "Word n-grams of 1 to this many words are features.", .min = 1, .max = 3},
@@ -112,6 +127,13 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(svm, seed), .comment = "Random seed of the held-out split."},
       {CHATBOT_SETTING(svm, threads), .comment = "Training threads; 0 means one per core.",
        .min = 0, .max = 256},
+      {CHATBOT_SETTING(svm, solver),
+       .comment = "native: deterministic dual coordinate descent (the algorithm of\n"
+                  "LIBLINEAR's L2R_L2LOSS_SVC_DUAL), parallel over intents; liblinear:\n"
+                  "LIBLINEAR itself (results vary slightly between runs when threaded).",
+       .allowed = {"native", "liblinear"}},
+      {CHATBOT_SETTING(svm, epsilon), .comment = "Stopping tolerance of the SVM solver.",
+       .min = 0, .min_exclusive = true, .max = 10},
   };
   return definitions;
 }

@@ -35,6 +35,10 @@ struct Settings {
 
   struct Bot {
     std::string name = "Ava";  // used in replies as {bot_name}
+    std::string support_email = "support@northwind.example";   // {support_email}
+    std::string support_phone = "+1 555 0100";                 // {support_phone}
+    std::string opening_hours = "Monday to Saturday, 9:00 to 18:00";  // {opening_hours}
+    int64_t returns_days = 30;                                 // {returns_days}
     friend bool operator==(const Bot&, const Bot&) = default;
   } bot;
 
@@ -42,6 +46,9 @@ struct Settings {
     bool strip_accents = false;  // remove accents after NFKC + case folding
     int64_t top_k = 5;           // entries in a prediction's ranking (1..50)
     int64_t max_text_length = 2000;  // longest accepted input, in bytes (1..1000000)
+    // In-scope accuracy, in percentage points, that the out-of-scope
+    // threshold may cost on held-out data (0..20).
+    double oos_max_accuracy_loss = 1.0;
     friend bool operator==(const Nlu&, const Nlu&) = default;
   } nlu;
 
@@ -55,6 +62,8 @@ struct Settings {
     double validation_fraction = 0.15;   // held out for calibration when no validation data (0.05..0.5)
     int64_t seed = 42;                   // for the held-out split
     int64_t threads = 0;                 // training threads; 0 = one per core (0..256)
+    std::string solver = "native";       // native|liblinear
+    double epsilon = 0.1;                // solver stopping tolerance (> 0)
     friend bool operator==(const Svm&, const Svm&) = default;
   } svm;
 

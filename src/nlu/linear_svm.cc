@@ -30,23 +30,27 @@ int ThreadCount(int requested, int tasks) {
 // Runs task(k) for every class k on `threads` threads, stopping at the first
 // exception, which is rethrown.
 template <typename Task>
-void ForEachClass(int num_classes, int threads, const Task& task) {
+void ForEachClass(int num_classes, const LinearSvmOptions& options, const Task& task) {
   std::atomic<int> next_class{0};
+  int done = 0;
   std::exception_ptr failure;
-  std::mutex failure_mutex;
+  std::mutex mutex;
   auto worker = [&] {
     for (int k = next_class++; k < num_classes; k = next_class++) {
       try {
         task(k);
+        std::lock_guard lock(mutex);
+        ++done;
+        if (options.on_class_trained) options.on_class_trained(done, num_classes);
       } catch (...) {
-        std::lock_guard lock(failure_mutex);
+        std::lock_guard lock(mutex);
         if (!failure) failure = std::current_exception();
         next_class = num_classes;
       }
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < ThreadCount(threads, num_classes); ++t) pool.emplace_back(worker);
+  for (int t = 1; t < ThreadCount(options.threads, num_classes); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -63,7 +67,7 @@ LinearSvm LinearSvm::TrainNative(const std::vector<std::vector<SparseFeature>>& 
   svm.num_features_ = num_features;
   svm.weights_.assign(num_features * num_classes, 0.0f);
   svm.bias_.assign(num_classes, 0.0f);
-  ForEachClass(num_classes, options.threads, [&](int k) {
+  ForEachClass(num_classes, options, [&](int k) {
     std::vector<bool> positive(labels.size());
     for (size_t i = 0; i < labels.size(); ++i) positive[i] = labels[i] == k;
     DualCdOptions solver;
@@ -124,7 +128,7 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
   svm.weights_.assign(num_features * num_classes, 0.0f);
   svm.bias_.assign(num_classes, 0.0f);
 
-  ForEachClass(num_classes, options.threads, [&](int k) {
+  ForEachClass(num_classes, options, [&](int k) {
     // +1 first so that LIBLINEAR's first label (whose weights it returns
     // for a two-class problem) is "this class".
     std::vector<double> y(rows.size());

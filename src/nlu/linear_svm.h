@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/binary_io.h"
@@ -28,6 +29,9 @@ struct LinearSvmOptions {
   int threads = 0;        // 0: one per core
   uint64_t seed = 42;     // the native solver's permutations
   SvmSolver solver = SvmSolver::kNative;
+  // Called after each class is trained, from the training threads (with a
+  // lock held, so it need not be thread-safe): (classes done, classes).
+  std::function<void(int, int)> on_class_trained;
 };
 
 class LinearSvm {

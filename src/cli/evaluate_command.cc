@@ -1,0 +1,63 @@
+// `chatbot evaluate`: scores the saved model on a data file, or
+// cross-validates the configured training on it.
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/progress_reporter.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/logging.h"
+#include "nlu/evaluation.h"
+#include "nlu/evaluation_report.h"
+#include "nlu/svm_intent_model.h"
+#include "nlu/training_data.h"
+
+namespace chatbot::cli {
+
+int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
+  const Configuration config = LoadConfiguration(global);
+  StartLogging(config);
+  const Settings& settings = config.settings();
+  nlu::LoadOptions load;
+  load.require_two_examples_per_intent = args.cross_validation > 0;
+  const nlu::TrainingData data = nlu::LoadTrainingData({args.data}, load);
+
+  nlu::EvaluationReport report;
+  std::string title;
+  if (args.cross_validation > 0) {
+    const nlu::SvmTrainingOptions options = SvmOptionsFromSettings(settings);
+    ProgressReporter progress;
+    int fold = 0;
+    report = nlu::CrossValidate(
+        data.examples, args.cross_validation, options.seed,
+        [&](const std::vector<nlu::TrainingExample>& train) {
+          progress.Update("cross-validation", fold++, args.cross_validation, "folds", 0);
+          nlu::SvmTrainingResult result = nlu::TrainSvmModel(train, {}, options);
+          return std::unique_ptr<nlu::IntentClassifier>(std::move(result.model));
+        });
+    progress.Finish();
+    title = std::to_string(args.cross_validation) + "-fold cross-validation on " + args.data;
+  } else {
+    const auto model = nlu::SvmIntentModel::Load(SvmModelDir(settings));
+    report = nlu::Evaluate(*model, data.examples);
+    title = "svm model " + model->version() + " on " + args.data;
+  }
+  AppLog()->info("evaluation: {}: accuracy {:.4f}, in-scope accuracy {:.4f}, oos recall {:.4f}",
+                 title, report.accuracy, report.in_scope_accuracy, report.oos_recall);
+
+  if (args.json) {
+    boost::json::object out = nlu::ReportToJson(report);
+    out["title"] = title;
+    std::printf("%s\n", boost::json::serialize(out).c_str());
+  } else {
+    std::printf("%s\n\n%s", title.c_str(), nlu::FormatReport(report).c_str());
+  }
+  if (!args.report.empty()) {
+    WriteFileAtomically(args.report, nlu::RenderHtmlReport(report, title));
+    std::fprintf(stderr, "report written to %s\n", args.report.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace chatbot::cli

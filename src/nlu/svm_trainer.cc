@@ -1,0 +1,177 @@
+#include "nlu/svm_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "nlu/calibration.h"
+
+namespace chatbot::nlu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+
+std::unique_ptr<SvmIntentModel> FitModel(const std::vector<TrainingExample>& data,
+                                         const std::vector<std::string>& labels,
+                                         const SvmTrainingOptions& options,
+                                         const std::string& stage,
+                                         const SvmProgressCallback& progress,
+                                         Clock::time_point start) {
+  const TextNormalizer normalizer(options.normalization);
+  std::vector<std::string> texts;
+  texts.reserve(data.size());
+  for (const TrainingExample& e : data) texts.push_back(normalizer.Normalize(e.text));
+  if (progress) progress({"features", 0, 1, SecondsSince(start)});
+  TfidfVectorizer vectorizer = TfidfVectorizer::Fit(texts, options.tfidf);
+  std::vector<std::vector<SparseFeature>> rows(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) vectorizer.Transform(texts[i], &rows[i]);
+  if (progress) progress({"features", 1, 1, SecondsSince(start)});
+
+  std::map<std::string, int> label_index;
+  for (size_t k = 0; k < labels.size(); ++k) label_index[labels[k]] = static_cast<int>(k);
+  std::vector<int> y;
+  y.reserve(data.size());
+  for (const TrainingExample& e : data) y.push_back(label_index.at(e.intent));
+
+  LinearSvmOptions svm_options = options.svm;
+  svm_options.seed = options.seed;
+  if (progress) {
+    svm_options.on_class_trained = [&](int done, int total) {
+      progress({stage, done, total, SecondsSince(start)});
+    };
+  }
+  LinearSvm svm = LinearSvm::Train(rows, y, static_cast<int>(labels.size()),
+                                   vectorizer.num_features(), svm_options);
+  return std::make_unique<SvmIntentModel>(options.normalization, std::move(vectorizer),
+                                          std::move(svm), labels, 1.0f, 0.0f);
+}
+
+std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data) {
+  std::vector<std::string> labels;
+  for (const TrainingExample& e : data) labels.push_back(e.intent);
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  return labels;
+}
+
+}  // namespace
+
+void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
+                     std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout) {
+  std::map<std::string, std::vector<size_t>> by_intent;
+  for (size_t i = 0; i < data.size(); ++i) by_intent[data[i].intent].push_back(i);
+  std::mt19937_64 random(seed);
+  std::vector<bool> held(data.size(), false);
+  for (auto& [intent, indices] : by_intent) {
+    for (size_t s = 0; s + 1 < indices.size(); ++s) {
+      std::swap(indices[s], indices[s + random() % (indices.size() - s)]);
+    }
+    size_t count = static_cast<size_t>(static_cast<double>(indices.size()) * fraction + 0.5);
+    if (indices.size() < count + 2) count = indices.size() > 2 ? indices.size() - 2 : 0;
+    for (size_t j = 0; j < count; ++j) held[indices[j]] = true;
+  }
+  for (size_t i = 0; i < data.size(); ++i) (held[i] ? heldout : train)->push_back(data[i]);
+}
+
+SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training,
+                                const std::vector<TrainingExample>& validation,
+                                const SvmTrainingOptions& options,
+                                const SvmProgressCallback& progress) {
+  const Clock::time_point start = Clock::now();
+  SvmTrainingResult result;
+  result.training_examples = all_training.size();
+
+  Sha256 hash;
+  for (const TrainingExample& e : all_training) {
+    hash.Update(e.text);
+    hash.Update("\t");
+    hash.Update(e.intent);
+    hash.Update("\n");
+  }
+  result.data_sha256 = hash.FinishHex();
+
+  const std::vector<std::string> labels = SortedLabels(all_training);
+  if (labels.size() < 2) {
+    throw DataError("training data has " + std::to_string(labels.size()) +
+                    " intent(s); a classifier needs at least two");
+  }
+
+  std::vector<TrainingExample> train;
+  if (validation.empty()) {
+    SplitStratified(all_training, options.validation_fraction, options.seed, &train,
+                    &result.heldout_examples);
+    result.heldout_from_split = !result.heldout_examples.empty();
+  } else {
+    train = all_training;
+    result.heldout_examples = validation;
+  }
+
+  std::unique_ptr<SvmIntentModel> model =
+      FitModel(train, labels, options, "svm", progress, start);
+
+  // Calibrate on the held-out examples whose intent the model knows.
+  const int classes = static_cast<int>(labels.size());
+  std::map<std::string, int> label_index;
+  for (int k = 0; k < classes; ++k) label_index[labels[k]] = k;
+  std::vector<float> scores(result.heldout_examples.size() * classes);
+  std::vector<float> known_scores;
+  std::vector<int> known_labels;
+  for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
+    float* row = scores.data() + i * classes;
+    model->DecisionValues(result.heldout_examples[i].text, row);
+    if (auto it = label_index.find(result.heldout_examples[i].intent); it != label_index.end()) {
+      known_scores.insert(known_scores.end(), row, row + classes);
+      known_labels.push_back(it->second);
+    }
+  }
+  if (progress) progress({"calibration", 0, 1, SecondsSince(start)});
+  const float temperature = FitTemperature(known_scores, classes, known_labels);
+
+  std::vector<HeldOutOutcome> outcomes;
+  std::vector<float> probabilities(classes);
+  for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
+    Softmax(scores.data() + i * classes, classes, temperature, probabilities.data());
+    const int best =
+        static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) -
+                         probabilities.begin());
+    const std::string& expected = result.heldout_examples[i].intent;
+    outcomes.push_back({probabilities[best], expected == kOutOfScopeLabel,
+                        labels[best] == kOutOfScopeLabel, labels[best] == expected});
+  }
+  const ThresholdChoice threshold =
+      ChooseOutOfScopeThreshold(outcomes, options.oos_max_in_scope_loss);
+  model->set_temperature(temperature);
+  model->set_out_of_scope_threshold(threshold.threshold);
+  if (progress) progress({"calibration", 1, 1, SecondsSince(start)});
+
+  std::vector<std::string> expected, predicted;
+  for (const TrainingExample& e : result.heldout_examples) {
+    expected.push_back(e.intent);
+    predicted.push_back(model->Predict(e.text, 1).intent);
+  }
+  result.heldout = ScorePredictions(expected, predicted);
+
+  if (result.heldout_from_split) {
+    model = FitModel(all_training, labels, options, "final model", progress, start);
+    model->set_temperature(temperature);
+    model->set_out_of_scope_threshold(threshold.threshold);
+  }
+
+  std::map<std::string, int> taken;
+  for (const TrainingExample& e : all_training) {
+    if (taken[e.intent]++ < options.smoke_examples_per_intent) result.smoke_examples.push_back(e);
+  }
+  result.seconds = SecondsSince(start);
+  result.model = std::move(model);
+  return result;
+}
+
+}  // namespace chatbot::nlu

@@ -1,0 +1,67 @@
+// Training the SVM intent model end to end: held-out split, features, SVM,
+// temperature calibration, out-of-scope threshold, held-out metrics.
+//
+// Held-out data comes from the caller (for example CLINC150's val split) or,
+// when none is given, from a stratified split of the training data; in that
+// case the model is retrained on all the data afterwards, keeping the
+// calibration and threshold chosen on the split, and the recorded metrics are
+// those of the split model (an honest estimate, not training accuracy).
+#ifndef CHATBOT_NLU_SVM_TRAINER_H_
+#define CHATBOT_NLU_SVM_TRAINER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nlu/evaluation.h"
+#include "nlu/svm_intent_model.h"
+
+namespace chatbot::nlu {
+
+struct SvmTrainingOptions {
+  NormalizationOptions normalization;
+  TfidfOptions tfidf;
+  LinearSvmOptions svm;
+  double validation_fraction = 0.15;  // used only without validation data
+  uint64_t seed = 42;
+  // In-scope accuracy (fraction) the out-of-scope threshold may cost on the
+  // held-out data; see ChooseOutOfScopeThreshold.
+  double oos_max_in_scope_loss = 0.01;
+  int smoke_examples_per_intent = 3;
+};
+
+struct SvmTrainingProgress {
+  std::string stage;  // "features", "svm", "calibration", "final model"
+  int done = 0;
+  int total = 0;
+  double elapsed_seconds = 0;
+};
+using SvmProgressCallback = std::function<void(const SvmTrainingProgress&)>;
+
+struct SvmTrainingResult {
+  std::unique_ptr<SvmIntentModel> model;
+  EvaluationReport heldout;  // the held-out metrics, threshold applied
+  std::vector<TrainingExample> heldout_examples;
+  std::vector<TrainingExample> smoke_examples;
+  bool heldout_from_split = false;
+  size_t training_examples = 0;
+  double seconds = 0;
+  std::string data_sha256;  // of the training examples, in order
+};
+
+// Throws DataError when the data cannot train a model (fewer than two
+// intents, for instance).
+SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& train,
+                                const std::vector<TrainingExample>& validation,
+                                const SvmTrainingOptions& options,
+                                const SvmProgressCallback& progress = {});
+
+// Stratified split: about `fraction` of each intent's examples (never leaving
+// fewer than two for training) go to the second vector. Deterministic.
+void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
+                     std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout);
+
+}  // namespace chatbot::nlu
+
+#endif  // CHATBOT_NLU_SVM_TRAINER_H_
