@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     else if (flag == "--char-max") options.tfidf.ngrams.char_ngram_max = std::atoi(value);
     else if (flag == "--word-max") options.tfidf.ngrams.word_ngram_max = std::atoi(value);
     else if (flag == "--min-df") options.tfidf.min_df = std::atoi(value);
+    else if (flag == "--epsilon") options.svm.epsilon = std::atof(value);
     else if (flag == "--oos-loss") options.oos_max_in_scope_loss = std::atof(value) / 100;
     else if (flag == "--solver") options.svm.solver = std::strcmp(value, "liblinear") == 0 ? SvmSolver::kLiblinear : SvmSolver::kNative;
     else {

@@ -31,6 +31,7 @@ boost::json::object Hyperparameters(const nlu::SvmTrainingOptions& o) {
           {"sublinear_tf", o.tfidf.sublinear_tf},
           {"strip_accents", o.normalization.strip_accents},
           {"validation_fraction", o.validation_fraction},
+          {"refit_with_validation", o.refit_with_validation},
           {"oos_max_in_scope_loss", o.oos_max_in_scope_loss},
           {"seed", o.seed}};
 }
@@ -106,10 +107,12 @@ int TrainSvm(const Configuration& config, const TrainArgs& args) {
   const std::string summary = fmt::format(
       "trained svm model {} in {:.2f}s: {} examples, {} intents, {} features; held-out ({} "
       "examples): accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, "
-      "macro-F1 {:.2f}%; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
       version, result.seconds, data.examples.size(), data.Labels().size(),
       result.model->num_features(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
-      r.oos_recall * 100, r.macro_f1 * 100, result.model->temperature(),
+      r.oos_recall * 100, r.macro_f1 * 100,
+      result.refitted ? " (then refitted on training + held-out data)" : "",
+      result.model->temperature(),
       result.model->out_of_scope_threshold(), dir.string());
   log->info("{}", summary);
   AppLog()->info("{}", summary);

@@ -56,13 +56,15 @@ struct Settings {
     double c = 1.0;                      // LIBLINEAR cost (> 0)
     int64_t word_ngram_max = 2;          // word n-grams 1..N (1..3)
     int64_t char_ngram_min = 2;          // character n-grams inside word boundaries (1..8)
-    int64_t char_ngram_max = 5;          // (char_ngram_min..8)
+    int64_t char_ngram_max = 4;          // (char_ngram_min..8)
     int64_t min_df = 1;                  // drop features seen in fewer documents (1..1000)
     bool sublinear_tf = true;            // 1 + log(tf) instead of tf
     double validation_fraction = 0.15;   // held out for calibration when no validation data (0.05..0.5)
     int64_t seed = 42;                   // for the held-out split
     int64_t threads = 0;                 // training threads; 0 = one per core (0..256)
     std::string solver = "native";       // native|liblinear
+    // Refit the final model on training + validation data (see svm_trainer.h).
+    bool refit_with_validation = true;
     double epsilon = 0.1;                // solver stopping tolerance (> 0)
     friend bool operator==(const Svm&, const Svm&) = default;
   } svm;

@@ -24,7 +24,7 @@ namespace chatbot::nlu {
 struct NgramOptions {
   int word_ngram_max = 2;
   int char_ngram_min = 2;
-  int char_ngram_max = 5;
+  int char_ngram_max = 4;
 };
 
 enum class FeatureFamily : uint8_t { kWord = 0, kCharacter = 1 };

@@ -114,8 +114,7 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
     result.heldout_examples = validation;
   }
 
-  std::unique_ptr<SvmIntentModel> model =
-      FitModel(train, labels, options, "svm", progress, start);
+  std::unique_ptr<SvmIntentModel> model = FitModel(train, labels, options, "svm", progress, start);
 
   // Calibrate on the held-out examples whose intent the model knows.
   const int classes = static_cast<int>(labels.size());
@@ -159,10 +158,17 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
   }
   result.heldout = ScorePredictions(expected, predicted);
 
-  if (result.heldout_from_split) {
-    model = FitModel(all_training, labels, options, "final model", progress, start);
+  if (result.heldout_from_split || (options.refit_with_validation && !validation.empty())) {
+    // Held-out examples of intents the training data lacks cannot join:
+    // the model has no class for them.
+    std::vector<TrainingExample> everything = train;
+    for (const TrainingExample& e : result.heldout_examples) {
+      if (label_index.count(e.intent)) everything.push_back(e);
+    }
+    model = FitModel(everything, labels, options, "final model", progress, start);
     model->set_temperature(temperature);
     model->set_out_of_scope_threshold(threshold.threshold);
+    result.refitted = true;
   }
 
   std::map<std::string, int> taken;

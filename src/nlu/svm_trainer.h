@@ -2,10 +2,14 @@
 // temperature calibration, out-of-scope threshold, held-out metrics.
 //
 // Held-out data comes from the caller (for example CLINC150's val split) or,
-// when none is given, from a stratified split of the training data; in that
-// case the model is retrained on all the data afterwards, keeping the
-// calibration and threshold chosen on the split, and the recorded metrics are
-// those of the split model (an honest estimate, not training accuracy).
+// when none is given, from a stratified split of the training data. The
+// model trained without it is calibrated on it, picks the out-of-scope
+// threshold on it and is scored on it; the recorded metrics are these (an
+// honest estimate, not training accuracy). Then, because every labelled
+// example makes the model better, the final model is refitted on the
+// training and held-out data together, keeping that calibration and
+// threshold. (`refit_with_validation = false` keeps the first model when the
+// caller gave separate validation data.)
 #ifndef CHATBOT_NLU_SVM_TRAINER_H_
 #define CHATBOT_NLU_SVM_TRAINER_H_
 
@@ -29,6 +33,7 @@ struct SvmTrainingOptions {
   // held-out data; see ChooseOutOfScopeThreshold.
   double oos_max_in_scope_loss = 0.01;
   int smoke_examples_per_intent = 3;
+  bool refit_with_validation = true;
 };
 
 struct SvmTrainingProgress {
@@ -45,6 +50,7 @@ struct SvmTrainingResult {
   std::vector<TrainingExample> heldout_examples;
   std::vector<TrainingExample> smoke_examples;
   bool heldout_from_split = false;
+  bool refitted = false;  // the final model also learned from the held-out data
   size_t training_examples = 0;
   double seconds = 0;
   std::string data_sha256;  // of the training examples, in order
