@@ -29,6 +29,7 @@ int RunCommandLine(int argc, char** argv) {
   CLI::App app{"chatbot: an intent-classification chatbot service"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
   app.fallthrough();
   GlobalOptions global;
   AddGlobalOptions(app, global);
@@ -81,7 +82,8 @@ int RunCommandLine(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is a usage error.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
   try {

@@ -1,6 +1,7 @@
 // `chatbot evaluate`: scores the saved model on a data file, or
 // cross-validates the configured training on it.
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -29,11 +30,14 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
     const nlu::SvmTrainingOptions options = SvmOptionsFromSettings(settings);
     ProgressReporter progress;
     int fold = 0;
+    const auto start = std::chrono::steady_clock::now();
     report = nlu::CrossValidate(
         data.examples, args.cross_validation, options.seed,
         [&](const std::vector<nlu::TrainingExample>& train) {
-          progress.Update("cross-validation", fold++, args.cross_validation, "folds", 0);
           nlu::SvmTrainingResult result = nlu::TrainSvmModel(train, {}, options);
+          const double elapsed =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          progress.Update("cross-validation", ++fold, args.cross_validation, "folds", elapsed);
           return std::unique_ptr<nlu::IntentClassifier>(std::move(result.model));
         });
     progress.Finish();
@@ -51,7 +55,7 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
     out["title"] = title;
     std::printf("%s\n", boost::json::serialize(out).c_str());
   } else {
-    std::printf("%s\n\n%s", title.c_str(), nlu::FormatReport(report).c_str());
+    std::printf("%s\n\n%s\n", title.c_str(), nlu::FormatReport(report).c_str());
   }
   if (!args.report.empty()) {
     WriteFileAtomically(args.report, nlu::RenderHtmlReport(report, title));

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "nlu/svm_intent_model.h"
+#include "nlu/text_normalizer.h"
 
 namespace chatbot::cli {
 namespace {
@@ -47,6 +48,12 @@ int RunPredict(const GlobalOptions& global, const PredictArgs& args) {
 
   int status = kExitOk;
   auto answer = [&](const std::string& text, const std::string& where) {
+    size_t bad_byte = 0;
+    if (!nlu::IsValidUtf8(text, &bad_byte)) {
+      std::fprintf(stderr, "%s: invalid UTF-8 at byte %zu\n", where.c_str(), bad_byte);
+      status = kExitUsage;
+      return;
+    }
     if (text.size() > max_length) {
       std::fprintf(stderr, "%s: text of %zu bytes is longer than nlu.max_text_length (%zu)\n",
                    where.c_str(), text.size(), max_length);

@@ -10,7 +10,11 @@ FeatureIndex::FeatureIndex(const std::vector<uint64_t>& hashes) {
   slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   for (uint32_t i = 0; i < hashes.size(); ++i) {
-    const uint64_t key = hashes[i] == kEmpty ? kEmptySubstitute : hashes[i];
+    const uint64_t key = hashes[i];
+    if (key == kEmpty) {
+      zero_index_ = i;
+      continue;
+    }
     uint64_t slot = key & mask_;
     while (slots_[slot].key != kEmpty) slot = (slot + 1) & mask_;
     slots_[slot] = Slot{key, i};

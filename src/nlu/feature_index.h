@@ -21,20 +21,19 @@ class FeatureIndex {
   explicit FeatureIndex(const std::vector<uint64_t>& hashes);
 
   uint32_t Find(uint64_t hash) const {
+    if (hash == kEmpty) return zero_index_;
     if (slots_.empty()) return kNotFound;
-    const uint64_t key = hash == kEmpty ? kEmptySubstitute : hash;
-    for (uint64_t slot = key & mask_;; slot = (slot + 1) & mask_) {
+    for (uint64_t slot = hash & mask_;; slot = (slot + 1) & mask_) {
       const Slot& s = slots_[slot];
-      if (s.key == key) return s.index;
+      if (s.key == hash) return s.index;
       if (s.key == kEmpty) return kNotFound;
     }
   }
 
  private:
   // Zero marks an empty slot; the (astronomically unlikely) hash zero is
-  // stored under a substitute value.
+  // kept outside the table.
   static constexpr uint64_t kEmpty = 0;
-  static constexpr uint64_t kEmptySubstitute = 0x9e3779b97f4a7c15ULL;
 
   struct Slot {
     uint64_t key = kEmpty;
@@ -42,6 +41,7 @@ class FeatureIndex {
   };
   std::vector<Slot> slots_;
   uint64_t mask_ = 0;
+  uint32_t zero_index_ = kNotFound;
 };
 
 }  // namespace chatbot::nlu

@@ -72,7 +72,8 @@ void WriteModelDirectory(const fs::path& dir, const std::map<std::string, std::s
 }
 
 boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view expected_format,
-                                         int64_t supported_version) {
+                                         int64_t supported_version,
+                                         const std::vector<std::string>& required_files) {
   const fs::path path = dir / kManifestFile;
   if (!fs::exists(path)) {
     throw ModelError(Describe(dir) + ": no " + kManifestFile + " (is a model trained there?)");
@@ -107,10 +108,15 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
   if (files == nullptr || !files->is_object() || files->as_object().empty()) {
     throw ModelError(path.string() + ": lists no files");
   }
+  for (const std::string& name : required_files) {
+    if (!files->as_object().contains(name)) {
+      throw ModelError(path.string() + ": does not list " + name + " (damaged manifest)");
+    }
+  }
   for (const auto& [name, entry] : files->as_object()) {
     const fs::path file = dir / std::string(name);
     if (!entry.is_object() || !entry.as_object().contains("sha256") ||
-        !entry.as_object().contains("bytes")) {
+        !entry.as_object().at("sha256").is_string() || !entry.as_object().contains("bytes")) {
       throw ModelError(path.string() + ": bad entry for " + std::string(name));
     }
     std::error_code error;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace chatbot::nlu {
 
@@ -29,12 +30,13 @@ void WriteModelDirectory(const std::filesystem::path& dir,
                          const std::map<std::string, std::string>& files,
                          boost::json::object manifest);
 
-// Reads dir/manifest.json, checks "format" and "format_version", and the
-// size and SHA-256 of every file it lists. Throws ModelError naming the
-// directory and the problem.
+// Reads dir/manifest.json, checks "format" and "format_version", that it
+// lists every one of `required_files`, and the size and SHA-256 of every file
+// it lists. Throws ModelError naming the directory and the problem.
 boost::json::object ReadVerifiedManifest(const std::filesystem::path& dir,
                                          std::string_view expected_format,
-                                         int64_t supported_version);
+                                         int64_t supported_version,
+                                         const std::vector<std::string>& required_files);
 
 // Current UTC time as "2026-11-29T00:27:47Z".
 std::string UtcTimestamp();

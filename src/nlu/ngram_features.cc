@@ -1,5 +1,7 @@
 #include "nlu/ngram_features.h"
 
+#include <utf8proc.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -34,11 +36,43 @@ inline uint64_t HashBytes(uint64_t seed, std::string_view bytes) {
   return h;
 }
 
-inline bool IsWordByte(unsigned char c) {
-  // Bytes >= 0x80 belong to non-ASCII letters after normalisation; treating
-  // them as word bytes keeps accented and non-Latin words whole.
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
-         (c >= 'A' && c <= 'Z');
+// The length in bytes of the code point at text[i] (at least 1, so that
+// invalid bytes are stepped over one at a time), and whether it is a word
+// character: an ASCII letter or digit, or a non-ASCII letter, mark or number.
+// Non-ASCII punctuation and symbols (“ ” « » ¿ — …) separate words like
+// their ASCII counterparts.
+inline size_t CodePointAt(std::string_view text, size_t i, bool* is_word) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) {
+    *is_word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+    return 1;
+  }
+  utf8proc_int32_t point = -1;
+  const utf8proc_ssize_t length =
+      utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + i),
+                       static_cast<utf8proc_ssize_t>(text.size() - i), &point);
+  if (length <= 0 || point < 0) {
+    *is_word = false;
+    return 1;
+  }
+  switch (utf8proc_category(point)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+      *is_word = true;
+      break;
+    default:
+      *is_word = false;
+  }
+  return static_cast<size_t>(length);
 }
 
 inline bool IsApostropheAt(std::string_view text, size_t i, size_t* length) {
@@ -103,37 +137,43 @@ void ExtractNgramFeatures(std::string_view text, const NgramOptions& options,
   Word word;
   size_t i = 0;
   size_t apostrophe = 0;
+  bool is_word = false;
   while (i < text.size()) {
     if (IsApostropheAt(text, i, &apostrophe)) {
       i += apostrophe;
       continue;
     }
-    if (!IsWordByte(static_cast<unsigned char>(text[i]))) {
-      ++i;
+    const size_t first = CodePointAt(text, i, &is_word);
+    if (!is_word) {
+      i += first;
       continue;
     }
     word.padded[0] = ' ';
     word.size = 0;
+    // Once a code point does not fit, the rest of an over-long word is
+    // skipped, so the word is its first kMaxWordBytes bytes or fewer.
+    bool full = false;
     while (i < text.size()) {
       if (IsApostropheAt(text, i, &apostrophe)) {
         // Inside a word the apostrophe is dropped; at its edge it ends it.
         size_t next = 0;
-        if (i + apostrophe < text.size() &&
-            IsWordByte(static_cast<unsigned char>(text[i + apostrophe])) &&
-            !IsApostropheAt(text, i + apostrophe, &next)) {
+        bool next_is_word = false;
+        if (i + apostrophe < text.size() && !IsApostropheAt(text, i + apostrophe, &next)) {
+          CodePointAt(text, i + apostrophe, &next_is_word);
+        }
+        if (next_is_word) {
           i += apostrophe;
           continue;
         }
         break;
       }
-      const unsigned char lead = static_cast<unsigned char>(text[i]);
-      if (!IsWordByte(lead)) break;
-      // Copy whole code points only, so a truncated word stays valid UTF-8.
-      size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-      if (i + length > text.size()) length = text.size() - i;
-      if (word.size + length <= kMaxWordBytes) {
+      const size_t length = CodePointAt(text, i, &is_word);
+      if (!is_word) break;
+      if (!full && word.size + length <= kMaxWordBytes) {
         std::memcpy(word.padded.data() + 1 + word.size, text.data() + i, length);
         word.size += length;
+      } else {
+        full = true;
       }
       i += length;
     }

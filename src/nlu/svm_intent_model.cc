@@ -127,7 +127,8 @@ void SvmIntentModel::Save(const std::filesystem::path& dir,
 
 std::unique_ptr<SvmIntentModel> SvmIntentModel::Load(const std::filesystem::path& dir) {
   boost::json::object manifest =
-      ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion);
+      ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion,
+                           {kWeightsFile, kHeldOutFile, kSmokeFile});
   const std::filesystem::path path = dir / kWeightsFile;
   std::string data;
   try {

@@ -325,7 +325,7 @@ TEST_F(ConfigTest, UnknownKeysInFileAreRejected) {
             path.string() +
                 ":4: unknown key 'svm.cc' (known keys in [svm]: c, word_ngram_max, "
                 "char_ngram_min, char_ngram_max, min_df, sublinear_tf, validation_fraction, seed, "
-                "threads)");
+                "threads, solver, refit_with_validation, epsilon)");
 }
 
 TEST_F(ConfigTest, UnknownSectionsAndTopLevelKeysInFileAreRejected) {
@@ -375,7 +375,7 @@ TEST_F(ConfigTest, CharacterNgramBoundsMustBeOrdered) {
   const std::string message = ErrorOf([] { Load(std::nullopt, {}, {"svm.char_ngram_min=6"}); });
   EXPECT_EQ(message,
             "svm.char_ngram_min = 6 (flag --set svm.char_ngram_min=6) must not exceed "
-            "svm.char_ngram_max = 5 (default)");
+            "svm.char_ngram_max = 4 (default)");
   // Equal bounds are fine, and the check applies to the final values only.
   EXPECT_EQ(Load(std::nullopt, {}, {"svm.char_ngram_min=6", "svm.char_ngram_max=6"})
                 .settings()

@@ -1,0 +1,203 @@
+#include "process_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace chatbot::testing {
+namespace {
+
+std::runtime_error SystemError(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// An anonymous temporary file (unlinked at once), closed on destruction.
+class AnonymousFile {
+ public:
+  AnonymousFile() {
+    std::string name = (std::filesystem::temp_directory_path() / "chatbot-io-XXXXXX").string();
+    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd_ < 0) throw SystemError("mkostemp " + name);
+    ::unlink(name.c_str());
+  }
+  ~AnonymousFile() { ::close(fd_); }
+  AnonymousFile(const AnonymousFile&) = delete;
+  AnonymousFile& operator=(const AnonymousFile&) = delete;
+
+  int fd() const { return fd_; }
+
+  void Write(const std::string& data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw SystemError("write");
+      done += static_cast<size_t>(n);
+    }
+    Rewind();
+  }
+
+  std::string ReadAll() {
+    Rewind();
+    std::string out;
+    char buffer[65536];
+    while (true) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw SystemError("read");
+      if (n == 0) break;
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  void Rewind() {
+    if (::lseek(fd_, 0, SEEK_SET) < 0) throw SystemError("lseek");
+  }
+  int fd_ = -1;
+};
+
+bool HasPrefix(const std::string& text, const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes) {
+    if (text.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ChildEnvironment(const ProcessOptions& options) {
+  std::vector<std::string> entries;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const std::string name = text.substr(0, text.find('='));
+    if (HasPrefix(name, options.removed_prefixes)) continue;
+    if (options.environment.count(name) != 0) continue;
+    entries.push_back(text);
+  }
+  for (const auto& [name, value] : options.environment) entries.push_back(name + "=" + value);
+  return entries;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Only async-signal-safe calls between fork and exec.
+[[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
+                            const char* directory, int in, int out, int err) {
+  ::setpgid(0, 0);  // so that a timeout kills whatever the child started too
+  if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
+      ::dup2(err, STDERR_FILENO) < 0) {
+    ::_exit(126);
+  }
+  if (directory != nullptr && ::chdir(directory) != 0) {
+    static const char kMessage[] = "process_runner: cannot change directory\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    ::_exit(126);
+  }
+  ::execve(program, argv, envp);
+  static const char kMessage[] = "process_runner: cannot execute the program\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(127);
+}
+
+}  // namespace
+
+ProcessResult RunProcess(const ProcessOptions& options) {
+  AnonymousFile in;
+  AnonymousFile out;
+  AnonymousFile err;
+  in.Write(options.stdin_data);
+
+  std::vector<std::string> arg_strings = {options.program.string()};
+  arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(options);
+  std::vector<char*> argv = Pointers(arg_strings);
+  std::vector<char*> envp = Pointers(env_strings);
+  const std::string program = options.program.string();
+  const std::string directory = options.working_directory.string();
+
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw SystemError("fork");
+  if (pid == 0) {
+    ExecChild(program.c_str(), argv.data(), envp.data(),
+              directory.empty() ? nullptr : directory.c_str(), in.fd(), out.fd(), err.fd());
+  }
+  ::setpgid(pid, pid);  // also here, against the race with the child's own call
+
+  ProcessResult result;
+  const auto deadline = start + options.timeout;
+  auto pause = std::chrono::milliseconds(1);
+  int status = 0;
+  while (true) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) throw SystemError("waitpid");
+    if (std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  result.out = out.ReadAll();
+  result.err = err.ReadAll();
+  return result;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw SystemError("mkdtemp " + pattern);
+  // Canonical, so that paths printed by the child compare equal to ours.
+  path_ = std::filesystem::canonical(pattern);
+}
+
+TempDir::~TempDir() {
+  std::error_code error;
+  std::filesystem::remove_all(path_, error);
+}
+
+std::string ReadFileToString(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void WriteStringToFile(const std::filesystem::path& path, const std::string& contents) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+}  // namespace chatbot::testing

@@ -1,0 +1,62 @@
+// Runs a program as a child process for the integration tests: in a given
+// working directory, with a controlled environment, stdin fed from a string,
+// stdout and stderr captured (through temporary files, so that neither pipe
+// can fill up and block the child) and a timeout that kills the child.
+#ifndef CHATBOT_TESTS_INTEGRATION_PROCESS_RUNNER_H_
+#define CHATBOT_TESTS_INTEGRATION_PROCESS_RUNNER_H_
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace chatbot::testing {
+
+struct ProcessOptions {
+  std::filesystem::path program;
+  std::vector<std::string> args;            // without argv[0]
+  std::filesystem::path working_directory;  // empty: the current one
+  // Variables set in the child, on top of the parent's environment from
+  // which every variable starting with one of `removed_prefixes` is dropped.
+  std::map<std::string, std::string> environment;
+  std::vector<std::string> removed_prefixes = {"CHATBOT_"};
+  std::string stdin_data;
+  std::chrono::milliseconds timeout = std::chrono::seconds(60);
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // the exit status, or -1 when the child was killed by a signal
+  int signal = 0;      // the signal that ended the child, if any
+  bool timed_out = false;
+  std::string out;  // stdout
+  std::string err;  // stderr
+  double seconds = 0;
+};
+
+// Throws std::runtime_error when the child cannot be started at all; a
+// program that cannot be executed ends with exit code 127.
+ProcessResult RunProcess(const ProcessOptions& options);
+
+// A fresh directory under the system's temporary directory, removed with
+// everything in it on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "chatbot-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Whole-file helpers; they throw std::runtime_error on failure.
+std::string ReadFileToString(const std::filesystem::path& path);
+void WriteStringToFile(const std::filesystem::path& path, const std::string& contents);
+
+}  // namespace chatbot::testing
+
+#endif  // CHATBOT_TESTS_INTEGRATION_PROCESS_RUNNER_H_
