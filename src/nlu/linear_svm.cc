@@ -27,30 +27,31 @@ int ThreadCount(int requested, int tasks) {
   return std::clamp(threads, 1, std::max(1, tasks));
 }
 
-// Runs task(k) for every class k on `threads` threads, stopping at the first
-// exception, which is rethrown.
+// Runs task(t) for every t in [0, tasks) on the configured threads, stopping
+// at the first exception, which is rethrown. Each task returns how many of
+// the `num_classes` classes it trained, for progress reports.
 template <typename Task>
-void ForEachClass(int num_classes, const LinearSvmOptions& options, const Task& task) {
-  std::atomic<int> next_class{0};
+void ForEachTask(int tasks, int num_classes, const LinearSvmOptions& options, const Task& task) {
+  std::atomic<int> next_task{0};
   int done = 0;
   std::exception_ptr failure;
   std::mutex mutex;
   auto worker = [&] {
-    for (int k = next_class++; k < num_classes; k = next_class++) {
+    for (int t = next_task++; t < tasks; t = next_task++) {
       try {
-        task(k);
+        const int trained = task(t);
         std::lock_guard lock(mutex);
-        ++done;
+        done += trained;
         if (options.on_class_trained) options.on_class_trained(done, num_classes);
       } catch (...) {
         std::lock_guard lock(mutex);
         if (!failure) failure = std::current_exception();
-        next_class = num_classes;
+        next_task = tasks;
       }
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < ThreadCount(options.threads, num_classes); ++t) pool.emplace_back(worker);
+  for (int t = 1; t < ThreadCount(options.threads, tasks); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -67,19 +68,24 @@ LinearSvm LinearSvm::TrainNative(const std::vector<std::vector<SparseFeature>>& 
   svm.num_features_ = num_features;
   svm.weights_.assign(num_features * num_classes, 0.0f);
   svm.bias_.assign(num_classes, 0.0f);
-  ForEachClass(num_classes, options, [&](int k) {
-    std::vector<bool> positive(labels.size());
-    for (size_t i = 0; i < labels.size(); ++i) positive[i] = labels[i] == k;
+  const int blocks = (num_classes + kSolverBlock - 1) / kSolverBlock;
+  ForEachTask(blocks, num_classes, options, [&](int block) {
+    const int first = block * kSolverBlock;
+    const int count = std::min(kSolverBlock, num_classes - first);
     DualCdOptions solver;
     solver.c = options.c;
     solver.epsilon = options.epsilon;
-    // One seed per class: the result does not depend on which thread ran it.
-    solver.seed = options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(k);
-    const BinarySvmSolution solution = SolveBinarySvm(compact, positive, solver);
-    for (size_t f = 0; f < num_features; ++f) {
-      svm.weights_[f * num_classes + k] = static_cast<float>(solution.weights[f]);
+    // One seed per block: the result does not depend on which thread ran it.
+    solver.seed = options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(block);
+    const OneVsRestSolution solution = SolveOneVsRestBlock(compact, labels, first, count, solver);
+    for (int b = 0; b < count; ++b) {
+      const int k = first + b;
+      for (size_t f = 0; f < num_features; ++f) {
+        svm.weights_[f * num_classes + k] = static_cast<float>(solution.weights[b][f]);
+      }
+      svm.bias_[k] = static_cast<float>(solution.weights[b][num_features]);
     }
-    svm.bias_[k] = static_cast<float>(solution.weights[num_features]);
+    return count;
   });
   return svm;
 }
@@ -128,7 +134,7 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
   svm.weights_.assign(num_features * num_classes, 0.0f);
   svm.bias_.assign(num_classes, 0.0f);
 
-  ForEachClass(num_classes, options, [&](int k) {
+  ForEachTask(num_classes, num_classes, options, [&](int k) {
     // +1 first so that LIBLINEAR's first label (whose weights it returns
     // for a two-class problem) is "this class".
     std::vector<double> y(rows.size());
@@ -153,6 +159,7 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
     }
     svm.bias_[k] = static_cast<float>(sign * trained->w[num_features]);
     free_and_destroy_model(&trained);
+    return 1;
   });
   return svm;
 }

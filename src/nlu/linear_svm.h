@@ -1,6 +1,6 @@
 // A multi-class linear SVM: one-vs-rest binary SVMs (L2-regularised,
-// squared hinge loss, solved in the dual by LIBLINEAR's coordinate descent,
-// as scikit-learn's LinearSVC does), trained in parallel, one class per task.
+// squared hinge loss, solved in the dual by coordinate descent, as
+// scikit-learn's LinearSVC does through LIBLINEAR), trained in parallel.
 //
 // The weights are kept feature-major ([feature][class], float32): a sparse
 // input touches one contiguous row per active feature, so scoring all classes
@@ -29,8 +29,9 @@ struct LinearSvmOptions {
   int threads = 0;        // 0: one per core
   uint64_t seed = 42;     // the native solver's permutations
   SvmSolver solver = SvmSolver::kNative;
-  // Called after each class is trained, from the training threads (with a
-  // lock held, so it need not be thread-safe): (classes done, classes).
+  // Called as classes finish (one by one with LIBLINEAR, a block at a time
+  // with the native solver), from the training threads with a lock held, so
+  // it need not be thread-safe: (classes done, classes).
   std::function<void(int, int)> on_class_trained;
 };
 
