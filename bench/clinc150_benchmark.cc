@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,7 +40,9 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
 }
 
-double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }
+double Median(std::vector<double> v) {
+  return Percentile(std::move(v), 50);
+}
 
 uint64_t DirectoryBytes(const fs::path& dir) {
   uint64_t total = 0;
@@ -57,16 +59,27 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const char* value = argv[i + 1];
-    if (flag == "--dataset") dataset = value;
-    else if (flag == "--repeat") repeat = std::max(1, std::atoi(value));
-    else if (flag == "--c") options.svm.c = std::atof(value);
-    else if (flag == "--char-min") options.tfidf.ngrams.char_ngram_min = std::atoi(value);
-    else if (flag == "--char-max") options.tfidf.ngrams.char_ngram_max = std::atoi(value);
-    else if (flag == "--word-max") options.tfidf.ngrams.word_ngram_max = std::atoi(value);
-    else if (flag == "--min-df") options.tfidf.min_df = std::atoi(value);
-    else if (flag == "--epsilon") options.svm.epsilon = std::atof(value);
-    else if (flag == "--oos-loss") options.oos_max_in_scope_loss = std::atof(value) / 100;
-    else if (flag == "--solver") options.svm.solver = std::strcmp(value, "liblinear") == 0 ? SvmSolver::kLiblinear : SvmSolver::kNative;
+    if (flag == "--dataset")
+      dataset = value;
+    else if (flag == "--repeat")
+      repeat = std::max(1, std::atoi(value));
+    else if (flag == "--c")
+      options.svm.c = std::atof(value);
+    else if (flag == "--char-min")
+      options.tfidf.ngrams.char_ngram_min = std::atoi(value);
+    else if (flag == "--char-max")
+      options.tfidf.ngrams.char_ngram_max = std::atoi(value);
+    else if (flag == "--word-max")
+      options.tfidf.ngrams.word_ngram_max = std::atoi(value);
+    else if (flag == "--min-df")
+      options.tfidf.min_df = std::atoi(value);
+    else if (flag == "--epsilon")
+      options.svm.epsilon = std::atof(value);
+    else if (flag == "--oos-loss")
+      options.oos_max_in_scope_loss = std::atof(value) / 100;
+    else if (flag == "--solver")
+      options.svm.solver =
+          std::strcmp(value, "liblinear") == 0 ? SvmSolver::kLiblinear : SvmSolver::kNative;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -142,8 +155,8 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
 
   std::printf("CLINC150 full (%s): train %zu, val %zu, test %zu examples; %zu features\n\n",
-              dataset.c_str(), train.examples.size(), val.examples.size(),
-              test.examples.size(), model->num_features());
+              dataset.c_str(), train.examples.size(), val.examples.size(), test.examples.size(),
+              model->num_features());
   std::printf("| %-52s | %12s | %10s |\n", "measure (test split)", "value", "target");
   std::printf("|%s|%s|%s|\n", std::string(54, '-').c_str(), std::string(14, '-').c_str(),
               std::string(12, '-').c_str());

@@ -1,4 +1,6 @@
 // The `chatbot` executable: everything lives in the libraries under src/.
 #include "cli/cli_app.h"
 
-int main(int argc, char** argv) { return chatbot::cli::RunCommandLine(argc, argv); }
+int main(int argc, char** argv) {
+  return chatbot::cli::RunCommandLine(argc, argv);
+}

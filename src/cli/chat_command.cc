@@ -34,7 +34,8 @@ int RunChat(const GlobalOptions& global) {
   const nlu::TrainingData domain = nlu::LoadTrainingData(
       std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
   std::map<std::string, std::vector<std::string>> responses;
-  for (const nlu::IntentDefinition& intent : domain.intents) responses[intent.name] = intent.responses;
+  for (const nlu::IntentDefinition& intent : domain.intents)
+    responses[intent.name] = intent.responses;
   const dialogue::TemplateVariables variables = dialogue::VariablesFromSettings(settings.bot);
   std::map<std::string, size_t> turns_per_intent;  // rotates the variants
 
@@ -61,12 +62,13 @@ int RunChat(const GlobalOptions& global) {
       const auto& variants = it->second;
       reply = variants[turns_per_intent[p.intent]++ % variants.size()];
     } else {
-      reply = "Sorry, I can't help with that. I can answer questions about orders, deliveries, "
-              "returns, payments and your account.";
+      reply =
+          "Sorry, I can't help with that. I can answer questions about orders, deliveries, "
+          "returns, payments and your account.";
     }
     std::printf("%s: %s\n   [intent %s, confidence %.2f%s]\n", settings.bot.name.c_str(),
-                dialogue::RenderTemplate(reply, variables).c_str(), p.intent.c_str(),
-                p.confidence, p.out_of_scope ? ", out of scope" : "");
+                dialogue::RenderTemplate(reply, variables).c_str(), p.intent.c_str(), p.confidence,
+                p.out_of_scope ? ", out of scope" : "");
   }
   if (interactive) std::printf("\nGoodbye.\n");
   return kExitOk;

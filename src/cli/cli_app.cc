@@ -36,7 +36,8 @@ int RunCommandLine(int argc, char** argv) {
   std::function<int()> run;
 
   TrainArgs train;
-  auto* train_cmd = app.add_subcommand("train", "Train a model and save it under the models directory");
+  auto* train_cmd =
+      app.add_subcommand("train", "Train a model and save it under the models directory");
   train_cmd->add_option("--model", train.model, "Which model: svm")->capture_default_str();
   train_cmd->add_option("--data", train.data,
                         "Training data file or directory (repeatable; default: [paths] data)");
@@ -46,8 +47,8 @@ int RunCommandLine(int argc, char** argv) {
   train_cmd->callback([&] { run = [&] { return RunTrain(global, train); }; });
 
   PredictArgs predict;
-  auto* predict_cmd = app.add_subcommand(
-      "predict", "Predict the intent of each TEXT, or of each line of stdin");
+  auto* predict_cmd =
+      app.add_subcommand("predict", "Predict the intent of each TEXT, or of each line of stdin");
   predict_cmd->add_option("texts", predict.texts, "Texts to classify");
   predict_cmd->add_flag("--json", predict.json, "One JSON object per input");
   predict_cmd->add_option("--top-k", predict.top_k, "Entries in the ranking")
@@ -58,8 +59,9 @@ int RunCommandLine(int argc, char** argv) {
   auto* evaluate_cmd = app.add_subcommand(
       "evaluate", "Score the saved model on labelled data, or cross-validate training on it");
   evaluate_cmd->add_option("--data", evaluate.data, "Labelled data (YAML or JSONL)")->required();
-  evaluate_cmd->add_option("--cross-validation", evaluate.cross_validation,
-                           "K-fold cross-validation of training on --data instead")
+  evaluate_cmd
+      ->add_option("--cross-validation", evaluate.cross_validation,
+                   "K-fold cross-validation of training on --data instead")
       ->check(CLI::Range(2, 20));
   evaluate_cmd->add_flag("--json", evaluate.json, "Print the report as JSON");
   evaluate_cmd->add_option("--report", evaluate.report,
@@ -75,8 +77,9 @@ int RunCommandLine(int argc, char** argv) {
   config_cmd->add_subcommand("reference", "Print the settings reference table (Markdown)")
       ->callback([&] { run = [] { return RunConfigReference(); }; });
 
-  app.add_subcommand("chat", "Talk to the bot on the console (trains the default model first "
-                             "when none exists)")
+  app.add_subcommand("chat",
+                     "Talk to the bot on the console (trains the default model first "
+                     "when none exists)")
       ->callback([&] { run = [&] { return RunChat(global); }; });
 
   try {

@@ -19,10 +19,10 @@ inline constexpr int kExitFailure = 1;  // the command ran and found a problem
 inline constexpr int kExitUsage = 2;    // bad arguments, configuration or data
 
 struct GlobalOptions {
-  std::string config_file;         // --config
-  std::vector<std::string> sets;   // --set section.key=value
-  std::string models;              // --models DIR
-  std::string log_level;           // --log-level
+  std::string config_file;        // --config
+  std::vector<std::string> sets;  // --set section.key=value
+  std::string models;             // --models DIR
+  std::string log_level;          // --log-level
 };
 
 // Loads the configuration with the flags applied (dedicated flags become

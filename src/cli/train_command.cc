@@ -67,17 +67,18 @@ int TrainSvm(const Configuration& config, const TrainArgs& args) {
   log->info("training run: model svm, {} examples, {} intents, {} warnings, files: {}",
             data.examples.size(), data.Labels().size(), data.warnings.size(),
             fmt::join(files, ", "));
-  log->info("held-out data: {}", args.validation.empty()
-                                     ? fmt::format("{:.0f}% stratified split of the training data",
-                                                   options.validation_fraction * 100)
-                                     : fmt::format("{} ({} examples)", args.validation,
-                                                   validation.examples.size()));
+  log->info("held-out data: {}",
+            args.validation.empty()
+                ? fmt::format("{:.0f}% stratified split of the training data",
+                              options.validation_fraction * 100)
+                : fmt::format("{} ({} examples)", args.validation, validation.examples.size()));
   log->info("hyper-parameters: {}", boost::json::serialize(hyperparameters));
 
   ProgressReporter progress;
   nlu::SvmTrainingResult result = nlu::TrainSvmModel(
       data.examples, validation.examples, options, [&](const nlu::SvmTrainingProgress& p) {
-        progress.Update(p.stage, p.done, p.total, p.stage == "svm" || p.stage == "final model" ? "intents" : "steps",
+        progress.Update(p.stage, p.done, p.total,
+                        p.stage == "svm" || p.stage == "final model" ? "intents" : "steps",
                         p.elapsed_seconds);
       });
   progress.Finish();
@@ -112,8 +113,7 @@ int TrainSvm(const Configuration& config, const TrainArgs& args) {
       result.model->num_features(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
       r.oos_recall * 100, r.macro_f1 * 100,
       result.refitted ? " (then refitted on training + held-out data)" : "",
-      result.model->temperature(),
-      result.model->out_of_scope_threshold(), dir.string());
+      result.model->temperature(), result.model->out_of_scope_threshold(), dir.string());
   log->info("{}", summary);
   AppLog()->info("{}", summary);
   std::printf("%s\n", summary.c_str());

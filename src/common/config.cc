@@ -132,13 +132,14 @@ const std::vector<SettingDefinition>& Definitions() {
                   "LIBLINEAR's L2R_L2LOSS_SVC_DUAL), parallel over intents; liblinear:\n"
                   "LIBLINEAR itself (results vary slightly between runs when threaded).",
        .allowed = {"native", "liblinear"}},
-      {CHATBOT_SETTING(svm, refit_with_validation),
-       .comment = "After calibrating on separate validation data, refit the final model\n"
-                  "on the training and validation data together (the recorded held-out\n"
-                  "metrics stay those measured before the refit).",
+      {
+          CHATBOT_SETTING(svm, refit_with_validation),
+          .comment = "After calibrating on separate validation data, refit the final model\n"
+                     "on the training and validation data together (the recorded held-out\n"
+                     "metrics stay those measured before the refit).",
       },
-      {CHATBOT_SETTING(svm, epsilon), .comment = "Stopping tolerance of the SVM solver.",
-       .min = 0, .min_exclusive = true, .max = 10},
+      {CHATBOT_SETTING(svm, epsilon), .comment = "Stopping tolerance of the SVM solver.", .min = 0,
+       .min_exclusive = true, .max = 10},
   };
   return definitions;
 }

@@ -19,9 +19,9 @@ namespace chatbot {
 // The typed, effective settings. Field names match the TOML keys.
 struct Settings {
   struct Paths {
-    std::string models = "model";                    // [paths] models
+    std::string models = "model";                     // [paths] models
     std::vector<std::string> data = {"data/domain"};  // [paths] data (files or directories)
-    std::string logs = "logs";                       // [paths] logs
+    std::string logs = "logs";                        // [paths] logs
     friend bool operator==(const Paths&, const Paths&) = default;
   } paths;
 
@@ -34,17 +34,17 @@ struct Settings {
   } logging;
 
   struct Bot {
-    std::string name = "Ava";  // used in replies as {bot_name}
-    std::string support_email = "support@northwind.example";   // {support_email}
-    std::string support_phone = "+1 555 0100";                 // {support_phone}
+    std::string name = "Ava";                                 // used in replies as {bot_name}
+    std::string support_email = "support@northwind.example";  // {support_email}
+    std::string support_phone = "+1 555 0100";                // {support_phone}
     std::string opening_hours = "Monday to Saturday, 9:00 to 18:00";  // {opening_hours}
-    int64_t returns_days = 30;                                 // {returns_days}
+    int64_t returns_days = 30;                                        // {returns_days}
     friend bool operator==(const Bot&, const Bot&) = default;
   } bot;
 
   struct Nlu {
-    bool strip_accents = false;  // remove accents after NFKC + case folding
-    int64_t top_k = 5;           // entries in a prediction's ranking (1..50)
+    bool strip_accents = false;      // remove accents after NFKC + case folding
+    int64_t top_k = 5;               // entries in a prediction's ranking (1..50)
     int64_t max_text_length = 2000;  // longest accepted input, in bytes (1..1000000)
     // In-scope accuracy, in percentage points, that the out-of-scope
     // threshold may cost on held-out data (0..20).
@@ -53,19 +53,20 @@ struct Settings {
   } nlu;
 
   struct Svm {
-    double c = 1.0;                      // LIBLINEAR cost (> 0)
-    int64_t word_ngram_max = 2;          // word n-grams 1..N (1..3)
-    int64_t char_ngram_min = 2;          // character n-grams inside word boundaries (1..8)
-    int64_t char_ngram_max = 4;          // (char_ngram_min..8)
-    int64_t min_df = 1;                  // drop features seen in fewer documents (1..1000)
-    bool sublinear_tf = true;            // 1 + log(tf) instead of tf
-    double validation_fraction = 0.15;   // held out for calibration when no validation data (0.05..0.5)
-    int64_t seed = 42;                   // for the held-out split
-    int64_t threads = 0;                 // training threads; 0 = one per core (0..256)
-    std::string solver = "native";       // native|liblinear
+    double c = 1.0;              // LIBLINEAR cost (> 0)
+    int64_t word_ngram_max = 2;  // word n-grams 1..N (1..3)
+    int64_t char_ngram_min = 2;  // character n-grams inside word boundaries (1..8)
+    int64_t char_ngram_max = 4;  // (char_ngram_min..8)
+    int64_t min_df = 1;          // drop features seen in fewer documents (1..1000)
+    bool sublinear_tf = true;    // 1 + log(tf) instead of tf
+    double validation_fraction =
+        0.15;                       // held out for calibration when no validation data (0.05..0.5)
+    int64_t seed = 42;              // for the held-out split
+    int64_t threads = 0;            // training threads; 0 = one per core (0..256)
+    std::string solver = "native";  // native|liblinear
     // Refit the final model on training + validation data (see svm_trainer.h).
     bool refit_with_validation = true;
-    double epsilon = 0.1;                // solver stopping tolerance (> 0)
+    double epsilon = 0.1;  // solver stopping tolerance (> 0)
     friend bool operator==(const Svm&, const Svm&) = default;
   } svm;
 

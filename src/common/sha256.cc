@@ -29,7 +29,9 @@ Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_));
+}
 
 void Sha256::Update(std::string_view data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size());

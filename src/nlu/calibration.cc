@@ -36,7 +36,8 @@ double MeanNegativeLogLikelihood(const std::vector<float>& scores, int classes,
 
 }  // namespace
 
-float FitTemperature(const std::vector<float>& scores, int classes, const std::vector<int>& labels) {
+float FitTemperature(const std::vector<float>& scores, int classes,
+                     const std::vector<int>& labels) {
   if (labels.empty() || classes < 2) return 1.0f;
   // The likelihood is unimodal in log T: golden-section search on log T.
   double lo = std::log(1e-3), hi = std::log(1e3);
@@ -95,8 +96,10 @@ ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& out
     for (; i < order.size() && order[i]->confidence == confidence; ++i) {
       const HeldOutOutcome& o = *order[i];
       if (o.predicted_oos) continue;  // already out of scope
-      if (o.expected_oos) ++caught_here;
-      else if (o.predicted_correct) ++lost_here;
+      if (o.expected_oos)
+        ++caught_here;
+      else if (o.predicted_correct)
+        ++lost_here;
     }
     if (rate(correct - lost - lost_here, in_scope) < floor) break;
     lost += lost_here;

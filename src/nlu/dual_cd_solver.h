@@ -33,8 +33,7 @@ struct SparseRows {
   size_t rows() const { return starts.empty() ? 0 : starts.size() - 1; }
 };
 
-SparseRows MakeSparseRows(const std::vector<std::vector<SparseFeature>>& rows,
-                          size_t num_features);
+SparseRows MakeSparseRows(const std::vector<std::vector<SparseFeature>>& rows, size_t num_features);
 
 struct DualCdOptions {
   double c = 1.0;

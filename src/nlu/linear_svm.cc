@@ -104,9 +104,11 @@ LinearSvm LinearSvm::Train(const std::vector<std::vector<SparseFeature>>& rows,
     ++class_sizes[label];
   }
   for (int k = 0; k < num_classes; ++k) {
-    if (class_sizes[k] == 0) throw Error("SVM training: class " + std::to_string(k) + " has no examples");
+    if (class_sizes[k] == 0)
+      throw Error("SVM training: class " + std::to_string(k) + " has no examples");
   }
-  if (options.solver == SvmSolver::kNative) return TrainNative(rows, labels, num_classes, num_features, options);
+  if (options.solver == SvmSolver::kNative)
+    return TrainNative(rows, labels, num_classes, num_features, options);
 
   // LIBLINEAR's input: 1-based feature indices, a bias feature appended to
   // every row, each row terminated by index -1. Shared read-only by all the

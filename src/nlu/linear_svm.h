@@ -24,10 +24,10 @@ enum class SvmSolver {
 };
 
 struct LinearSvmOptions {
-  double c = 1.0;         // inverse regularisation strength
-  double epsilon = 0.1;   // stopping tolerance of the dual solver (LIBLINEAR's default)
-  int threads = 0;        // 0: one per core
-  uint64_t seed = 42;     // the native solver's permutations
+  double c = 1.0;        // inverse regularisation strength
+  double epsilon = 0.1;  // stopping tolerance of the dual solver (LIBLINEAR's default)
+  int threads = 0;       // 0: one per core
+  uint64_t seed = 42;    // the native solver's permutations
   SvmSolver solver = SvmSolver::kNative;
   // Called as classes finish (one by one with LIBLINEAR, a block at a time
   // with the native solver), from the training threads with a lock held, so
@@ -56,8 +56,8 @@ class LinearSvm {
 
  private:
   static LinearSvm TrainNative(const std::vector<std::vector<SparseFeature>>& rows,
-                               const std::vector<int>& labels, int num_classes,
-                               size_t num_features, const LinearSvmOptions& options);
+                               const std::vector<int>& labels, int num_classes, size_t num_features,
+                               const LinearSvmOptions& options);
 
   int num_classes_ = 0;
   size_t num_features_ = 0;

@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Describe(const fs::path& dir) { return "model " + dir.string(); }
+std::string Describe(const fs::path& dir) {
+  return "model " + dir.string();
+}
 
 }  // namespace
 
@@ -90,10 +92,9 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
 
   const auto* format = manifest.if_contains("format");
   if (format == nullptr || !format->is_string() || format->as_string() != expected_format) {
-    throw ModelError(path.string() + ": not a " + std::string(expected_format) +
-                     " model (format " +
-                     (format && format->is_string() ? std::string(format->as_string()) : "missing") +
-                     ")");
+    throw ModelError(
+        path.string() + ": not a " + std::string(expected_format) + " model (format " +
+        (format && format->is_string() ? std::string(format->as_string()) : "missing") + ")");
   }
   const auto* version = manifest.if_contains("format_version");
   if (version == nullptr || !version->is_int64()) {

@@ -116,8 +116,7 @@ void AddCharacterNgrams(const Word& word, const NgramOptions& options,
       break;
     }
     for (size_t first = 0; first + n <= points; ++first) {
-      const std::string_view gram =
-          padded.substr(starts[first], starts[first + n] - starts[first]);
+      const std::string_view gram = padded.substr(starts[first], starts[first + n] - starts[first]);
       out->push_back({Mix(HashBytes(seed, gram)), FeatureFamily::kCharacter});
     }
   }

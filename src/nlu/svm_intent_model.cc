@@ -44,8 +44,7 @@ SvmIntentModel::SvmIntentModel(NormalizationOptions normalization, TfidfVectoriz
   }
   if (svm_.num_features() != vectorizer_.num_features()) {
     throw ModelError("SVM model: weights for " + std::to_string(svm_.num_features()) +
-                     " features but a vocabulary of " +
-                     std::to_string(vectorizer_.num_features()));
+                     " features but a vocabulary of " + std::to_string(vectorizer_.num_features()));
   }
   const auto oos = std::find(labels_.begin(), labels_.end(), kOutOfScopeLabel);
   if (oos != labels_.end()) oos_label_ = static_cast<int>(oos - labels_.begin());
@@ -126,9 +125,8 @@ void SvmIntentModel::Save(const std::filesystem::path& dir,
 }
 
 std::unique_ptr<SvmIntentModel> SvmIntentModel::Load(const std::filesystem::path& dir) {
-  boost::json::object manifest =
-      ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion,
-                           {kWeightsFile, kHeldOutFile, kSmokeFile});
+  boost::json::object manifest = ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion,
+                                                      {kWeightsFile, kHeldOutFile, kSmokeFile});
   const std::filesystem::path path = dir / kWeightsFile;
   std::string data;
   try {
@@ -155,9 +153,9 @@ std::unique_ptr<SvmIntentModel> SvmIntentModel::Load(const std::filesystem::path
   LinearSvm svm = LinearSvm::Deserialize(&in);
   if (!in.AtEnd()) in.Fail("end of file", "unexpected trailing data");
 
-  auto model = std::make_unique<SvmIntentModel>(normalization, std::move(vectorizer),
-                                                std::move(svm), std::move(labels), temperature,
-                                                threshold);
+  auto model =
+      std::make_unique<SvmIntentModel>(normalization, std::move(vectorizer), std::move(svm),
+                                       std::move(labels), temperature, threshold);
   if (const auto* version = manifest.if_contains("version"); version && version->is_string()) {
     model->version_ = std::string(version->as_string());
   }

@@ -18,7 +18,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-
 std::unique_ptr<SvmIntentModel> FitModel(const std::vector<TrainingExample>& data,
                                          const std::vector<std::string>& labels,
                                          const SvmTrainingOptions& options,
@@ -138,9 +137,8 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
   std::vector<float> probabilities(classes);
   for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
     Softmax(scores.data() + i * classes, classes, temperature, probabilities.data());
-    const int best =
-        static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) -
-                         probabilities.begin());
+    const int best = static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) -
+                                      probabilities.begin());
     const std::string& expected = result.heldout_examples[i].intent;
     outcomes.push_back({probabilities[best], expected == kOutOfScopeLabel,
                         labels[best] == kOutOfScopeLabel, labels[best] == expected});

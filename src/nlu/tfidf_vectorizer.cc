@@ -45,7 +45,8 @@ TfidfVectorizer TfidfVectorizer::Fit(const std::vector<std::string>& texts,
   }
   // Sorted by hash: the model file is the same for the same data, whatever
   // the hash table's iteration order.
-  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(kept.begin(), kept.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
 
   TfidfVectorizer v;
   v.options_ = options;
@@ -60,7 +61,9 @@ TfidfVectorizer TfidfVectorizer::Fit(const std::vector<std::string>& texts,
   return v;
 }
 
-void TfidfVectorizer::BuildIndex() { index_ = FeatureIndex(hashes_); }
+void TfidfVectorizer::BuildIndex() {
+  index_ = FeatureIndex(hashes_);
+}
 
 void TfidfVectorizer::Transform(std::string_view text, std::vector<SparseFeature>* out) const {
   // Scratch space reused across calls on the same thread: the prediction
