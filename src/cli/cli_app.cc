@@ -82,6 +82,50 @@ int RunCommandLine(int argc, char** argv) {
                      "when none exists)")
       ->callback([&] { run = [&] { return RunChat(global); }; });
 
+  ServeArgs serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the HTTP service (trains the default model first when none exists)");
+  serve_cmd->add_option("--host", serve.host, "Address to listen on (default: [server] host)");
+  serve_cmd
+      ->add_option("--port", serve.port, "TCP port; 0 picks a free one (default: [server] port)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->callback([&] { run = [&] { return RunServe(global, serve); }; });
+
+  SessionsArgs sessions;
+  auto* sessions_cmd =
+      app.add_subcommand("sessions", "Inspect, export and clean the stored conversations");
+  sessions_cmd->require_subcommand(1);
+  auto* sessions_list = sessions_cmd->add_subcommand("list", "List sessions, newest first");
+  sessions_list->add_option("--limit", sessions.limit, "Sessions shown")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  sessions_list->add_option("--before", sessions.before_ms,
+                            "Only sessions created before this Unix time in milliseconds "
+                            "(pages: pass the last one's creation time)");
+  sessions_list->add_flag("--json", sessions.json, "One JSON object per line");
+  sessions_list->callback([&] {
+    sessions.has_before = sessions_list->count("--before") > 0;
+    run = [&] { return RunSessionsList(global, sessions); };
+  });
+  auto* sessions_show = sessions_cmd->add_subcommand("show", "Print a session and its turns");
+  sessions_show->add_option("id", sessions.id, "Session id")->required();
+  sessions_show->add_flag("--json", sessions.json, "As one JSON object");
+  sessions_show->callback([&] { run = [&] { return RunSessionsShow(global, sessions); }; });
+  auto* sessions_export = sessions_cmd->add_subcommand(
+      "export", "Write every session with its turns as JSON Lines, oldest first");
+  sessions_export->add_option("--output", sessions.output,
+                              "File to write atomically (default: stdout)");
+  sessions_export->callback([&] { run = [&] { return RunSessionsExport(global, sessions); }; });
+  auto* sessions_clean = sessions_cmd->add_subcommand(
+      "clean", "Delete sessions idle for longer than a duration, then reclaim the space");
+  sessions_clean->add_option("--older-than", sessions.older_than,
+                             "Idle time: N followed by s, m, h, d or w, e.g. 30d "
+                             "(default: sessions.retention_days)");
+  sessions_clean->callback([&] {
+    sessions.has_older_than = sessions_clean->count("--older-than") > 0;
+    run = [&] { return RunSessionsClean(global, sessions); };
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,12 +146,12 @@ int RunCommandLine(int argc, char** argv) {
   } catch (const ModelError& e) {
     AppLog()->error("model error: {}", e.what());
     FlushLogs();
-    std::fprintf(stderr, "chatbot: model error: %s\n", e.what());
+    if (!LogsToConsole()) std::fprintf(stderr, "chatbot: model error: %s\n", e.what());
     return kExitFailure;
   } catch (const std::exception& e) {
     AppLog()->error("{}", e.what());
     FlushLogs();
-    std::fprintf(stderr, "chatbot: error: %s\n", e.what());
+    if (!LogsToConsole()) std::fprintf(stderr, "chatbot: error: %s\n", e.what());
     return kExitFailure;
   }
 }

@@ -3,6 +3,7 @@
 #ifndef CHATBOT_CLI_COMMANDS_H_
 #define CHATBOT_CLI_COMMANDS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,33 @@ int RunConfigShow(const GlobalOptions& global);
 int RunConfigTemplate();
 int RunConfigReference();
 
+struct ServeArgs {
+  std::string host;  // empty: [server] host
+  int port = -1;     // -1: [server] port
+};
+// The HTTP service (see src/server/); returns after SIGTERM/SIGINT.
+int RunServe(const GlobalOptions& global, const ServeArgs& args);
+
 // Interactive: trains the default model when none exists, then answers each
 // line typed with the intent and the domain's reply.
 int RunChat(const GlobalOptions& global);
+
+// `chatbot sessions list|show|export|clean` (docs/sessions.md). Reading
+// commands never create the database: a missing one has no sessions.
+struct SessionsArgs {
+  int limit = 20;               // list: rows printed
+  int64_t before_ms = 0;        // list: only sessions created strictly before...
+  bool has_before = false;      // ...when --before was given
+  bool json = false;            // list, show: JSON instead of text
+  std::string id;               // show
+  std::string output;           // export: file written atomically; empty: stdout
+  std::string older_than;       // clean: "30d", "12h"...
+  bool has_older_than = false;  // clean: without it, sessions.retention_days
+};
+int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args);
+int RunSessionsShow(const GlobalOptions& global, const SessionsArgs& args);
+int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args);
+int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args);
 
 }  // namespace chatbot::cli
 

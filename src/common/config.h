@@ -52,6 +52,34 @@ struct Settings {
     friend bool operator==(const Nlu&, const Nlu&) = default;
   } nlu;
 
+  struct Server {
+    std::string host = "0.0.0.0";
+    int64_t port = 8080;  // 0 = any free port (tests)
+    int64_t threads = 0;  // I/O threads; 0 = one per core
+    int64_t max_connections = 10000;
+    int64_t max_body_bytes = 65536;  // larger bodies get 413
+    int64_t max_header_bytes = 16384;
+    int64_t read_timeout_ms = 10000;      // a request must arrive within this
+    int64_t idle_timeout_ms = 60000;      // keep-alive connections idle longer are closed
+    int64_t shutdown_timeout_ms = 10000;  // in-flight requests get this long on SIGTERM
+    int64_t max_batch = 256;              // texts per /v1/parse/batch
+    bool log_text = false;                // message text in logs/api.log
+    friend bool operator==(const Server&, const Server&) = default;
+  } server;
+
+  struct Sessions {
+    std::string path = "data/sessions/sessions.db";
+    std::string synchronous = "normal";  // normal (safe against crashes)|full (also power loss)
+    int64_t retention_days = 0;          // delete sessions idle longer; 0 = keep
+    friend bool operator==(const Sessions&, const Sessions&) = default;
+  } sessions;
+
+  struct Dialogue {
+    double ambiguity_margin = 0.15;
+    double min_clarify_confidence = 0.25;
+    friend bool operator==(const Dialogue&, const Dialogue&) = default;
+  } dialogue;
+
   struct Svm {
     double c = 1.0;              // LIBLINEAR cost (> 0)
     int64_t word_ngram_max = 2;  // word n-grams 1..N (1..3)

@@ -29,6 +29,12 @@ class DataError : public Error {
   using Error::Error;
 };
 
+// Session storage failed (database unavailable, constraint violated).
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A model on disk is missing, damaged, foreign or of another format version.
 class ModelError : public Error {
  public:

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string_view>
@@ -66,6 +67,8 @@ bool UseConsole(const std::string& console) {
       fmt::format("logging.console: '{}' is not one of auto, always, never", console));
 }
 
+constexpr const char* kApiPattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z",%v)";
+
 // What a logger is before InitLogging: stderr only, so early messages (bad
 // configuration, for one) are still seen.
 std::shared_ptr<spdlog::logger> ConsoleLogger(const std::string& name) {
@@ -84,6 +87,14 @@ std::shared_ptr<spdlog::logger> Get(std::shared_ptr<spdlog::logger> Loggers::*wh
 }
 
 }  // namespace
+
+namespace {
+std::atomic<bool> logs_to_console{true};  // the console-only loggers before InitLogging
+}  // namespace
+
+bool LogsToConsole() {
+  return logs_to_console.load();
+}
 
 void InitLogging(const Settings::Logging& settings, const std::filesystem::path& logs_dir) {
   const spdlog::level::level_enum level = ParseLevel(settings.level);
@@ -105,6 +116,7 @@ void InitLogging(const Settings::Logging& settings, const std::filesystem::path&
   // mid-line.
   const spdlog::sink_ptr console_sink =
       console ? std::make_shared<spdlog::sinks::stderr_color_sink_mt>() : nullptr;
+  logs_to_console = console;
   const auto make_logger = [&](const std::string& name, bool to_console) {
     std::vector<spdlog::sink_ptr> sinks;
     try {
@@ -115,7 +127,10 @@ void InitLogging(const Settings::Logging& settings, const std::filesystem::path&
     }
     if (to_console && console_sink != nullptr) sinks.push_back(console_sink);
     auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
-    logger->set_pattern(kPattern);
+    // The access log is JSON Lines: the pattern opens each object with its
+    // time and the message (a JSON object without its opening brace)
+    // completes it, so no time is formatted per request.
+    logger->set_pattern(name == "api" ? kApiPattern : kPattern);
     logger->set_level(level);
     // Warnings and errors reach the disk at once; the rest within a second.
     logger->flush_on(spdlog::level::warn);

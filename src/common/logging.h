@@ -25,6 +25,10 @@ std::shared_ptr<spdlog::logger> AppLog();
 std::shared_ptr<spdlog::logger> TrainingLog();
 std::shared_ptr<spdlog::logger> ApiLog();
 
+// Whether the app log is copied to stderr (so a caller printing an error
+// there too would show it twice).
+bool LogsToConsole();
+
 // Flushes every logger (at exit and before a crash-safe shutdown).
 void FlushLogs();
 

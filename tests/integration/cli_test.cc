@@ -32,7 +32,8 @@ using ::testing::Not;
 const fs::path kSourceDir = CHATBOT_SOURCE_DIR;
 const fs::path kBinary = CHATBOT_BINARY;
 const std::string kDomain = (kSourceDir / "data" / "domain").string();
-const std::vector<std::string> kSections = {"paths", "logging", "bot", "nlu", "svm"};
+const std::vector<std::string> kSections = {"paths",  "logging",  "bot",      "nlu",
+                                            "server", "sessions", "dialogue", "svm"};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;

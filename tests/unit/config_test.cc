@@ -332,7 +332,8 @@ TEST_F(ConfigTest, UnknownSectionsAndTopLevelKeysInFileAreRejected) {
   const auto section = WriteFile("section.toml", "[svm]\nc = 1.0\n[sv]\nc = 2\n");
   EXPECT_EQ(ErrorOf([&] { Load(section); }),
             section.string() +
-                ":3: unknown section [sv] (known sections: paths, logging, bot, nlu, svm)");
+                ":3: unknown section [sv] (known sections: paths, logging, bot, nlu, server, "
+                "sessions, dialogue, svm)");
   const auto top = WriteFile("top.toml", "top_k = 3\n");
   EXPECT_THAT(ErrorOf([&] { Load(top); }),
               HasSubstr(top.string() + ":1: unknown key 'top_k': settings belong in a section"));
@@ -364,7 +365,7 @@ TEST_F(ConfigTest, UnknownOrMalformedFlagsAreRejected) {
               HasSubstr("flag --set svm.cc=1: unknown key 'svm.cc' (known keys in [svm]: c, "));
   EXPECT_EQ(ErrorOf([] { Load(std::nullopt, {}, {"foo.bar=1"}); }),
             "flag --set foo.bar=1: unknown section [foo] (known sections: paths, logging, bot, "
-            "nlu, svm)");
+            "nlu, server, sessions, dialogue, svm)");
   EXPECT_THAT(ErrorOf([] { Load(std::nullopt, {}, {"top_k=1"}); }),
               HasSubstr("flag --set top_k=1: unknown key 'top_k': expected section.key"));
   EXPECT_EQ(ErrorOf([] { Load(std::nullopt, {}, {"nlu.top_k"}); }),

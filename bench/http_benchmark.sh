@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Load test of the HTTP service with wrk on this machine (1 thread, 16
+# connections, as the issue's targets are stated): starts `chatbot serve`
+# with the CLINC150 SVM model (the default domain when ../shared is absent)
+# on a free port with its own database and logs, drives /v1/parse and
+# /v1/chat, and prints one table: requests/s and latency percentiles, idle
+# resident memory and start-to-ready time.
+#
+#   bench/http_benchmark.sh [DURATION_SECONDS]      (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+binary=build/release/apps/chatbot
+[ -x "$binary" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+clinc=../shared/datasets/clinc150
+if [ -f "$clinc/train.jsonl" ]; then
+  model_name="CLINC150 SVM"
+  "$binary" train --models "$work/model" --data "$clinc/train.jsonl" \
+    --validation "$clinc/val.jsonl" --set paths.logs="$work/logs" --log-level warn \
+    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
+else
+  model_name="default-domain SVM (../shared absent)"
+  "$binary" train --models "$work/model" --set paths.logs="$work/logs" --log-level warn \
+    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
+fi
+
+"$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
+  --set sessions.path="$work/sessions.db" --set paths.logs="$work/logs" \
+  --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$work/serve.out" 2>/dev/null && break
+  sleep 0.05
+done
+port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/serve.out")"
+ready_ms="$(sed -n 's/.*ready in \([0-9]*\) ms.*/\1/p' "$work/serve.out")"
+[ -n "$port" ] || { cat "$work/serve.err" >&2; exit 1; }
+url="http://127.0.0.1:$port"
+sleep 0.5
+rss_idle_kb="$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)"
+
+# Sixteen sessions, one per connection on average, each chat request names one.
+sessions=()
+for _ in $(seq 16); do
+  sessions+=("$(curl -s -X POST -H 'Content-Type: application/json' \
+    -d '{"message":"hello"}' "$url/v1/chat" | sed -n 's/.*"session_id":"\([0-9a-f]*\)".*/\1/p')")
+done
+cat >"$work/parse.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local texts = {"what is my bank balance", "book a flight to paris tomorrow",
+  "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
+  "what's the weather like today", "can you recommend a good restaurant nearby",
+  "please transfer 100 dollars to my savings account"}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
+end
+LUA
+{
+  echo 'local sessions = {'
+  for s in "${sessions[@]}"; do echo "  \"$s\","; done
+  echo '}'
+  cat <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local texts = {"where is my order", "can i pay with paypal", "i want to return my boots",
+  "what are your opening hours", "my parcel is late", "thanks a lot"}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, nil, '{"session_id":"' .. sessions[(i % #sessions) + 1] ..
+    '","message":"' .. texts[(i % #texts) + 1] .. '"}')
+end
+LUA
+} >"$work/chat.lua"
+
+run() {  # endpoint script -> "requests/s p50 p90 p99 errors"
+  wrk -t1 -c16 -d"${duration}s" --latency -s "$work/$2" "$url$1" >"$work/$2.out"
+  local out="$work/$2.out"
+  local rps p50 p90 p99 errors
+  rps="$(awk '/Requests\/sec/ {print $2}' "$out")"
+  p50="$(awk '$1=="50%" {print $2}' "$out")"
+  p90="$(awk '$1=="90%" {print $2}' "$out")"
+  p99="$(awk '$1=="99%" {print $2}' "$out")"
+  errors="$(awk '/Non-2xx/ {print $5} /Socket errors/ {print $0}' "$out" | tr '\n' ' ')"
+  printf '| %-14s | %12s | %8s | %8s | %8s | %s\n' "$1" "$rps" "$p50" "$p90" "$p99" "${errors:-none}"
+}
+
+echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per endpoint"
+echo
+printf '| %-14s | %12s | %8s | %8s | %8s | %s\n' endpoint requests/s p50 p90 p99 "non-2xx / errors"
+echo "|----------------|--------------|----------|----------|----------|------"
+run /v1/parse parse.lua
+run /v1/chat chat.lua
+echo
+echo "resident memory, model loaded and idle: $((rss_idle_kb / 1024)) MiB ($rss_idle_kb kB)"
+echo "start to ready: ${ready_ms} ms"
+echo "turns stored: $(curl -s "$url/v1/sessions?limit=16" | grep -o '"turns":[0-9]*' | awk -F: '{s+=$2} END {print s}') in 16 sessions"

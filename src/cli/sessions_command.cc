@@ -1,0 +1,333 @@
+// `chatbot sessions list|show|export|clean`: the stored conversations, for
+// operators. The commands open the database with their own connection,
+// which is safe while the service runs: WAL lets them read without blocking
+// it, and clean deletes in short transactions.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "cli/commands.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/logging.h"
+#include "store/sqlite_session_store.h"
+
+namespace chatbot::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using store::Session;
+using store::SessionSummary;
+using store::SqliteSessionStore;
+using store::Turn;
+
+// The longest --older-than, as for sessions.retention_days.
+constexpr int64_t kMaxDurationMs = int64_t{36500} * 86400 * 1000;
+
+// Reading commands do not create a database (nor its directory) where there
+// is none, e.g. when run from the wrong directory: nullptr means "no
+// sessions". A path that cannot even be examined is left to Open to report.
+std::unique_ptr<SqliteSessionStore> OpenExisting(const Settings& settings) {
+  const fs::path path = settings.sessions.path;
+  std::error_code error;
+  if (!fs::exists(path, error) && !error) return nullptr;
+  return SqliteSessionStore::Open(path, settings.sessions.synchronous == "full");
+}
+
+// "2024-05-01T12:34:56.789Z".
+std::string FormatTime(int64_t ms) {
+  int64_t seconds = ms / 1000;
+  int64_t millis = ms % 1000;
+  if (millis < 0) {  // floor, for times before 1970
+    millis += 1000;
+    seconds -= 1;
+  }
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) return std::to_string(ms) + "ms";
+  char text[48];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
+  return text;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json::object SummaryToJson(const SessionSummary& s) {
+  return {{"id", s.id},
+          {"created_at", FormatTime(s.created_at_ms)},
+          {"created_at_ms", s.created_at_ms},
+          {"updated_at", FormatTime(s.updated_at_ms)},
+          {"updated_at_ms", s.updated_at_ms},
+          {"turn_count", s.turn_count}};
+}
+
+json::object TurnToJson(const Turn& t) {
+  return {{"number", t.number},
+          {"user_text", t.user_text},
+          {"intent", t.intent},
+          {"confidence", t.confidence},
+          {"out_of_scope", t.out_of_scope},
+          {"reply", t.reply},
+          {"model", t.model},
+          {"model_version", t.model_version},
+          {"received_at_ms", t.received_at_ms},
+          {"replied_at_ms", t.replied_at_ms}};
+}
+
+// The dialogue state is JSON written by the dialogue engine: embedded as
+// JSON when it parses, as a string otherwise (so nothing is lost), null
+// when there is none yet.
+json::value StateToJson(const std::string& state) {
+  if (state.empty()) return nullptr;
+  std::error_code error;
+  json::value parsed = json::parse(state, error);
+  if (error) return json::string(state);
+  return parsed;
+}
+
+json::object SessionToJson(const Session& session) {
+  json::object object = SummaryToJson(session.summary);
+  object["dialogue_state"] = StateToJson(session.dialogue_state);
+  json::array turns;
+  for (const Turn& turn : session.turns) turns.push_back(TurnToJson(turn));
+  object["turns"] = std::move(turns);
+  return object;
+}
+
+void PrintSummaries(const std::vector<SessionSummary>& sessions) {
+  size_t id_width = 2;
+  for (const SessionSummary& s : sessions) id_width = std::max(id_width, s.id.size());
+  const int width = static_cast<int>(id_width);
+  std::printf("%-*s  %-24s  %-24s  %s\n", width, "ID", "CREATED", "UPDATED", "TURNS");
+  for (const SessionSummary& s : sessions) {
+    std::printf("%-*s  %-24s  %-24s  %" PRId64 "\n", width, s.id.c_str(),
+                FormatTime(s.created_at_ms).c_str(), FormatTime(s.updated_at_ms).c_str(),
+                s.turn_count);
+  }
+}
+
+void PrintSession(const Session& session) {
+  const SessionSummary& s = session.summary;
+  std::printf("session  %s\n", s.id.c_str());
+  std::printf("created  %s\n", FormatTime(s.created_at_ms).c_str());
+  std::printf("updated  %s\n", FormatTime(s.updated_at_ms).c_str());
+  std::printf("turns    %" PRId64 "\n", s.turn_count);
+  std::printf("state    %s\n",
+              session.dialogue_state.empty() ? "-" : session.dialogue_state.c_str());
+  for (const Turn& t : session.turns) {
+    std::printf("\nturn %" PRId64 "  %s  (%" PRId64 " ms, %s %s)\n", t.number,
+                FormatTime(t.received_at_ms).c_str(), t.replied_at_ms - t.received_at_ms,
+                t.model.c_str(), t.model_version.c_str());
+    std::printf("  user:   %s\n", t.user_text.c_str());
+    std::printf("  intent: %s %.4f%s\n", t.intent.c_str(), t.confidence,
+                t.out_of_scope ? " (out of scope)" : "");
+    std::printf("  bot:    %s\n", t.reply.c_str());
+  }
+}
+
+// stdout may be a full disk or a closed pipe: say so instead of exiting 0.
+int FinishStdout() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "chatbot: error: writing to standard output failed\n");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+// "30d" -> milliseconds: a whole number then one unit (s, m, h, d, w),
+// nothing else. nullopt with `*error` set when malformed.
+std::optional<int64_t> ParseDurationMs(std::string_view text, std::string* error) {
+  const std::string quoted = fmt::format("'{}'", text);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits + 1 != text.size()) {
+    *error = quoted +
+             " is not a duration: expected a whole number followed by s, m, h, d or w, "
+             "e.g. 30d";
+    return std::nullopt;
+  }
+  int64_t unit_ms = 0;
+  switch (text.back()) {
+    case 's':
+      unit_ms = 1000;
+      break;
+    case 'm':
+      unit_ms = 60 * 1000;
+      break;
+    case 'h':
+      unit_ms = 3600 * 1000;
+      break;
+    case 'd':
+      unit_ms = 86400 * 1000;
+      break;
+    case 'w':
+      unit_ms = 7 * 86400 * 1000;
+      break;
+    default:
+      *error = quoted + ": unknown unit '" + std::string(1, text.back()) + "': use s, m, h, d or w";
+      return std::nullopt;
+  }
+  int64_t value = 0;
+  for (size_t i = 0; i < digits; ++i) {
+    value = value * 10 + (text[i] - '0');
+    if (value > kMaxDurationMs / unit_ms) {
+      *error = quoted + " is longer than 36500 days";
+      return std::nullopt;
+    }
+  }
+  if (value == 0) {
+    *error = quoted + " must be longer than zero (it would delete every session)";
+    return std::nullopt;
+  }
+  return value * unit_ms;
+}
+
+// The database and its WAL, in bytes (0 for a missing file).
+uintmax_t DatabaseBytes(const fs::path& path) {
+  uintmax_t total = 0;
+  for (const fs::path& file : {path, fs::path(path.string() + "-wal")}) {
+    std::error_code error;
+    const uintmax_t size = fs::file_size(file, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
+}  // namespace
+
+int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args) {
+  const Configuration config = LoadConfiguration(global);
+  const auto store = OpenExisting(config.settings());
+  std::vector<SessionSummary> sessions;
+  if (store != nullptr) {
+    sessions = store->ListSessions(
+        args.limit, args.has_before ? std::optional<int64_t>(args.before_ms) : std::nullopt);
+  }
+  if (args.json) {
+    for (const SessionSummary& s : sessions) {
+      std::printf("%s\n", json::serialize(SummaryToJson(s)).c_str());
+    }
+  } else if (sessions.empty()) {
+    std::printf("No sessions.\n");
+  } else {
+    PrintSummaries(sessions);
+    if (static_cast<int>(sessions.size()) == args.limit) {
+      // The cursor for the next page, which the table's times are too coarse
+      // to give.
+      std::printf("(more may follow: --before %" PRId64 ")\n", sessions.back().created_at_ms);
+    }
+  }
+  return FinishStdout();
+}
+
+int RunSessionsShow(const GlobalOptions& global, const SessionsArgs& args) {
+  const Configuration config = LoadConfiguration(global);
+  const auto store = OpenExisting(config.settings());
+  std::optional<Session> session;
+  if (store != nullptr) session = store->GetSession(args.id, /*with_turns=*/true);
+  if (!session) {
+    std::fprintf(stderr, "chatbot: no session %s\n", args.id.c_str());
+    return kExitFailure;
+  }
+  if (args.json) {
+    std::printf("%s\n", json::serialize(SessionToJson(*session)).c_str());
+  } else {
+    PrintSession(*session);
+  }
+  return FinishStdout();
+}
+
+int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args) {
+  const Configuration config = LoadConfiguration(global);
+  const auto store = OpenExisting(config.settings());
+  const bool to_file = !args.output.empty();
+  // A file is written whole and atomically, so it is held in memory; stdout
+  // streams one session at a time.
+  std::string contents;
+  int64_t count = 0;
+  if (store != nullptr) {
+    store->ForEachSession([&](const Session& session) {
+      std::string line = json::serialize(SessionToJson(session));
+      line += '\n';
+      if (to_file) {
+        contents += line;
+      } else {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+      }
+      ++count;
+    });
+  }
+  if (!to_file) return FinishStdout();
+  WriteFileAtomically(args.output, contents);
+  std::fprintf(stderr, "Exported %" PRId64 " sessions to %s.\n", count, args.output.c_str());
+  return kExitOk;
+}
+
+int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
+  // Bad arguments are reported before anything is loaded or opened.
+  int64_t idle_ms = 0;
+  std::string idle_text;
+  if (args.has_older_than) {
+    std::string error;
+    const std::optional<int64_t> parsed = ParseDurationMs(args.older_than, &error);
+    if (!parsed) {
+      std::fprintf(stderr, "chatbot: --older-than: %s\n", error.c_str());
+      return kExitUsage;
+    }
+    idle_ms = *parsed;
+    idle_text = args.older_than;
+  }
+  const Configuration config = LoadConfiguration(global);
+  const Settings& settings = config.settings();
+  if (!args.has_older_than) {
+    if (settings.sessions.retention_days <= 0) {
+      std::fprintf(stderr,
+                   "chatbot: sessions clean: give --older-than DURATION (e.g. 30d), or set "
+                   "sessions.retention_days\n");
+      return kExitUsage;
+    }
+    idle_ms = settings.sessions.retention_days * 86400 * 1000;
+    idle_text = std::to_string(settings.sessions.retention_days) + "d (sessions.retention_days)";
+  }
+  StartLogging(config);
+
+  const int64_t cutoff_ms = NowMs() - idle_ms;
+  const auto store = OpenExisting(settings);
+  if (store == nullptr) {
+    std::printf("Deleted 0 sessions: there is no database at %s.\n",
+                settings.sessions.path.c_str());
+    return FinishStdout();
+  }
+  const int64_t deleted = store->DeleteSessionsUpdatedBefore(cutoff_ms);
+  std::printf("Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
+              deleted, idle_text.c_str(), FormatTime(cutoff_ms).c_str());
+  AppLog()->info("sessions clean: deleted {} sessions of {} idle for more than {}", deleted,
+                 store->path().string(), idle_text);
+
+  const uintmax_t before = DatabaseBytes(store->path());
+  store->Vacuum();
+  const uintmax_t after = DatabaseBytes(store->path());
+  std::printf("Database %s: %ju -> %ju bytes.\n", store->path().c_str(), before, after);
+  return FinishStdout();
+}
+
+}  // namespace chatbot::cli

@@ -1,0 +1,465 @@
+#include "server/api_handler.h"
+
+#include <openssl/rand.h>
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <charconv>
+#include <functional>
+
+#include "common/error.h"
+#include "common/logging.h"
+#include "dialogue/dialogue_engine.h"
+#include "nlu/text_normalizer.h"
+
+namespace chatbot::server {
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void SetJson(HttpResponse* response, int status, const json::value& body) {
+  response->status = status;
+  response->content_type = "application/json";
+  response->body = json::serialize(body);
+}
+
+void SetError(HttpResponse* response, int status, std::string_view code, std::string_view message) {
+  SetJson(response, status, json::object{{"error", {{"code", code}, {"message", message}}}});
+}
+
+void MethodNotAllowed(HttpResponse* response, const char* allow) {
+  SetError(response, 405, "method_not_allowed", std::string("use ") + allow + " for this resource");
+  response->headers.emplace_back("Allow", allow);
+}
+
+bool IsJsonContentType(std::string_view type) {
+  // "application/json", optionally with parameters ("; charset=utf-8").
+  const size_t semicolon = type.find(';');
+  std::string_view media = type.substr(0, semicolon);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (media.size() != kJson.size()) return false;
+  for (size_t i = 0; i < media.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) != kJson[i]) return false;
+  }
+  return true;
+}
+
+// Parses a JSON object body; on failure writes the error response.
+bool ReadJsonObject(const HttpRequest& request, HttpResponse* response, json::object* out) {
+  if (!IsJsonContentType(request.Header("content-type"))) {
+    SetError(response, 415, "unsupported_media_type", "send the body as application/json");
+    return false;
+  }
+  boost::system::error_code error;
+  json::value value = json::parse(request.body, error);
+  if (error) {
+    SetError(response, 400, "malformed_json", "the body is not valid JSON: " + error.message());
+    return false;
+  }
+  if (!value.is_object()) {
+    SetError(response, 400, "malformed_json", "the body must be a JSON object");
+    return false;
+  }
+  *out = std::move(value.as_object());
+  return true;
+}
+
+// Validates a text field; on failure writes the error response.
+bool ReadText(const json::object& body, std::string_view field, size_t max_length,
+              HttpResponse* response, std::string_view* text) {
+  const json::value* value = body.if_contains(field);
+  if (value == nullptr) {
+    SetError(response, 400, "missing_field", "the field '" + std::string(field) + "' is required");
+    return false;
+  }
+  if (!value->is_string()) {
+    SetError(response, 400, "wrong_type",
+             "the field '" + std::string(field) + "' must be a string");
+    return false;
+  }
+  const json::string& s = value->as_string();
+  *text = std::string_view(s.data(), s.size());
+  if (text->find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    SetError(response, 422, "text_empty", "the field '" + std::string(field) + "' is empty");
+    return false;
+  }
+  if (text->size() > max_length) {
+    SetError(response, 422, "text_too_long",
+             "the field '" + std::string(field) + "' has " + std::to_string(text->size()) +
+                 " bytes; the limit is " + std::to_string(max_length));
+    return false;
+  }
+  return true;
+}
+
+json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::SvmIntentModel& model) {
+  json::array ranking;
+  ranking.reserve(p.ranking.size());
+  for (const nlu::RankedIntent& r : p.ranking) {
+    ranking.push_back(json::object{{"intent", r.intent}, {"confidence", r.confidence}});
+  }
+  return {{"intent", p.intent},
+          {"confidence", p.confidence},
+          {"out_of_scope", p.out_of_scope},
+          {"ranking", std::move(ranking)},
+          {"model", model.kind()},
+          {"model_version", model.version()}};
+}
+
+std::string NewSessionId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for a session id");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 15];
+  }
+  return id;
+}
+
+// "limit=10&before=123" -> the value of `name`, or nullopt.
+std::optional<std::string_view> QueryParameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool ParseInteger(std::string_view text, int64_t* value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+json::object TurnJson(const store::Turn& t) {
+  return {{"turn", t.number},
+          {"message", t.user_text},
+          {"reply", t.reply},
+          {"intent", t.intent},
+          {"confidence", t.confidence},
+          {"out_of_scope", t.out_of_scope},
+          {"model", t.model},
+          {"model_version", t.model_version},
+          {"received_at_ms", t.received_at_ms},
+          {"replied_at_ms", t.replied_at_ms}};
+}
+
+json::object SummaryJson(const store::SessionSummary& s) {
+  return {{"session_id", s.id},
+          {"created_at_ms", s.created_at_ms},
+          {"updated_at_ms", s.updated_at_ms},
+          {"turns", s.turn_count}};
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
+                       store::SessionStore* sessions)
+    : settings_(settings),
+      models_(models),
+      sessions_(sessions),
+      started_(std::chrono::steady_clock::now()) {}
+
+std::mutex& ApiHandler::SessionLock(const std::string& id) {
+  return session_locks_[std::hash<std::string>{}(id) % session_locks_.size()];
+}
+
+void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  try {
+    if (path == "/v1/parse") {
+      if (method != "POST") return MethodNotAllowed(response, "POST");
+      return Parse(request, response);
+    }
+    if (path == "/v1/chat") {
+      if (method != "POST") return MethodNotAllowed(response, "POST");
+      return Chat(request, response);
+    }
+    if (path == "/v1/parse/batch") {
+      if (method != "POST") return MethodNotAllowed(response, "POST");
+      return ParseBatch(request, response);
+    }
+    if (path == "/health" || path == "/ready") {
+      if (method != "GET" && method != "HEAD") return MethodNotAllowed(response, "GET, HEAD");
+      return Health(request, response, path == "/ready");
+    }
+    if (path == "/v1/sessions") {
+      if (method != "GET") return MethodNotAllowed(response, "GET");
+      return ListSessions(request, response);
+    }
+    constexpr std::string_view kSessionPrefix = "/v1/sessions/";
+    if (path.size() > kSessionPrefix.size() && path.starts_with(kSessionPrefix) &&
+        path.find('/', kSessionPrefix.size()) == std::string::npos) {
+      const std::string id = path.substr(kSessionPrefix.size());
+      if (method == "GET") return GetSession(id, response);
+      if (method == "DELETE") return DeleteSession(id, response);
+      return MethodNotAllowed(response, "GET, DELETE");
+    }
+    if (path == "/v1/model") {
+      if (method != "GET") return MethodNotAllowed(response, "GET");
+      return Model(response);
+    }
+    if (path == "/v1/model/reload") {
+      if (method != "POST") return MethodNotAllowed(response, "POST");
+      return ReloadModel(response);
+    }
+    SetError(response, 404, "not_found", "no resource at " + path);
+  } catch (const StoreError& e) {
+    AppLog()->error("request {}: storage error: {}", request.request_id, e.what());
+    SetError(response, 503, "storage_unavailable", "session storage is unavailable; try again");
+  }
+}
+
+void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool readiness) {
+  const auto snapshot = models_->Current();
+  std::string storage_reason;
+  const bool storage_ok = sessions_->CheckHealth(&storage_reason);
+  std::string reason;
+  if (!snapshot) {
+    reason =
+        "no model is loaded" + (models_->last_error().empty() ? "" : ": " + models_->last_error());
+  } else if (!storage_ok) {
+    reason = "session storage is unavailable: " + storage_reason;
+  } else if (readiness && !ready_) {
+    reason = "starting";
+  }
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  json::object body{{"status", reason.empty() ? "ok" : "unavailable"},
+                    {"version", kVersion},
+                    {"uptime_s", uptime}};
+  if (!reason.empty()) body["reason"] = reason;
+  json::object models;
+  if (snapshot) {
+    models["svm"] = {{"version", snapshot->svm->version()},
+                     {"loaded_at", snapshot->loaded_at},
+                     {"labels", snapshot->svm->labels().size()}};
+  }
+  body["models"] = std::move(models);
+  body["storage"] = storage_ok ? "ok" : "unavailable";
+  SetJson(response, reason.empty() ? 200 : 503, body);
+  if (request.method == "HEAD") response->body.clear();
+}
+
+void ApiHandler::Parse(const HttpRequest& request, HttpResponse* response) {
+  json::object body;
+  if (!ReadJsonObject(request, response, &body)) return;
+  std::string_view text;
+  if (!ReadText(body, "text", static_cast<size_t>(settings_.nlu.max_text_length), response,
+                &text)) {
+    return;
+  }
+  const auto snapshot = models_->Current();
+  if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
+  const nlu::IntentPrediction p =
+      snapshot->svm->Predict(text, static_cast<int>(settings_.nlu.top_k));
+  SetJson(response, 200, PredictionJson(p, *snapshot->svm));
+}
+
+void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) {
+  json::object body;
+  if (!ReadJsonObject(request, response, &body)) return;
+  const json::value* texts = body.if_contains("texts");
+  if (texts == nullptr || !texts->is_array()) {
+    return SetError(response, 400, "wrong_type", "the field 'texts' must be an array of strings");
+  }
+  const json::array& items = texts->as_array();
+  if (items.empty()) return SetError(response, 422, "texts_empty", "'texts' is empty");
+  if (items.size() > static_cast<size_t>(settings_.server.max_batch)) {
+    return SetError(response, 422, "too_many_texts",
+                    "'texts' has " + std::to_string(items.size()) + " entries; the limit is " +
+                        std::to_string(settings_.server.max_batch));
+  }
+  const auto snapshot = models_->Current();
+  if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
+  json::array results;
+  results.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    json::object one{{"text", items[i]}};
+    std::string_view text;
+    HttpResponse item_error;
+    if (!ReadText(one, "text", static_cast<size_t>(settings_.nlu.max_text_length), &item_error,
+                  &text)) {
+      // Name the entry: "texts[3]: ...".
+      json::value parsed = json::parse(item_error.body);
+      std::string message(parsed.at("error").at("message").as_string());
+      return SetError(response, item_error.status,
+                      std::string(parsed.at("error").at("code").as_string()),
+                      "texts[" + std::to_string(i) + "]: " + message);
+    }
+    results.push_back(PredictionJson(
+        snapshot->svm->Predict(text, static_cast<int>(settings_.nlu.top_k)), *snapshot->svm));
+  }
+  SetJson(response, 200, json::object{{"results", std::move(results)}});
+}
+
+void ApiHandler::Chat(const HttpRequest& request, HttpResponse* response) {
+  json::object body;
+  if (!ReadJsonObject(request, response, &body)) return;
+  std::string_view message;
+  if (!ReadText(body, "message", static_cast<size_t>(settings_.nlu.max_text_length), response,
+                &message)) {
+    return;
+  }
+  std::string session_id;
+  if (const json::value* id = body.if_contains("session_id"); id && !id->is_null()) {
+    if (!id->is_string()) {
+      return SetError(response, 400, "wrong_type", "the field 'session_id' must be a string");
+    }
+    session_id = std::string(id->as_string());
+  }
+  const auto snapshot = models_->Current();
+  if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
+
+  const int64_t received = NowMs();
+  std::optional<store::Session> session;
+  const bool new_session = session_id.empty();
+  if (new_session) session_id = NewSessionId();
+  std::lock_guard lock(SessionLock(session_id));
+  if (new_session) {
+    sessions_->CreateSession(session_id, received);
+    session.emplace();
+    session->summary.id = session_id;
+    session->summary.created_at_ms = received;
+    session->summary.updated_at_ms = received;
+  } else {
+    session = sessions_->GetSession(session_id, false);
+    if (!session) {
+      return SetError(response, 404, "session_not_found", "no session " + session_id);
+    }
+  }
+  dialogue::DialogueState state = dialogue::ParseState(session->dialogue_state);
+  const nlu::IntentPrediction prediction =
+      snapshot->svm->Predict(message, std::max<int>(2, static_cast<int>(settings_.nlu.top_k)));
+  const dialogue::DialogueReply reply = snapshot->dialogue->Respond(message, prediction, &state);
+
+  store::Turn turn;
+  turn.number = session->summary.turn_count + 1;
+  turn.user_text = std::string(message);
+  turn.intent = reply.intent;
+  turn.confidence = reply.confidence;
+  turn.out_of_scope = reply.out_of_scope;
+  turn.reply = reply.reply;
+  turn.model = std::string(snapshot->svm->kind());
+  turn.model_version = snapshot->svm->version();
+  turn.received_at_ms = received;
+  turn.replied_at_ms = NowMs();
+  sessions_->AppendTurn(session_id, turn, dialogue::SerializeState(state));
+
+  json::object out{{"session_id", session_id},
+                   {"reply", reply.reply},
+                   {"intent", reply.intent},
+                   {"confidence", reply.confidence},
+                   {"out_of_scope", reply.out_of_scope},
+                   {"turn", turn.number}};
+  if (reply.clarification) {
+    out["clarification"] = true;
+    out["choices"] = json::array(reply.choices.begin(), reply.choices.end());
+  }
+  SetJson(response, 200, out);
+}
+
+void ApiHandler::ListSessions(const HttpRequest& request, HttpResponse* response) {
+  int64_t limit = 20;
+  std::optional<int64_t> before;
+  if (auto value = QueryParameter(request.query, "limit")) {
+    if (!ParseInteger(*value, &limit) || limit < 1 || limit > 1000) {
+      return SetError(response, 400, "bad_parameter", "limit must be an integer from 1 to 1000");
+    }
+  }
+  if (auto value = QueryParameter(request.query, "before")) {
+    int64_t ms = 0;
+    if (!ParseInteger(*value, &ms)) {
+      return SetError(response, 400, "bad_parameter",
+                      "before must be a time in milliseconds since the epoch");
+    }
+    before = ms;
+  }
+  const std::vector<store::SessionSummary> page =
+      sessions_->ListSessions(static_cast<int>(limit), before);
+  json::array items;
+  for (const store::SessionSummary& s : page) items.push_back(SummaryJson(s));
+  json::object out{{"sessions", std::move(items)}};
+  // The next page: sessions created before the last one listed.
+  if (static_cast<int64_t>(page.size()) == limit) {
+    out["next_before"] = page.back().created_at_ms;
+  } else {
+    out["next_before"] = nullptr;
+  }
+  SetJson(response, 200, out);
+}
+
+void ApiHandler::GetSession(const std::string& id, HttpResponse* response) {
+  const std::optional<store::Session> session = sessions_->GetSession(id, true);
+  if (!session) return SetError(response, 404, "session_not_found", "no session " + id);
+  json::object out = SummaryJson(session->summary);
+  json::array turns;
+  for (const store::Turn& t : session->turns) turns.push_back(TurnJson(t));
+  out["turns"] = std::move(turns);
+  out["turn_count"] = session->summary.turn_count;
+  SetJson(response, 200, out);
+}
+
+void ApiHandler::DeleteSession(const std::string& id, HttpResponse* response) {
+  std::lock_guard lock(SessionLock(id));
+  if (!sessions_->DeleteSession(id)) {
+    return SetError(response, 404, "session_not_found", "no session " + id);
+  }
+  SetJson(response, 200, json::object{{"deleted", id}});
+}
+
+void ApiHandler::Model(HttpResponse* response) {
+  const auto snapshot = models_->Current();
+  if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
+  const nlu::SvmIntentModel& svm = *snapshot->svm;
+  json::object info{{"kind", svm.kind()},
+                    {"version", svm.version()},
+                    {"loaded_at", snapshot->loaded_at},
+                    {"directory", snapshot->directory.string()},
+                    {"labels", json::array(svm.labels().begin(), svm.labels().end())},
+                    {"features", svm.num_features()},
+                    {"temperature", svm.temperature()},
+                    {"oos_threshold", svm.out_of_scope_threshold()}};
+  for (const char* key : {"created_at", "heldout_metrics", "hyperparameters", "training_data"}) {
+    if (const json::value* v = svm.manifest().if_contains(key)) info[key] = *v;
+  }
+  SetJson(response, 200, json::object{{"models", {{"svm", std::move(info)}}}});
+}
+
+void ApiHandler::ReloadModel(HttpResponse* response) {
+  try {
+    models_->Reload();
+  } catch (const Error& e) {
+    const auto snapshot = models_->Current();
+    return SetError(response, 422, "model_refused",
+                    std::string("the model on disk was refused; ") +
+                        (snapshot ? "still serving " + snapshot->svm->version() : "none loaded") +
+                        ": " + e.what());
+  }
+  const auto snapshot = models_->Current();
+  SetJson(response, 200,
+          json::object{
+              {"status", "reloaded"},
+              {"models",
+               {{"svm",
+                 {{"version", snapshot->svm->version()}, {"loaded_at", snapshot->loaded_at}}}}}});
+}
+
+}  // namespace chatbot::server

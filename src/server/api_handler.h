@@ -1,0 +1,55 @@
+// The HTTP API (docs/api.md): routes requests to the model, the dialogue
+// engine and the session store, and shapes every error the same way:
+//   {"error": {"code": "...", "message": "..."}}
+#ifndef CHATBOT_SERVER_API_HANDLER_H_
+#define CHATBOT_SERVER_API_HANDLER_H_
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/config.h"
+#include "server/http_types.h"
+#include "server/model_registry.h"
+#include "store/session_store.h"
+
+namespace chatbot::server {
+
+class ApiHandler final : public HttpHandler {
+ public:
+  ApiHandler(const Settings& settings, ModelRegistry* models, store::SessionStore* sessions);
+
+  void Handle(const HttpRequest& request, HttpResponse* response) override;
+
+  // For /health: set once the server listens.
+  void set_ready(bool ready) { ready_ = ready; }
+
+ private:
+  void Health(const HttpRequest& request, HttpResponse* response, bool readiness);
+  void Parse(const HttpRequest& request, HttpResponse* response);
+  void ParseBatch(const HttpRequest& request, HttpResponse* response);
+  void Chat(const HttpRequest& request, HttpResponse* response);
+  void ListSessions(const HttpRequest& request, HttpResponse* response);
+  void GetSession(const std::string& id, HttpResponse* response);
+  void DeleteSession(const std::string& id, HttpResponse* response);
+  void Model(HttpResponse* response);
+  void ReloadModel(HttpResponse* response);
+
+  // Turns of one session are decided one at a time (the dialogue state and
+  // the turn number depend on the previous turn); sessions hash onto a fixed
+  // set of locks so that unrelated sessions rarely wait for each other.
+  std::mutex& SessionLock(const std::string& id);
+
+  Settings settings_;
+  ModelRegistry* models_;
+  store::SessionStore* sessions_;
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> ready_{false};
+  std::array<std::mutex, 256> session_locks_;
+};
+
+}  // namespace chatbot::server
+
+#endif  // CHATBOT_SERVER_API_HANDLER_H_

@@ -1,0 +1,65 @@
+// The HTTP/1.1 server: Boost.Beast over Asio with C++20 coroutines, one
+// coroutine per connection, a pool of I/O threads.
+//
+// Keep-alive and pipelining (requests on one connection are answered in
+// order), limits on header and body size (431 / 413), a read timeout for a
+// started request and an idle timeout between requests (slow clients are
+// cut off), a maximum number of connections, and graceful shutdown: Stop()
+// closes the listener, lets in-flight requests finish within the deadline,
+// then closes the rest.
+#ifndef CHATBOT_SERVER_HTTP_SERVER_H_
+#define CHATBOT_SERVER_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "server/http_types.h"
+
+namespace chatbot::server {
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;  // 0: any free port
+  int threads = 0;       // 0: one per core
+  int max_connections = 10000;
+  size_t max_body_bytes = 65536;
+  size_t max_header_bytes = 16384;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds shutdown_timeout{10000};
+  // Called once per finished request (for the access log), on the I/O
+  // thread: the request, the response and the time from the request's first
+  // byte to the response written, in microseconds.
+  std::function<void(const HttpRequest&, const HttpResponse&, int64_t latency_us)> on_response;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, std::shared_ptr<HttpHandler> handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (throws Error naming the address on failure), then
+  // starts the I/O threads and returns.
+  void Start();
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  // Graceful shutdown as described above; returns when every thread ended.
+  void Stop();
+  // Blocks until Stop() has completed (from another thread or a signal).
+  void Wait();
+
+  int64_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatbot::server
+
+#endif  // CHATBOT_SERVER_HTTP_SERVER_H_

@@ -1,0 +1,56 @@
+// The models the service answers with, and their hot reload.
+//
+// The loaded model and the dialogue engine built from the domain's replies
+// form one immutable snapshot held by shared_ptr. A request takes the
+// current snapshot once and uses it to the end, so a reload (POST
+// /v1/model/reload or SIGHUP) swaps in a new snapshot atomically while
+// in-flight requests finish on the old one, and no request fails. A model
+// that does not load and verify is refused and the old one keeps serving.
+#ifndef CHATBOT_SERVER_MODEL_REGISTRY_H_
+#define CHATBOT_SERVER_MODEL_REGISTRY_H_
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "dialogue/dialogue_engine.h"
+#include "nlu/svm_intent_model.h"
+
+namespace chatbot::server {
+
+struct ModelSnapshot {
+  std::shared_ptr<const nlu::SvmIntentModel> svm;
+  std::shared_ptr<const dialogue::DialogueEngine> dialogue;
+  std::string loaded_at;  // UTC timestamp
+  std::filesystem::path directory;
+};
+
+class ModelRegistry {
+ public:
+  explicit ModelRegistry(const Settings& settings);
+
+  // Loads the model and the domain's replies and swaps them in. Throws
+  // ModelError / DataError (the current snapshot, if any, stays).
+  void Reload();
+
+  // The current snapshot, or null when no model was ever loaded.
+  std::shared_ptr<const ModelSnapshot> Current() const { return current_.load(); }
+
+  // Why the last Reload failed, or "" after a success.
+  std::string last_error() const;
+
+ private:
+  Settings settings_;
+  std::atomic<std::shared_ptr<const ModelSnapshot>> current_;
+  mutable std::mutex reload_mutex_;  // one reload at a time
+  std::string last_error_;
+};
+
+}  // namespace chatbot::server
+
+#endif  // CHATBOT_SERVER_MODEL_REGISTRY_H_

@@ -1,0 +1,296 @@
+// Checks the examples of docs/api.md against the real server: every ```http
+// block (a "METHOD TARGET" line, optional header lines, a blank line and a
+// body) followed by a "Response NNN:" line and a ```json block is sent, in
+// the order of the document, to one fresh `chatbot serve` with the default
+// domain's model. The response must have the documented status, every
+// documented key (recursively; for arrays, the first element's keys in the
+// actual first element) with a value of the same JSON kind, and the same
+// values for "intent", "out_of_scope", "code" and "status" at the top level,
+// inside "error" and inside each element of "results".
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "http_client.h"
+#include "process_runner.h"
+#include "server_process.h"
+
+namespace chatbot::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const fs::path kApiDoc = fs::path(CHATBOT_SOURCE_DIR) / "docs" / "api.md";
+
+struct Example {
+  int line = 0;  // of the ```http fence, 1-based
+  std::string method;
+  std::string target;
+  HttpHeaders headers;
+  std::string body;
+  int status = 0;
+  int json_line = 0;
+  json::value response;
+};
+
+std::string Trim(const std::string& text) {
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+std::string Where(int line) {
+  return "docs/api.md:" + std::to_string(line);
+}
+
+// Parses the examples; a malformed one is a test failure naming its line.
+std::vector<Example> ParseExamples(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  static const std::regex kRequestLine(R"(([A-Z]+) (\S+)( HTTP/1\.1)?)");
+  static const std::regex kHeaderLine(R"(([A-Za-z0-9-]+):\s*(.*))");
+  static const std::regex kResponseLine(R"(Response (\d{3}):)");
+
+  std::vector<Example> examples;
+  size_t i = 0;
+  // The index of the next non-blank line from `from`.
+  const auto next_non_blank = [&](size_t from) {
+    while (from < lines.size() && Trim(lines[from]).empty()) ++from;
+    return from;
+  };
+  while (i < lines.size()) {
+    if (Trim(lines[i]) != "```http") {
+      ++i;
+      continue;
+    }
+    Example example;
+    example.line = static_cast<int>(i + 1);
+    size_t end = i + 1;
+    while (end < lines.size() && Trim(lines[end]) != "```") ++end;
+    if (end == lines.size()) {
+      ADD_FAILURE() << Where(example.line) << ": unterminated ```http block";
+      break;
+    }
+    std::vector<std::string> block(lines.begin() + static_cast<long>(i) + 1,
+                                   lines.begin() + static_cast<long>(end));
+    i = end + 1;
+    std::smatch match;
+    if (block.empty() || !std::regex_match(block[0], match, kRequestLine)) {
+      ADD_FAILURE() << Where(example.line) << ": the first line is not 'METHOD TARGET'";
+      continue;
+    }
+    example.method = match[1];
+    example.target = match[2];
+    size_t k = 1;
+    for (; k < block.size() && !Trim(block[k]).empty(); ++k) {
+      if (!std::regex_match(block[k], match, kHeaderLine)) {
+        ADD_FAILURE() << Where(example.line + static_cast<int>(k) + 1)
+                      << ": not a header line: " << block[k];
+        continue;
+      }
+      example.headers.emplace_back(match[1], Trim(match[2]));
+    }
+    std::string body;
+    for (++k; k < block.size(); ++k) body += block[k] + "\n";
+    example.body = Trim(body);
+
+    const size_t response = next_non_blank(i);
+    const std::string response_line = response < lines.size() ? Trim(lines[response]) : "";
+    if (!std::regex_match(response_line, match, kResponseLine)) {
+      ADD_FAILURE() << Where(example.line) << ": no 'Response NNN:' line after the request";
+      continue;
+    }
+    example.status = std::stoi(match[1]);
+    const size_t fence = next_non_blank(response + 1);
+    if (fence == lines.size() || Trim(lines[fence]) != "```json") {
+      ADD_FAILURE() << Where(static_cast<int>(response + 1))
+                    << ": no ```json block after the Response line";
+      continue;
+    }
+    size_t json_end = fence + 1;
+    std::string json_text;
+    while (json_end < lines.size() && Trim(lines[json_end]) != "```") {
+      json_text += lines[json_end] + "\n";
+      ++json_end;
+    }
+    example.json_line = static_cast<int>(fence + 1);
+    i = json_end + 1;
+    boost::system::error_code error;
+    example.response = json::parse(json_text, error);
+    if (error) {
+      ADD_FAILURE() << Where(example.json_line) << ": the documented response is not JSON ("
+                    << error.message() << ")";
+      continue;
+    }
+    examples.push_back(std::move(example));
+  }
+  return examples;
+}
+
+const char* KindName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "number";
+    case json::kind::string:
+      return "string";
+    case json::kind::array:
+      return "array";
+    case json::kind::object:
+      return "object";
+  }
+  return "?";
+}
+
+// Documented keys missing from `actual`, or of another kind; documented null
+// stands for any value.
+void CompareShape(const json::value& documented, const json::value& actual, const std::string& path,
+                  std::vector<std::string>* problems) {
+  if (documented.is_null()) return;
+  if (std::string(KindName(documented)) != KindName(actual)) {
+    problems->push_back(path + ": documented as " + KindName(documented) + ", got " +
+                        KindName(actual) + " " + json::serialize(actual));
+    return;
+  }
+  if (documented.is_object()) {
+    for (const auto& [key, value] : documented.as_object()) {
+      const std::string child = path + "." + std::string(key);
+      const json::value* member = actual.as_object().if_contains(key);
+      if (member == nullptr) {
+        problems->push_back(child + ": missing");
+        continue;
+      }
+      CompareShape(value, *member, child, problems);
+    }
+  } else if (documented.is_array() && !documented.as_array().empty()) {
+    if (actual.as_array().empty()) {
+      problems->push_back(path + ": documented with elements, got an empty array");
+      return;
+    }
+    CompareShape(documented.as_array()[0], actual.as_array()[0], path + "[0]", problems);
+  }
+}
+
+// The documented values of "intent", "out_of_scope", "code" and "status" in
+// `documented` (an object) must be the actual ones.
+void CompareValues(const json::value& documented, const json::value& actual,
+                   const std::string& path, std::vector<std::string>* problems) {
+  if (!documented.is_object() || !actual.is_object()) return;
+  for (const char* key : {"intent", "out_of_scope", "code", "status"}) {
+    const json::value* want = documented.as_object().if_contains(key);
+    const json::value* got = actual.as_object().if_contains(key);
+    if (want == nullptr || got == nullptr) continue;  // a missing key is reported already
+    if (*want != *got) {
+      problems->push_back(path + "." + key + ": documented " + json::serialize(*want) + ", got " +
+                          json::serialize(*got));
+    }
+  }
+}
+
+void CompareExample(const json::value& documented, const json::value& actual,
+                    std::vector<std::string>* problems) {
+  CompareShape(documented, actual, "$", problems);
+  CompareValues(documented, actual, "$", problems);
+  if (!documented.is_object() || !actual.is_object()) return;
+  const json::object& want = documented.as_object();
+  const json::object& got = actual.as_object();
+  if (want.contains("error") && got.contains("error")) {
+    CompareValues(want.at("error"), got.at("error"), "$.error", problems);
+  }
+  if (want.contains("results") && got.contains("results") && want.at("results").is_array() &&
+      got.at("results").is_array()) {
+    const json::array& want_results = want.at("results").as_array();
+    const json::array& got_results = got.at("results").as_array();
+    if (want_results.size() != got_results.size()) {
+      problems->push_back("$.results: documented " + std::to_string(want_results.size()) +
+                          " results, got " + std::to_string(got_results.size()));
+    }
+    for (size_t i = 0; i < want_results.size() && i < got_results.size(); ++i) {
+      const std::string path = "$.results[" + std::to_string(i) + "]";
+      CompareShape(want_results[i], got_results[i], path, problems);
+      CompareValues(want_results[i], got_results[i], path, problems);
+    }
+  }
+}
+
+TEST(ApiDocsTest, ParserFindsRequestsResponsesAndBodies) {
+  const std::vector<Example> examples = ParseExamples(
+      "text\n```http\nPOST /v1/x\nContent-Type: application/json\n\n{\"a\": 1}\n```\n"
+      "Response 201:\n```json\n{\"b\": [1]}\n```\n\n```http\nGET /y\n```\n\nResponse 404:\n\n"
+      "```json\n{}\n```\n```json\n{\"ignored\": true}\n```\n");
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_EQ(examples[0].line, 2);
+  EXPECT_EQ(examples[0].method, "POST");
+  EXPECT_EQ(examples[0].target, "/v1/x");
+  ASSERT_EQ(examples[0].headers.size(), 1u);
+  EXPECT_EQ(examples[0].headers[0].second, "application/json");
+  EXPECT_EQ(examples[0].body, "{\"a\": 1}");
+  EXPECT_EQ(examples[0].status, 201);
+  EXPECT_EQ(examples[1].method, "GET");
+  EXPECT_EQ(examples[1].body, "");
+  EXPECT_EQ(examples[1].status, 404);
+
+  std::vector<std::string> problems;
+  CompareExample(json::parse(R"({"a": {"b": 1, "c": [{"d": "x"}]}, "status": "ok"})"),
+                 json::parse(R"({"a": {"b": 2, "c": [{"e": 1}]}, "status": "down"})"), &problems);
+  EXPECT_EQ(problems.size(), 2u);  // $.a.c[0].d missing; $.status differs
+}
+
+TEST(ApiDocsTest, EveryExampleMatchesTheServer) {
+  const SharedModel& model = SharedTrainedModel();
+  ASSERT_TRUE(model.ok) << "training the shared model failed:\n"
+                        << model.training.out << "\n"
+                        << model.training.err;
+  const std::vector<Example> examples = ParseExamples(ReadFileToString(kApiDoc));
+  ASSERT_GE(examples.size(), 10u) << "too few examples found in " << kApiDoc;
+
+  TempDir work("chatbot-api-docs");
+  InstallSharedModel(work.path());
+  ServerProcess server(ServerOptions{work.path(), {}, {}});
+  server.Start();
+  HttpClient client(server.port());
+  for (const Example& example : examples) {
+    SCOPED_TRACE(Where(example.line) + ": " + example.method + " " + example.target);
+    HttpResult result;
+    try {
+      result = client.Send(example.method, example.target, example.body, example.headers);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      continue;
+    }
+    EXPECT_EQ(result.status, example.status) << result.Describe();
+    EXPECT_FALSE(result.Header("x-request-id").empty()) << result.Describe();
+    boost::system::error_code error;
+    const json::value actual = json::parse(result.body, error);
+    if (error) {
+      ADD_FAILURE() << "the response is not JSON: " << result.Describe();
+      continue;
+    }
+    std::vector<std::string> problems;
+    CompareExample(example.response, actual, &problems);
+    for (const std::string& problem : problems) {
+      ADD_FAILURE() << problem << "\n(documented at " << Where(example.json_line)
+                    << ")\nactual: " << result.body;
+    }
+  }
+  EXPECT_EQ(server.Terminate(), 0) << server.Describe();
+}
+
+}  // namespace
+}  // namespace chatbot::testing
