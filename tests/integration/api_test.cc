@@ -140,7 +140,7 @@ void FlipByte(const fs::path& path, size_t offset) {
   WriteStringToFile(path, contents);
 }
 
-std::vector<std::string> Lines(const std::string& text) {
+std::vector<std::string> NonEmptyLines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
@@ -1178,7 +1178,7 @@ TEST_F(ApiTest, AccessLogHasOneJsonLinePerRequestAndTextOnlyWhenAsked) {
   const auto read_log = [](const fs::path& dir) {
     std::map<std::string, json::object> by_id;
     const std::string log = ReadFileToString(dir / "logs" / "api.log");
-    for (const std::string& line : Lines(log)) {
+    for (const std::string& line : NonEmptyLines(log)) {
       SCOPED_TRACE(line);
       boost::system::error_code error;
       const json::value v = json::parse(line, error);

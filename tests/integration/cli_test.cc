@@ -52,25 +52,6 @@ ProcessResult Chatbot(const fs::path& cwd, const std::vector<std::string>& args,
   return RunProcess(options);
 }
 
-// For assertion messages: how the child ended and what it printed.
-std::string Describe(const ProcessResult& r) {
-  std::ostringstream out;
-  out << "exit code " << r.exit_code;
-  if (r.signal != 0) out << ", killed by signal " << r.signal;
-  if (r.timed_out) out << ", TIMED OUT";
-  out << " after " << r.seconds << "s\n--- stdout ---\n"
-      << r.out.substr(0, 4000) << "\n--- stderr ---\n"
-      << r.err.substr(0, 4000);
-  return out.str();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 std::vector<std::string> Split(const std::string& text, char separator) {
   std::vector<std::string> fields;
   size_t start = 0;

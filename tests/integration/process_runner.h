@@ -38,6 +38,12 @@ struct ProcessResult {
 // program that cannot be executed ends with exit code 127.
 ProcessResult RunProcess(const ProcessOptions& options);
 
+// For assertion messages: how the child ended and what it printed.
+std::string Describe(const ProcessResult& result);
+
+// The lines of `text`, without their newlines.
+std::vector<std::string> Lines(const std::string& text);
+
 // A fresh directory under the system's temporary directory, removed with
 // everything in it on destruction.
 class TempDir {

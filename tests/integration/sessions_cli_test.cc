@@ -44,24 +44,6 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Describe(const ProcessResult& r) {
-  std::ostringstream out;
-  out << "exit code " << r.exit_code;
-  if (r.signal != 0) out << ", killed by signal " << r.signal;
-  if (r.timed_out) out << ", TIMED OUT";
-  out << "\n--- stdout ---\n"
-      << r.out.substr(0, 4000) << "\n--- stderr ---\n"
-      << r.err.substr(0, 4000);
-  return out.str();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 Turn MakeTurn(int64_t number, int64_t replied_at_ms) {
   Turn turn;
   turn.number = number;
