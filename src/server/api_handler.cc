@@ -224,6 +224,12 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
   } catch (const StoreError& e) {
     AppLog()->error("request {}: storage error: {}", request.request_id, e.what());
     SetError(response, 503, "storage_unavailable", "session storage is unavailable; try again");
+  } catch (const std::exception& e) {
+    // A bug: the details go to the log, never to the client.
+    AppLog()->error("request {} {} {}: {}", request.request_id, request.method, request.path,
+                    e.what());
+    response->headers.clear();
+    SetError(response, 500, "internal", "internal error (request " + request.request_id + ")");
   }
 }
 
