@@ -75,7 +75,8 @@ void WriteModelDirectory(const fs::path& dir, const std::map<std::string, std::s
 
 boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view expected_format,
                                          int64_t supported_version,
-                                         const std::vector<std::string>& required_files) {
+                                         const std::vector<std::string>& required_files,
+                                         std::map<std::string, std::string>* contents) {
   const fs::path path = dir / kManifestFile;
   if (!fs::exists(path)) {
     throw ModelError(Describe(dir) + ": no " + kManifestFile + " (is a model trained there?)");
@@ -134,7 +135,24 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
                        " bytes, the manifest says " + std::to_string(bytes) +
                        " (damaged or truncated)");
     }
-    if (Sha256FileHex(file) != expected.at("sha256").as_string()) {
+    std::string digest;
+    if (contents != nullptr && contents->count(std::string(name))) {
+      // Hash the very bytes the caller will parse: read once, and a file
+      // replaced between the check and the read cannot slip through.
+      std::string& data = (*contents)[std::string(name)];
+      try {
+        data = ReadFile(file);
+      } catch (const IoError& e) {
+        throw ModelError(e.what());
+      }
+      if (data.size() != bytes) {
+        throw ModelError(Describe(dir) + ": " + std::string(name) + " changed while being read");
+      }
+      digest = Sha256Hex(data);
+    } else {
+      digest = Sha256FileHex(file);
+    }
+    if (digest != expected.at("sha256").as_string()) {
       throw ModelError(Describe(dir) + ": checksum mismatch in " + std::string(name) +
                        " (the file was damaged or changed after training)");
     }

@@ -32,11 +32,14 @@ void WriteModelDirectory(const std::filesystem::path& dir,
 
 // Reads dir/manifest.json, checks "format" and "format_version", that it
 // lists every one of `required_files`, and the size and SHA-256 of every file
-// it lists. Throws ModelError naming the directory and the problem.
+// it lists. Files named by the keys of `contents` are read into it and
+// verified there, so the caller parses exactly the bytes that were checked.
+// Throws ModelError naming the directory and the problem.
 boost::json::object ReadVerifiedManifest(const std::filesystem::path& dir,
                                          std::string_view expected_format,
                                          int64_t supported_version,
-                                         const std::vector<std::string>& required_files);
+                                         const std::vector<std::string>& required_files,
+                                         std::map<std::string, std::string>* contents = nullptr);
 
 // Current UTC time as "2026-11-29T00:27:47Z".
 std::string UtcTimestamp();

@@ -1,6 +1,7 @@
 #include "nlu/svm_intent_model.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "common/atomic_file.h"
@@ -125,15 +126,12 @@ void SvmIntentModel::Save(const std::filesystem::path& dir,
 }
 
 std::unique_ptr<SvmIntentModel> SvmIntentModel::Load(const std::filesystem::path& dir) {
-  boost::json::object manifest = ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion,
-                                                      {kWeightsFile, kHeldOutFile, kSmokeFile});
+  std::map<std::string, std::string> contents{{kWeightsFile, ""}};
+  boost::json::object manifest =
+      ReadVerifiedManifest(dir, kSvmModelFormat, kSvmModelFormatVersion,
+                           {kWeightsFile, kHeldOutFile, kSmokeFile}, &contents);
   const std::filesystem::path path = dir / kWeightsFile;
-  std::string data;
-  try {
-    data = ReadFile(path);
-  } catch (const IoError& e) {
-    throw ModelError(e.what());
-  }
+  const std::string& data = contents[kWeightsFile];
   BinaryReader in(data, path.string());
   if (in.Get<uint64_t>("file signature") != kMagic) {
     in.Fail("file signature", "not an SVM model file");
