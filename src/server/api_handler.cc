@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <functional>
+#include <optional>
 
 #include "common/error.h"
 #include "common/logging.h"
@@ -73,32 +74,38 @@ bool ReadJsonObject(const HttpRequest& request, HttpResponse* response, json::ob
   return true;
 }
 
-// Validates a text field; on failure writes the error response.
-bool ReadText(const json::object& body, std::string_view field, size_t max_length,
-              HttpResponse* response, std::string_view* text) {
-  const json::value* value = body.if_contains(field);
-  if (value == nullptr) {
-    SetError(response, 400, "missing_field", "the field '" + std::string(field) + "' is required");
-    return false;
-  }
-  if (!value->is_string()) {
-    SetError(response, 400, "wrong_type",
-             "the field '" + std::string(field) + "' must be a string");
-    return false;
-  }
+struct ApiError {
+  int status;
+  const char* code;
+  std::string message;
+};
+
+// Checks one text value, named `what` in messages ("the field 'text'",
+// "texts[3]"); on success points `text` at it.
+std::optional<ApiError> CheckText(const json::value* value, const std::string& what,
+                                  size_t max_length, std::string_view* text) {
+  if (value == nullptr) return ApiError{400, "missing_field", what + " is required"};
+  if (!value->is_string()) return ApiError{400, "wrong_type", what + " must be a string"};
   const json::string& s = value->as_string();
   *text = std::string_view(s.data(), s.size());
   if (text->find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    SetError(response, 422, "text_empty", "the field '" + std::string(field) + "' is empty");
-    return false;
+    return ApiError{422, "text_empty", what + " is empty"};
   }
   if (text->size() > max_length) {
-    SetError(response, 422, "text_too_long",
-             "the field '" + std::string(field) + "' has " + std::to_string(text->size()) +
-                 " bytes; the limit is " + std::to_string(max_length));
-    return false;
+    return ApiError{422, "text_too_long",
+                    what + " has " + std::to_string(text->size()) + " bytes; the limit is " +
+                        std::to_string(max_length)};
   }
-  return true;
+  return std::nullopt;
+}
+
+// Validates a text field; on failure writes the error response.
+bool ReadText(const json::object& body, std::string_view field, size_t max_length,
+              HttpResponse* response, std::string_view* text) {
+  const std::optional<ApiError> error = CheckText(
+      body.if_contains(field), "the field '" + std::string(field) + "'", max_length, text);
+  if (error) SetError(response, error->status, error->code, error->message);
+  return !error;
 }
 
 json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::SvmIntentModel& model) {
@@ -298,17 +305,11 @@ void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) 
   json::array results;
   results.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    json::object one{{"text", items[i]}};
     std::string_view text;
-    HttpResponse item_error;
-    if (!ReadText(one, "text", static_cast<size_t>(settings_.nlu.max_text_length), &item_error,
-                  &text)) {
-      // Name the entry: "texts[3]: ...".
-      json::value parsed = json::parse(item_error.body);
-      std::string message(parsed.at("error").at("message").as_string());
-      return SetError(response, item_error.status,
-                      std::string(parsed.at("error").at("code").as_string()),
-                      "texts[" + std::to_string(i) + "]: " + message);
+    if (const std::optional<ApiError> error =
+            CheckText(&items[i], "texts[" + std::to_string(i) + "]",
+                      static_cast<size_t>(settings_.nlu.max_text_length), &text)) {
+      return SetError(response, error->status, error->code, error->message);
     }
     results.push_back(PredictionJson(
         snapshot->svm->Predict(text, static_cast<int>(settings_.nlu.top_k)), *snapshot->svm));
