@@ -34,8 +34,13 @@ else
     >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
 fi
 
+# Requests without a key from this machine (anonymous loopback access), with
+# the per-address limit for them off: one wrk client is one address.
+# bench/security_benchmark.sh measures what keys and their limits cost.
 "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
   --set sessions.path="$work/sessions.db" --set paths.logs="$work/logs" \
+  --set security.database="$work/keys.db" --set security.admin_key_file="$work/admin.key" \
+  --set security.rate_limit_anonymous=0 \
   --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 for _ in $(seq 100); do

@@ -9,7 +9,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
+  libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk curl
+  prometheus systemd sqlite3
 )
 
 missing=()

@@ -11,8 +11,8 @@
 #include "common/error.h"
 #include "common/logging.h"
 #include "dialogue/response_template.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/model_manifest.h"
-#include "nlu/svm_intent_model.h"
 #include "nlu/training_data.h"
 
 namespace chatbot::cli {
@@ -27,8 +27,11 @@ int RunChat(const GlobalOptions& global) {
                  settings.paths.data.front().c_str());
     TrainSvm(config, TrainArgs{});
   }
-  const auto model = nlu::SvmIntentModel::Load(model_dir);
-  AppLog()->info("chat: svm model {} loaded from {}", model->version(), model_dir.string());
+  const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
+      settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false));
+  const nlu::IntentClassifier* model = loaded.classifier.get();
+  AppLog()->info("chat: {} model {} loaded from {}", loaded.kind, model->version(),
+                 settings.paths.models);
 
   // Replies come from the domain files the model was trained on.
   const nlu::TrainingData domain = nlu::LoadTrainingData(

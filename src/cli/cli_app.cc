@@ -5,6 +5,8 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "cli/ops_commands.h"
+#include "cli/security_commands.h"
 #include "common/error.h"
 #include "common/logging.h"
 
@@ -38,7 +40,16 @@ int RunCommandLine(int argc, char** argv) {
   TrainArgs train;
   auto* train_cmd =
       app.add_subcommand("train", "Train a model and save it under the models directory");
-  train_cmd->add_option("--model", train.model, "Which model: svm")->capture_default_str();
+  train_cmd->add_option("--model", train.model, "Which model: svm or bert")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"svm", "bert"}));
+  train_cmd->add_option("--init", train.init,
+                        "bert: a Hugging Face checkpoint directory to fine-tune (default: "
+                        "[bert] init; empty trains from scratch)");
+  train_cmd
+      ->add_option("--size", train.size,
+                   "bert from scratch: tiny, mini or small (default: [bert] size)")
+      ->check(CLI::IsMember({"tiny", "mini", "small"}));
   train_cmd->add_option("--data", train.data,
                         "Training data file or directory (repeatable; default: [paths] data)");
   train_cmd->add_option("--validation", train.validation,
@@ -63,10 +74,24 @@ int RunCommandLine(int argc, char** argv) {
       ->add_option("--cross-validation", evaluate.cross_validation,
                    "K-fold cross-validation of training on --data instead")
       ->check(CLI::Range(2, 20));
+  evaluate_cmd
+      ->add_option("--model", evaluate.model, "svm, bert or ensemble (default: [nlu] model)")
+      ->check(CLI::IsMember({"auto", "svm", "bert", "ensemble"}));
   evaluate_cmd->add_flag("--json", evaluate.json, "Print the report as JSON");
   evaluate_cmd->add_option("--report", evaluate.report,
                            "Also write an HTML report with the confusion matrix");
   evaluate_cmd->callback([&] { run = [&] { return RunEvaluate(global, evaluate); }; });
+
+  ImportBertArgs import_bert;
+  auto* import_cmd = app.add_subcommand(
+      "import-bert",
+      "Adopt a BERT checkpoint fine-tuned elsewhere (BertForSequenceClassification with "
+      "id2label) as the BERT model, unchanged");
+  import_cmd->add_option("checkpoint", import_bert.checkpoint, "Checkpoint directory")->required();
+  import_cmd->add_option("--validation", import_bert.validation,
+                         "Labelled data to calibrate the out-of-scope threshold and the "
+                         "ensemble on (optional)");
+  import_cmd->callback([&] { run = [&] { return RunImportBert(global, import_bert); }; });
 
   auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
   config_cmd->require_subcommand(1);
@@ -121,10 +146,19 @@ int RunCommandLine(int argc, char** argv) {
   sessions_clean->add_option("--older-than", sessions.older_than,
                              "Idle time: N followed by s, m, h, d or w, e.g. 30d "
                              "(default: sessions.retention_days)");
+  sessions_clean->add_flag("--no-vacuum", sessions.no_vacuum,
+                           "Do not give the freed space back to the file system (it is reused "
+                           "by later sessions)");
   sessions_clean->callback([&] {
     sessions.has_older_than = sessions_clean->count("--older-than") > 0;
     run = [&] { return RunSessionsClean(global, sessions); };
   });
+
+  OpsArgs ops;
+  AddOpsCommands(app, global, &ops, &run);
+
+  SecurityArgs security;
+  AddSecurityCommands(app, global, &security, &run);
 
   try {
     app.parse(argc, argv);

@@ -21,6 +21,10 @@ std::filesystem::path SvmModelDir(const Settings& settings) {
   return std::filesystem::path(settings.paths.models) / "svm";
 }
 
+std::filesystem::path BertModelDir(const Settings& settings) {
+  return std::filesystem::path(settings.paths.models) / "bert";
+}
+
 nlu::SvmTrainingOptions SvmOptionsFromSettings(const Settings& settings) {
   nlu::SvmTrainingOptions options;
   options.normalization.strip_accents = settings.nlu.strip_accents;
@@ -38,6 +42,42 @@ nlu::SvmTrainingOptions SvmOptionsFromSettings(const Settings& settings) {
   options.refit_with_validation = settings.svm.refit_with_validation;
   options.seed = static_cast<uint64_t>(settings.svm.seed);
   options.oos_max_in_scope_loss = settings.nlu.oos_max_accuracy_loss / 100.0;
+  return options;
+}
+
+nlu::BertTrainingOptions BertOptionsFromSettings(const Settings& settings) {
+  const Settings::Bert& b = settings.bert;
+  nlu::BertTrainingOptions options;
+  options.init = b.init;
+  options.size = b.size;
+  options.vocab_size = static_cast<int>(b.vocab_size);
+  options.max_length = static_cast<int>(b.max_length);
+  options.epochs = static_cast<int>(b.epochs);
+  options.batch_size = static_cast<int>(b.batch_size);
+  options.learning_rate = b.learning_rate;
+  options.weight_decay = b.weight_decay;
+  options.warmup_fraction = b.warmup_fraction;
+  options.dropout = b.dropout;
+  options.max_grad_norm = b.max_grad_norm;
+  options.patience = static_cast<int>(b.patience);
+  options.seed = static_cast<uint64_t>(b.seed);
+  options.threads = static_cast<int>(b.threads);
+  options.validation_fraction = settings.svm.validation_fraction;
+  options.oos_max_in_scope_loss = settings.nlu.oos_max_accuracy_loss / 100.0;
+  return options;
+}
+
+nlu::ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool serving,
+                                                   const std::string& model) {
+  nlu::ClassifierLoadOptions options;
+  options.model = model.empty() ? settings.nlu.model : model;
+  options.ensemble_mode = nlu::ParseEnsembleMode(settings.ensemble.mode);
+  options.bert.precision = bert::ParsePrecision(settings.bert.precision);
+  options.batching = serving;
+  options.batching_options.max_batch = static_cast<int>(settings.bert.max_batch);
+  options.batching_options.max_wait = std::chrono::microseconds(settings.bert.max_wait_us);
+  options.batching_options.threads = static_cast<int>(settings.bert.threads);
+  options.batching_options.cache_capacity = static_cast<size_t>(settings.bert.cache_size);
   return options;
 }
 

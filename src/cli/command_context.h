@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/config.h"
+#include "nlu/bert_trainer.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/svm_trainer.h"
 
 namespace chatbot::cli {
@@ -35,8 +37,19 @@ void StartLogging(const Configuration& config);
 
 std::filesystem::path SvmModelDir(const Settings& settings);
 
+std::filesystem::path BertModelDir(const Settings& settings);
+
 // Training options from the [svm] and [nlu] settings.
 nlu::SvmTrainingOptions SvmOptionsFromSettings(const Settings& settings);
+
+// Training options from the [bert] and [nlu] settings.
+nlu::BertTrainingOptions BertOptionsFromSettings(const Settings& settings);
+
+// How to load the answering model, from [nlu], [bert] and [ensemble];
+// `serving` turns on BERT's request batching and cache. `model` overrides
+// [nlu] model when not empty.
+nlu::ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool serving,
+                                                   const std::string& model = "");
 
 }  // namespace chatbot::cli
 

@@ -15,10 +15,16 @@ struct TrainArgs {
   std::string model = "svm";
   std::vector<std::string> data;  // empty: [paths] data
   std::string validation;         // held-out file; empty: split the training data
+  std::string init;               // bert: checkpoint to fine-tune; empty: [bert] init
+  std::string size;               // bert from scratch; empty: [bert] size
 };
 int RunTrain(const GlobalOptions& global, const TrainArgs& args);
 // Trains and saves the SVM model; shared by `train` and `chat`.
 int TrainSvm(const Configuration& config, const TrainArgs& args);
+// Trains and saves the BERT model (bert_train_command.cc).
+int TrainBert(const Configuration& config, const TrainArgs& args);
+// "2026-11-29T00:27:47Z" -> "20261129T002747Z", for model versions.
+std::string CompactTimestamp(const std::string& iso);
 
 struct PredictArgs {
   std::vector<std::string> texts;  // empty: one query per line of stdin
@@ -29,11 +35,19 @@ int RunPredict(const GlobalOptions& global, const PredictArgs& args);
 
 struct EvaluateArgs {
   std::string data;
+  std::string model;         // svm|bert|ensemble; empty: [nlu] model
   int cross_validation = 0;  // K > 0: K-fold cross-validation on `data`
   bool json = false;
   std::string report;  // HTML report path
 };
 int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args);
+
+// `chatbot import-bert DIR`: adopts a fine-tuned checkpoint as model/bert.
+struct ImportBertArgs {
+  std::string checkpoint;
+  std::string validation;
+};
+int RunImportBert(const GlobalOptions& global, const ImportBertArgs& args);
 
 int RunConfigShow(const GlobalOptions& global);
 int RunConfigTemplate();
@@ -61,6 +75,7 @@ struct SessionsArgs {
   std::string output;           // export: file written atomically; empty: stdout
   std::string older_than;       // clean: "30d", "12h"...
   bool has_older_than = false;  // clean: without it, sessions.retention_days
+  bool no_vacuum = false;       // clean: leave the freed pages in the file
 };
 int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsShow(const GlobalOptions& global, const SessionsArgs& args);

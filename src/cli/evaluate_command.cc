@@ -9,9 +9,9 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/evaluation.h"
 #include "nlu/evaluation_report.h"
-#include "nlu/svm_intent_model.h"
 #include "nlu/training_data.h"
 
 namespace chatbot::cli {
@@ -43,9 +43,10 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
     progress.Finish();
     title = std::to_string(args.cross_validation) + "-fold cross-validation on " + args.data;
   } else {
-    const auto model = nlu::SvmIntentModel::Load(SvmModelDir(settings));
-    report = nlu::Evaluate(*model, data.examples);
-    title = "svm model " + model->version() + " on " + args.data;
+    const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
+        settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false, args.model));
+    report = nlu::Evaluate(*loaded.classifier, data.examples);
+    title = loaded.kind + " model " + loaded.classifier->version() + " on " + args.data;
   }
   AppLog()->info("evaluation: {}: accuracy {:.4f}, in-scope accuracy {:.4f}, oos recall {:.4f}",
                  title, report.accuracy, report.in_scope_accuracy, report.oos_recall);

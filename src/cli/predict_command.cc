@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "nlu/svm_intent_model.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/text_normalizer.h"
 
 namespace chatbot::cli {
@@ -20,7 +20,8 @@ boost::json::object PredictionToJson(std::string_view text, const nlu::IntentPre
           {"intent", p.intent},
           {"confidence", p.confidence},
           {"out_of_scope", p.out_of_scope},
-          {"ranking", std::move(ranking)}};
+          {"ranking", std::move(ranking)},
+          {"model", p.model}};
 }
 
 void PrintPrediction(std::string_view text, const nlu::IntentPrediction& p, bool json) {
@@ -42,7 +43,9 @@ int RunPredict(const GlobalOptions& global, const PredictArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
   const Settings& settings = config.settings();
-  const auto model = nlu::SvmIntentModel::Load(SvmModelDir(settings));
+  const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
+      settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false));
+  const nlu::IntentClassifier* model = loaded.classifier.get();
   const int top_k = args.top_k > 0 ? args.top_k : static_cast<int>(settings.nlu.top_k);
   const size_t max_length = static_cast<size_t>(settings.nlu.max_text_length);
 

@@ -1,16 +1,24 @@
 // `chatbot serve`: the HTTP service. Trains the default model first when
-// there is none, opens the session store, listens, and handles SIGHUP
-// (reload the model), SIGTERM and SIGINT (graceful shutdown).
+// there is none, opens the session store and the keys database (making the
+// first admin key when there is none), listens (HTTPS when [tls] has a
+// certificate), and handles SIGHUP (reload the model and the certificate),
+// SIGTERM and SIGINT (graceful shutdown).
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "nlu/model_manifest.h"
+#include "ops/data_lock.h"
+#include "ops/gpu_monitor.h"
+#include "ops/process_stats.h"
+#include "security/access_control.h"
+#include "security/admin_key_file.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
 #include "server/http_server.h"
@@ -34,6 +42,9 @@ server::HttpServerOptions ServerOptions(const Settings& settings) {
   options.read_timeout = std::chrono::milliseconds(s.read_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
   options.shutdown_timeout = std::chrono::milliseconds(s.shutdown_timeout_ms);
+  options.tls.certificate = settings.tls.certificate;
+  options.tls.private_key = settings.tls.private_key;
+  options.tls.min_version = settings.tls.min_version;
   const bool log_text = s.log_text;
   options.on_response = [log_text](const server::HttpRequest& request,
                                    const server::HttpResponse& response, int64_t latency_us) {
@@ -48,15 +59,70 @@ int64_t NowMs() {
       .count();
 }
 
-// Deletes sessions idle longer than [sessions] retention_days.
-void ApplyRetention(const Settings& settings, store::SessionStore* sessions) {
+// Deletes sessions idle longer than [sessions] retention_days, then gives
+// the space back (incremental vacuum, in short steps) when asked to.
+void ApplyRetention(const Settings& settings, store::SqliteSessionStore* sessions,
+                    server::ServiceMetrics* metrics) {
   if (settings.sessions.retention_days <= 0) return;
-  const int64_t cutoff = NowMs() - settings.sessions.retention_days * 86'400'000LL;
-  const int64_t removed = sessions->DeleteSessionsUpdatedBefore(cutoff);
-  if (removed > 0) {
-    AppLog()->info("retention: deleted {} session(s) idle for more than {} days", removed,
-                   settings.sessions.retention_days);
+  try {
+    const int64_t cutoff = NowMs() - settings.sessions.retention_days * 86'400'000LL;
+    const int64_t removed = sessions->DeleteSessionsUpdatedBefore(cutoff);
+    if (metrics != nullptr) metrics->SessionsDeleted("retention", removed);
+    if (removed > 0) {
+      AppLog()->info("retention: deleted {} session(s) idle for more than {} days", removed,
+                     settings.sessions.retention_days);
+      if (settings.sessions.vacuum_after_retention) sessions->Vacuum();
+    }
+  } catch (const StoreError& e) {
+    // The service keeps serving; the next run tries again.
+    AppLog()->error("retention: {}", e.what());
   }
+}
+
+// The figures /metrics shows that the server's own counters do not hold.
+void AddServiceCollectors(const Settings& settings, server::ServiceMetrics* metrics,
+                          const server::ModelRegistry* models, const server::HttpServer* http) {
+  ops::AddProcessCollector(&metrics->registry(),
+                           {std::filesystem::path(settings.sessions.path).parent_path(),
+                            settings.paths.models, settings.paths.logs, settings.backup.dir});
+  metrics->registry().AddCollector([models, http](ops::MetricWriter& w) {
+    w.Gauge("chatbot_http_open_connections", "Client connections open now.",
+            static_cast<double>(http->open_connections()));
+    const auto snapshot = models->Current();
+    w.Gauge("chatbot_model_loaded", "Whether a model is loaded and answering (1) or not (0).",
+            snapshot ? 1 : 0);
+    if (!snapshot) return;
+    const std::string version = snapshot->classifier().version();
+    w.Gauge("chatbot_model_info", "The model answering, by kind and version (always 1).", 1,
+            {{"model", snapshot->models.kind}, {"version", version}});
+    if (const auto& batching = snapshot->models.batching) {
+      const nlu::BatchingStats stats = batching->Stats();
+      w.Counter("chatbot_bert_batches_total", "Encoder batches BERT ran for requests.",
+                static_cast<double>(stats.batches));
+      w.Counter("chatbot_bert_batched_texts_total", "Texts those batches held.",
+                static_cast<double>(stats.requests));
+      w.Gauge("chatbot_bert_mean_batch_size", "Mean texts per BERT batch since the model loaded.",
+              stats.mean_batch_size);
+      w.Gauge("chatbot_bert_queue_length", "Requests waiting for a BERT batch now.",
+              static_cast<double>(batching->queue_length()));
+      w.Counter("chatbot_prediction_cache_hits_total", "Predictions answered from the cache.",
+                static_cast<double>(stats.cache.hits));
+      w.Counter("chatbot_prediction_cache_misses_total", "Predictions the cache did not hold.",
+                static_cast<double>(stats.cache.misses));
+      w.Gauge("chatbot_prediction_cache_hit_ratio", "Share of cache lookups that hit.",
+              stats.cache.hit_rate());
+    }
+    if (const auto& ensemble = snapshot->models.ensemble) {
+      const nlu::EnsembleStats stats = ensemble->Stats();
+      w.Counter("chatbot_ensemble_predictions_total", "Texts the ensemble classified.",
+                static_cast<double>(stats.predictions));
+      w.Counter("chatbot_ensemble_svm_answers_total",
+                "Texts the SVM answered alone (cascade mode).",
+                static_cast<double>(stats.svm_answers));
+      w.Counter("chatbot_ensemble_bert_calls_total", "Texts BERT was asked about.",
+                static_cast<double>(stats.bert_calls));
+    }
+  });
 }
 
 }  // namespace
@@ -69,6 +135,14 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
   const Configuration config = LoadConfiguration(options);
   StartLogging(config);
   const Settings& settings = config.settings();
+  // Malformed allowlist or proxy entries stop the start here, named.
+  const security::SecurityOptions security_options =
+      security::SecurityOptions::FromConfiguration(config);
+  // So is an unusable certificate (HttpServer::Start loads it again).
+  if (!settings.tls.certificate.empty()) {
+    server::LoadTlsContext(
+        {settings.tls.certificate, settings.tls.private_key, settings.tls.min_version});
+  }
 
   // Signals are taken by one thread with sigwait; block them everywhere
   // before any other thread starts.
@@ -85,10 +159,12 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
     TrainSvm(config, TrainArgs{});
   }
 
+  // Held while serving: a restore refuses to replace the data meanwhile.
+  const auto data_lock =
+      ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path));
   auto sessions = store::SqliteSessionStore::Open(settings.sessions.path,
                                                   settings.sessions.synchronous == "full");
-  ApplyRetention(settings, sessions.get());
-  server::ModelRegistry models(settings);
+  server::ModelRegistry models(settings, LoadOptionsFromSettings(settings, /*serving=*/true));
   try {
     models.Reload();
   } catch (const Error& e) {
@@ -96,15 +172,58 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
     std::fprintf(stderr, "chatbot: no model loaded: %s\n", e.what());
   }
   auto handler = std::make_shared<server::ApiHandler>(settings, &models, sessions.get());
-  server::HttpServer http(ServerOptions(settings), handler);
+  server::ServiceMetrics* metrics = &handler->metrics();
+  ApplyRetention(settings, sessions.get(), metrics);
+  metrics->SetSessionsStored(sessions->CountSessions());
+  // Keys, roles, limits, lockdown (docs/security.md). Declared before the
+  // server, so that it outlives the requests that use it.
+  auto keys = security::KeyStore::Open(settings.security.database);
+  security::AuditLog audit(std::filesystem::path(settings.paths.logs) / "audit.log");
+  security::AccessControl access(security_options, keys.get(), &audit,
+                                 security::SystemClock::Instance());
+  if (const auto first =
+          security::EnsureAdminKey(&access.manager(), settings.security.admin_key_file)) {
+    // Said once, here: the key itself is only in the file.
+    std::printf(
+        "Created the first admin API key (id %s) in %s, readable only by this user; it is not "
+        "shown anywhere else.\n",
+        first->id.c_str(), first->file.c_str());
+    AppLog()->warn("created the first admin API key (id {}) in {}", first->id,
+                   first->file.string());
+  }
+  access.Start();
+  handler->EnableSecurity(&access, config.Describe());
+  server::HttpServerOptions http_options = ServerOptions(settings);
+  if (const auto snapshot = models.Current();
+      snapshot && snapshot->models.batching && settings.server.threads == 0) {
+    // A request that BERT answers waits, on its I/O thread, for its batch to
+    // be run; batches can only fill when that many requests are in flight at
+    // once, so serving BERT takes max_batch I/O threads beyond the cores.
+    http_options.threads =
+        static_cast<int>(std::thread::hardware_concurrency() + settings.bert.max_batch);
+  }
+  http_options.on_response = [metrics, log = std::move(http_options.on_response)](
+                                 const server::HttpRequest& request,
+                                 const server::HttpResponse& response, int64_t latency_us) {
+    metrics->ObserveRequest(request.path, response.status, latency_us);
+    log(request, response, latency_us);
+  };
+  server::HttpServer http(std::move(http_options), handler);
+  AddServiceCollectors(settings, metrics, &models, &http);
+  const auto gpus = ops::GpuMonitor::Start({});
+  if (gpus) {
+    gpus->AddCollector(&metrics->registry());
+    AppLog()->info("GPU metrics from {}", gpus->source());
+  }
   http.Start();
   handler->set_ready(true);
   const double ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   AppLog()->info("listening on {}:{} (ready in {:.0f} ms)", settings.server.host, http.port(),
                  ready_ms);
-  std::printf("chatbot %s listening on http://%s:%u (ready in %.0f ms)\n",
-              models.Current() ? models.Current()->svm->version().c_str() : "(no model)",
-              settings.server.host.c_str(), http.port(), ready_ms);
+  std::printf("chatbot %s listening on %s://%s:%u (ready in %.0f ms)\n",
+              models.Current() ? models.Current()->classifier().version().c_str() : "(no model)",
+              settings.tls.certificate.empty() ? "http" : "https", settings.server.host.c_str(),
+              http.port(), ready_ms);
   std::fflush(stdout);
 
   Clock::time_point last_retention = Clock::now();
@@ -118,17 +237,34 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
       } catch (const Error&) {
         // Logged by the registry; the old model keeps serving.
       }
+      if (!settings.tls.certificate.empty()) {
+        try {
+          http.ReloadTls();
+          AppLog()->info("SIGHUP: TLS certificate {} reloaded", settings.tls.certificate);
+        } catch (const Error& e) {
+          AppLog()->error("SIGHUP: TLS certificate not reloaded (the old one stays): {}", e.what());
+        }
+      }
     } else if (signal == SIGTERM || signal == SIGINT) {
       AppLog()->info("signal {}: shutting down", signal);
       break;
     }
-    if (Clock::now() - last_retention > std::chrono::hours(1)) {
-      ApplyRetention(settings, sessions.get());
+    if (Clock::now() - last_retention >
+        std::chrono::minutes(settings.sessions.retention_interval_minutes)) {
+      ApplyRetention(settings, sessions.get(), metrics);
       last_retention = Clock::now();
+    }
+    // The gauge follows the API's creations and deletions; a count corrects
+    // it for those of other processes (`chatbot sessions clean`).
+    try {
+      metrics->SetSessionsStored(sessions->CountSessions());
+    } catch (const StoreError& e) {
+      AppLog()->warn("counting sessions: {}", e.what());
     }
   }
   handler->set_ready(false);
   http.Stop();
+  access.Stop();     // writes the usage and refusals counted since the last flush
   sessions.reset();  // closes the database (checkpoints the WAL)
   AppLog()->info("stopped");
   FlushLogs();

@@ -36,6 +36,8 @@ boost::json::object Hyperparameters(const nlu::SvmTrainingOptions& o) {
           {"seed", o.seed}};
 }
 
+}  // namespace
+
 std::string CompactTimestamp(const std::string& iso) {
   std::string out;
   for (char c : iso) {
@@ -43,8 +45,6 @@ std::string CompactTimestamp(const std::string& iso) {
   }
   return out;
 }
-
-}  // namespace
 
 int TrainSvm(const Configuration& config, const TrainArgs& args) {
   const Settings& settings = config.settings();
@@ -127,9 +127,9 @@ int TrainSvm(const Configuration& config, const TrainArgs& args) {
 int RunTrain(const GlobalOptions& global, const TrainArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
+  if (args.model == "bert") return TrainBert(config, args);
   if (args.model != "svm") {
-    throw ConfigError("train --model " + args.model +
-                      ": unknown model (available: svm; bert arrives with its own issue)");
+    throw ConfigError("train --model " + args.model + ": unknown model (svm or bert)");
   }
   return TrainSvm(config, args);
 }

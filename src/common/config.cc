@@ -99,6 +99,10 @@ const std::vector<SettingDefinition>& Definitions() {
        .min = 1, .max = 50},
       {CHATBOT_SETTING(nlu, max_text_length), .comment = "Longest accepted input text, in bytes.",
        .min = 1, .max = 1000000},
+      {CHATBOT_SETTING(nlu, model),
+       .comment = "The model that answers: auto (the ensemble when both models exist,\n"
+                  "otherwise the one that does), svm, bert or ensemble.",
+       .allowed = {"auto", "svm", "bert", "ensemble"}},
       {CHATBOT_SETTING(nlu, oos_max_accuracy_loss),
        .comment = "Out-of-scope threshold: the highest confidence threshold whose in-scope\n"
                   "accuracy on held-out data is at most this many percentage points below\n"
@@ -141,6 +145,72 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(sessions, retention_days),
        .comment = "Sessions idle longer than this are deleted; 0 keeps them.", .min = 0,
        .max = 36500},
+      {CHATBOT_SETTING(sessions, retention_interval_minutes),
+       .comment = "How often the running service applies retention_days (also at start).", .min = 1,
+       .max = 10080},
+      {CHATBOT_SETTING(sessions, vacuum_after_retention),
+       .comment = "After deleting sessions, give the freed space back to the file system\n"
+                  "(incremental vacuum, in short steps, safe while serving)."},
+
+      {CHATBOT_SETTING(security, database),
+       .comment = "SQLite database of the API keys (hashes only) and the lockdown state.",
+       .non_empty = true},
+      {CHATBOT_SETTING(security, admin_key_file),
+       .comment = "Where serve writes the first admin key when the database has none\n"
+                  "(readable only by the service's user).",
+       .non_empty = true},
+      {CHATBOT_SETTING(security, anonymous),
+       .comment = "Requests without a key: off refuses them (401); loopback serves them\n"
+                  "from this machine only, with the client role; on serves them from\n"
+                  "anywhere, with the client role. Either way limited per address.",
+       .allowed = {"off", "loopback", "on"}},
+      {CHATBOT_SETTING(security, allow),
+       .comment = "Global allowlist of client networks in CIDR form (IPv4 and IPv6);\n"
+                  "empty allows every address."},
+      {CHATBOT_SETTING(security, trusted_proxies),
+       .comment = "Proxies (CIDR) whose X-Forwarded-For or Forwarded header names the\n"
+                  "client; the header is ignored from any other address."},
+      {CHATBOT_SETTING(security, rate_limit_anonymous),
+       .comment = "Requests per second per client address without a key; 0 = no limit.", .min = 0,
+       .max = 1000000},
+      {CHATBOT_SETTING(security, rate_limit_client),
+       .comment = "Requests per second per key of the client role (a key may override it);\n"
+                  "0 = no limit.",
+       .min = 0, .max = 1000000},
+      {CHATBOT_SETTING(security, rate_limit_operator),
+       .comment = "Requests per second per key of the operator role; 0 = no limit.", .min = 0,
+       .max = 1000000},
+      {CHATBOT_SETTING(security, rate_limit_admin),
+       .comment = "Requests per second per key of the admin role; 0 = no limit.", .min = 0,
+       .max = 1000000},
+      {CHATBOT_SETTING(security, rate_limit_per_address),
+       .comment = "Requests per second per client address, keys or not; 0 = no limit.", .min = 0,
+       .max = 1000000},
+      {CHATBOT_SETTING(security, burst_seconds),
+       .comment = "A rate-limit bucket holds this many seconds' worth of requests (at least 1).",
+       .min = 0, .min_exclusive = true, .max = 3600},
+      {CHATBOT_SETTING(security, auth_failures_per_minute),
+       .comment = "Failed authentications one address may make per minute (also the burst);\n"
+                  "beyond them its attempts get 429.",
+       .min = 1, .max = 1000000},
+      {CHATBOT_SETTING(security, refresh_ms),
+       .comment = "How often serve looks for key and lockdown changes made by the command\n"
+                  "line; the CLI waits this long before it reports a change in force.",
+       .min = 10, .max = 60000},
+      {CHATBOT_SETTING(security, usage_flush_s),
+       .comment = "Key usage counters are written to the database this often.", .min = 1,
+       .max = 3600},
+      {CHATBOT_SETTING(security, audit_interval_s),
+       .comment = "Refused requests are counted and written to the audit log once per\n"
+                  "interval and address.",
+       .min = 1, .max = 86400},
+
+      {CHATBOT_SETTING(tls, certificate),
+       .comment = "PEM certificate chain; when set, serve speaks HTTPS only (TLS 1.2+)\n"
+                  "and SIGHUP reloads it."},
+      {CHATBOT_SETTING(tls, private_key), .comment = "PEM private key of the certificate."},
+      {CHATBOT_SETTING(tls, min_version), .comment = "Oldest TLS version accepted.",
+       .allowed = {"1.2", "1.3"}},
 
       {CHATBOT_SETTING(dialogue, ambiguity_margin),
        .comment = "When the two best intents are closer than this in confidence, the bot\n"
@@ -185,6 +255,78 @@ const std::vector<SettingDefinition>& Definitions() {
       },
       {CHATBOT_SETTING(svm, epsilon), .comment = "Stopping tolerance of the SVM solver.", .min = 0,
        .min_exclusive = true, .max = 10},
+
+      {CHATBOT_SETTING(bert, size),
+       .comment = "Architecture of a BERT trained from scratch: tiny (2 layers, 128 wide),\n"
+                  "mini (4 layers, 256) or small (4 layers, 512).",
+       .allowed = {"tiny", "mini", "small"}},
+      {CHATBOT_SETTING(bert, init),
+       .comment = "A Hugging Face BERT checkpoint directory to fine-tune; empty trains\n"
+                  "from scratch with a WordPiece vocabulary built from the training data."},
+      {CHATBOT_SETTING(bert, vocab_size),
+       .comment = "Size of the WordPiece vocabulary built when training from scratch.", .min = 1000,
+       .max = 100000},
+      {CHATBOT_SETTING(bert, max_length),
+       .comment = "Tokens per text, [CLS] and [SEP] included; longer texts are truncated.",
+       .min = 8, .max = 512},
+      {CHATBOT_SETTING(bert, epochs),
+       .comment = "Training epochs; the learning rate decays linearly to 0 over them\n"
+                  "(early stopping may end sooner).",
+       .min = 1, .max = 1000},
+      {CHATBOT_SETTING(bert, batch_size), .comment = "Training examples per optimisation step.",
+       .min = 1, .max = 4096},
+      {CHATBOT_SETTING(bert, learning_rate),
+       .comment = "Peak AdamW learning rate: about 1e-3 from scratch, 2e-5 to 5e-5 when\n"
+                  "fine-tuning a pretrained checkpoint.",
+       .min = 0, .min_exclusive = true, .max = 1},
+      {CHATBOT_SETTING(bert, weight_decay), .comment = "AdamW decoupled weight decay.", .min = 0,
+       .max = 1},
+      {CHATBOT_SETTING(bert, warmup_fraction),
+       .comment = "Share of the steps with a linearly rising learning rate.", .min = 0, .max = 1},
+      {CHATBOT_SETTING(bert, dropout), .comment = "Dropout probability during training.", .min = 0,
+       .max = 0.9},
+      {CHATBOT_SETTING(bert, max_grad_norm),
+       .comment = "Gradients are clipped to this global norm; 0 disables clipping.", .min = 0,
+       .max = 1000},
+      {CHATBOT_SETTING(bert, patience),
+       .comment = "Training stops after this many epochs without a better validation accuracy.",
+       .min = 1, .max = 1000},
+      {CHATBOT_SETTING(bert, seed),
+       .comment = "Random seed of initialisation, shuffling and dropout."},
+      {CHATBOT_SETTING(bert, threads),
+       .comment = "Threads for training and for serving BERT batches; 0 means one per core.",
+       .min = 0, .max = 256},
+      {CHATBOT_SETTING(bert, precision),
+       .comment = "Inference arithmetic: f32, or bf16 (about twice as fast on CPUs with\n"
+                  "AVX512-BF16, with slightly different probabilities).",
+       .allowed = {"f32", "bf16"}},
+      {CHATBOT_SETTING(bert, max_batch),
+       .comment = "Serving: concurrent requests grouped into one encoder batch, at most.", .min = 1,
+       .max = 1024},
+      {CHATBOT_SETTING(bert, max_wait_us),
+       .comment = "Serving: how long a request may wait for others to fill its batch.", .min = 0,
+       .max = 1000000},
+      {CHATBOT_SETTING(bert, cache_size),
+       .comment = "Serving: predictions remembered by normalised text; 0 disables the cache.",
+       .min = 0, .max = 10000000},
+
+      {CHATBOT_SETTING(ensemble, mode),
+       .comment = "weighted: every request is answered by both models, their calibrated\n"
+                  "probabilities mixed with the weight chosen on validation data; cascade:\n"
+                  "the SVM answers when it is confident, BERT is asked otherwise.",
+       .allowed = {"weighted", "cascade"}},
+
+      {CHATBOT_SETTING(backup, dir),
+       .comment = "Folder of the backups made by `chatbot backup`, one per backup.\n"
+                  "Put it on another disk than the data, and copy it off the machine.",
+       .non_empty = true},
+      {CHATBOT_SETTING(backup, keep),
+       .comment = "`chatbot backup` keeps this many newest backups; 0 keeps all.", .min = 0,
+       .max = 100000},
+      {CHATBOT_SETTING(backup, max_age_days),
+       .comment = "`chatbot backup` removes backups older than this (never the newest);\n"
+                  "0 never.",
+       .min = 0, .max = 36500},
   };
   return definitions;
 }

@@ -49,6 +49,9 @@ struct Settings {
     // In-scope accuracy, in percentage points, that the out-of-scope
     // threshold may cost on held-out data (0..20).
     double oos_max_accuracy_loss = 1.0;
+    // Which model answers: auto (ensemble when both models exist, else the
+    // one that exists)|svm|bert|ensemble.
+    std::string model = "auto";
     friend bool operator==(const Nlu&, const Nlu&) = default;
   } nlu;
 
@@ -71,8 +74,38 @@ struct Settings {
     std::string path = "data/sessions/sessions.db";
     std::string synchronous = "normal";  // normal (safe against crashes)|full (also power loss)
     int64_t retention_days = 0;          // delete sessions idle longer; 0 = keep
+    int64_t retention_interval_minutes = 60;  // how often `serve` applies retention_days
+    bool vacuum_after_retention = true;       // give freed pages back to the file system
     friend bool operator==(const Sessions&, const Sessions&) = default;
   } sessions;
+
+  // Authentication, roles, rate limits, allowlists, lockdown (docs/security.md).
+  struct Security {
+    std::string database = "data/security/keys.db";          // API keys and lockdown (SQLite)
+    std::string admin_key_file = "data/security/admin.key";  // first admin key, mode 0600
+    std::string anonymous = "loopback";                      // off|loopback|on
+    std::vector<std::string> allow;            // global allowlist (CIDR); empty: any address
+    std::vector<std::string> trusted_proxies;  // CIDR; X-Forwarded-For/Forwarded trusted from
+    double rate_limit_anonymous = 10;          // requests/s per address without a key; 0 = off
+    double rate_limit_client = 50;             // requests/s per key, by role; 0 = no limit
+    double rate_limit_operator = 200;
+    double rate_limit_admin = 200;
+    double rate_limit_per_address = 0;      // every request, per client address; 0 = off
+    double burst_seconds = 2;               // a bucket holds rate x this many requests
+    int64_t auth_failures_per_minute = 10;  // failed authentications per address before 429
+    int64_t refresh_ms = 100;               // how often changes by other processes are looked for
+    int64_t usage_flush_s = 10;             // usage counters written to the database this often
+    int64_t audit_interval_s = 60;          // refused requests are aggregated over this interval
+    friend bool operator==(const Security&, const Security&) = default;
+  } security;
+
+  // HTTPS (docs/security.md): on when a certificate is given.
+  struct Tls {
+    std::string certificate;          // PEM certificate chain; empty: plain HTTP
+    std::string private_key;          // PEM private key
+    std::string min_version = "1.2";  // 1.2|1.3
+    friend bool operator==(const Tls&, const Tls&) = default;
+  } tls;
 
   struct Dialogue {
     double ambiguity_margin = 0.15;
@@ -97,6 +130,40 @@ struct Settings {
     double epsilon = 0.1;  // solver stopping tolerance (> 0)
     friend bool operator==(const Svm&, const Svm&) = default;
   } svm;
+
+  struct Bert {
+    std::string size = "tiny";  // from-scratch architecture: tiny|mini|small
+    std::string init;           // Hugging Face checkpoint to fine-tune; empty: from scratch
+    int64_t vocab_size = 8000;  // WordPiece vocabulary built from scratch (1000..100000)
+    int64_t max_length = 64;    // tokens per text, [CLS] and [SEP] included (8..512)
+    int64_t epochs = 10;        // the learning rate decays to 0 over them
+    int64_t batch_size = 32;
+    double learning_rate = 1e-3;  // 1e-3 from scratch; 2e-5..5e-5 when fine-tuning
+    double weight_decay = 0.01;
+    double warmup_fraction = 0.06;
+    double dropout = 0.1;
+    double max_grad_norm = 1.0;
+    int64_t patience = 5;  // epochs without a better validation accuracy before stopping
+    int64_t seed = 42;
+    int64_t threads = 0;            // training and inference threads; 0 = one per core
+    std::string precision = "f32";  // inference GEMMs: f32|bf16 (bf16 needs AVX512-BF16)
+    int64_t max_batch = 32;         // serving: requests batched together
+    int64_t max_wait_us = 500;      // serving: longest wait for a batch to fill
+    int64_t cache_size = 10000;     // serving: predictions cached by normalised text; 0 = off
+    friend bool operator==(const Bert&, const Bert&) = default;
+  } bert;
+
+  struct Ensemble {
+    std::string mode = "weighted";  // weighted|cascade
+    friend bool operator==(const Ensemble&, const Ensemble&) = default;
+  } ensemble;
+
+  struct Backup {
+    std::string dir = "backups";  // where `chatbot backup` writes, one folder per backup
+    int64_t keep = 0;             // newest backups kept by `backup`; 0 = all
+    int64_t max_age_days = 0;     // older backups are removed by `backup`; 0 = never
+    friend bool operator==(const Backup&, const Backup&) = default;
+  } backup;
 
   friend bool operator==(const Settings&, const Settings&) = default;
 };

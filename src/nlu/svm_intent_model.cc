@@ -1,14 +1,13 @@
 #include "nlu/svm_intent_model.h"
 
-#include <algorithm>
 #include <map>
-#include <numeric>
 
 #include "common/atomic_file.h"
 #include "common/binary_io.h"
 #include "common/error.h"
 #include "nlu/calibration.h"
 #include "nlu/model_manifest.h"
+#include "nlu/prediction_builder.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -47,8 +46,7 @@ SvmIntentModel::SvmIntentModel(NormalizationOptions normalization, TfidfVectoriz
     throw ModelError("SVM model: weights for " + std::to_string(svm_.num_features()) +
                      " features but a vocabulary of " + std::to_string(vectorizer_.num_features()));
   }
-  const auto oos = std::find(labels_.begin(), labels_.end(), kOutOfScopeLabel);
-  if (oos != labels_.end()) oos_label_ = static_cast<int>(oos - labels_.begin());
+  oos_label_ = OutOfScopeIndex(labels_);
 }
 
 void SvmIntentModel::DecisionValues(std::string_view text, float* scores) const {
@@ -59,33 +57,32 @@ void SvmIntentModel::DecisionValues(std::string_view text, float* scores) const 
   svm_.DecisionValues(features, scores);
 }
 
-IntentPrediction SvmIntentModel::Predict(std::string_view text, int top_k) const {
+void SvmIntentModel::ProbabilitiesInto(std::string_view text, float* probabilities) const {
   const int classes = svm_.num_classes();
   thread_local std::vector<float> scores;
-  thread_local std::vector<float> probabilities;
   scores.resize(classes);
-  probabilities.resize(classes);
   DecisionValues(text, scores.data());
-  Softmax(scores.data(), classes, temperature_, probabilities.data());
+  Softmax(scores.data(), classes, temperature_, probabilities);
+}
 
-  const int k = std::clamp(top_k, 1, classes);
-  thread_local std::vector<int> order;
-  order.resize(classes);
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
-    return probabilities[a] > probabilities[b] || (probabilities[a] == probabilities[b] && a < b);
-  });
+IntentPrediction SvmIntentModel::Predict(std::string_view text, int top_k) const {
+  thread_local std::vector<float> probabilities;
+  probabilities.resize(svm_.num_classes());
+  ProbabilitiesInto(text, probabilities.data());
+  return BuildPrediction(probabilities, labels_, oos_label_, oos_threshold_, top_k, kind());
+}
 
-  IntentPrediction prediction;
-  prediction.ranking.reserve(k);
-  for (int i = 0; i < k; ++i) {
-    prediction.ranking.push_back({labels_[order[i]], probabilities[order[i]]});
-  }
-  const int best = order[0];
-  prediction.confidence = probabilities[best];
-  prediction.out_of_scope = best == oos_label_ || prediction.confidence < oos_threshold_;
-  prediction.intent = prediction.out_of_scope ? kOutOfScopeLabel : labels_[best];
-  return prediction;
+std::vector<float> SvmIntentModel::Probabilities(std::string_view text) const {
+  std::vector<float> probabilities(svm_.num_classes());
+  ProbabilitiesInto(text, probabilities.data());
+  return probabilities;
+}
+
+std::vector<float> SvmIntentModel::ProbabilitiesBatch(std::span<const std::string> texts) const {
+  const size_t classes = static_cast<size_t>(svm_.num_classes());
+  std::vector<float> rows(texts.size() * classes);
+  for (size_t i = 0; i < texts.size(); ++i) ProbabilitiesInto(texts[i], rows.data() + i * classes);
+  return rows;
 }
 
 std::string SvmIntentModel::SerializeWeights() const {

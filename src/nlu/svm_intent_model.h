@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class SvmIntentModel final : public IntentClassifier {
                  std::vector<std::string> labels, float temperature, float oos_threshold);
 
   IntentPrediction Predict(std::string_view text, int top_k) const override;
+  // The temperature-scaled softmax over DecisionValues.
+  std::vector<float> Probabilities(std::string_view text) const override;
+  std::vector<float> ProbabilitiesBatch(std::span<const std::string> texts) const override;
   std::string_view kind() const override { return "svm"; }
   std::string version() const override { return version_; }
   const std::vector<std::string>& labels() const override { return labels_; }
@@ -61,6 +65,8 @@ class SvmIntentModel final : public IntentClassifier {
 
  private:
   std::string SerializeWeights() const;
+  // Probabilities into `probabilities` (labels().size() values).
+  void ProbabilitiesInto(std::string_view text, float* probabilities) const;
 
   TextNormalizer normalizer_;
   TfidfVectorizer vectorizer_;

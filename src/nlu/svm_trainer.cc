@@ -6,8 +6,8 @@
 #include <random>
 
 #include "common/error.h"
-#include "common/sha256.h"
 #include "nlu/calibration.h"
+#include "nlu/heldout_calibration.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -53,6 +53,8 @@ std::unique_ptr<SvmIntentModel> FitModel(const std::vector<TrainingExample>& dat
                                           std::move(svm), labels, 1.0f, 0.0f);
 }
 
+}  // namespace
+
 std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data) {
   std::vector<std::string> labels;
   for (const TrainingExample& e : data) labels.push_back(e.intent);
@@ -60,8 +62,6 @@ std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data) 
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   return labels;
 }
-
-}  // namespace
 
 void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
                      std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout) {
@@ -88,14 +88,7 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
   SvmTrainingResult result;
   result.training_examples = all_training.size();
 
-  Sha256 hash;
-  for (const TrainingExample& e : all_training) {
-    hash.Update(e.text);
-    hash.Update("\t");
-    hash.Update(e.intent);
-    hash.Update("\n");
-  }
-  result.data_sha256 = hash.FinishHex();
+  result.data_sha256 = TrainingDataSha256(all_training);
 
   const std::vector<std::string> labels = SortedLabels(all_training);
   if (labels.size() < 2) {
@@ -115,36 +108,16 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
 
   std::unique_ptr<SvmIntentModel> model = FitModel(train, labels, options, "svm", progress, start);
 
-  // Calibrate on the held-out examples whose intent the model knows.
   const int classes = static_cast<int>(labels.size());
-  std::map<std::string, int> label_index;
-  for (int k = 0; k < classes; ++k) label_index[labels[k]] = k;
   std::vector<float> scores(result.heldout_examples.size() * classes);
-  std::vector<float> known_scores;
-  std::vector<int> known_labels;
   for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
-    float* row = scores.data() + i * classes;
-    model->DecisionValues(result.heldout_examples[i].text, row);
-    if (auto it = label_index.find(result.heldout_examples[i].intent); it != label_index.end()) {
-      known_scores.insert(known_scores.end(), row, row + classes);
-      known_labels.push_back(it->second);
-    }
+    model->DecisionValues(result.heldout_examples[i].text, scores.data() + i * classes);
   }
   if (progress) progress({"calibration", 0, 1, SecondsSince(start)});
-  const float temperature = FitTemperature(known_scores, classes, known_labels);
-
-  std::vector<HeldOutOutcome> outcomes;
-  std::vector<float> probabilities(classes);
-  for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
-    Softmax(scores.data() + i * classes, classes, temperature, probabilities.data());
-    const int best = static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) -
-                                      probabilities.begin());
-    const std::string& expected = result.heldout_examples[i].intent;
-    outcomes.push_back({probabilities[best], expected == kOutOfScopeLabel,
-                        labels[best] == kOutOfScopeLabel, labels[best] == expected});
-  }
-  const ThresholdChoice threshold =
-      ChooseOutOfScopeThreshold(outcomes, options.oos_max_in_scope_loss);
+  const HeldOutCalibration calibration =
+      CalibrateOnHeldOut(scores, labels, result.heldout_examples, options.oos_max_in_scope_loss);
+  const float temperature = calibration.temperature;
+  const ThresholdChoice& threshold = calibration.threshold;
   model->set_temperature(temperature);
   model->set_out_of_scope_threshold(threshold.threshold);
   if (progress) progress({"calibration", 1, 1, SecondsSince(start)});
@@ -161,7 +134,7 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
     // the model has no class for them.
     std::vector<TrainingExample> everything = train;
     for (const TrainingExample& e : result.heldout_examples) {
-      if (label_index.count(e.intent)) everything.push_back(e);
+      if (std::binary_search(labels.begin(), labels.end(), e.intent)) everything.push_back(e);
     }
     model = FitModel(everything, labels, options, "final model", progress, start);
     model->set_temperature(temperature);
@@ -169,10 +142,7 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
     result.refitted = true;
   }
 
-  std::map<std::string, int> taken;
-  for (const TrainingExample& e : all_training) {
-    if (taken[e.intent]++ < options.smoke_examples_per_intent) result.smoke_examples.push_back(e);
-  }
+  result.smoke_examples = SmokeExamples(all_training, options.smoke_examples_per_intent);
   result.seconds = SecondsSince(start);
   result.model = std::move(model);
   return result;

@@ -63,6 +63,9 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& train,
                                 const SvmTrainingOptions& options,
                                 const SvmProgressCallback& progress = {});
 
+// The distinct intents of `data`, sorted.
+std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data);
+
 // Stratified split: about `fraction` of each intent's examples (never leaving
 // fewer than two for training) go to the second vector. Deterministic.
 void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,

@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "dialogue/dialogue_engine.h"
 #include "nlu/text_normalizer.h"
+#include "security/key_json.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
@@ -108,7 +109,9 @@ bool ReadText(const json::object& body, std::string_view field, size_t max_lengt
   return !error;
 }
 
-json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::SvmIntentModel& model) {
+// "model" names the model that answered: "svm", "bert", or "ensemble" (an
+// ensemble in cascade mode answers "svm" when the SVM alone was confident).
+json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::IntentClassifier& model) {
   json::array ranking;
   ranking.reserve(p.ranking.size());
   for (const nlu::RankedIntent& r : p.ranking) {
@@ -118,7 +121,7 @@ json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::SvmIntent
           {"confidence", p.confidence},
           {"out_of_scope", p.out_of_scope},
           {"ranking", std::move(ranking)},
-          {"model", model.kind()},
+          {"model", p.model.empty() ? std::string(model.kind()) : p.model},
           {"model_version", model.version()}};
 }
 
@@ -149,6 +152,10 @@ std::optional<std::string_view> QueryParameter(std::string_view query, std::stri
   return std::nullopt;
 }
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 bool ParseInteger(std::string_view text, int64_t* value) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
   return error == std::errc() && end == text.data() + text.size();
@@ -171,7 +178,13 @@ json::object SummaryJson(const store::SessionSummary& s) {
   return {{"session_id", s.id},
           {"created_at_ms", s.created_at_ms},
           {"updated_at_ms", s.updated_at_ms},
-          {"turns", s.turn_count}};
+          {"turns", s.turn_count},
+          {"owner", s.owner}};
+}
+
+// Whether `principal` may see the session (docs/security.md).
+bool MaySee(const security::Principal& principal, const store::SessionSummary& session) {
+  return principal.SeesAllSessions() || session.owner == principal.Owner();
 }
 
 }  // namespace
@@ -183,6 +196,29 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
       sessions_(sessions),
       started_(std::chrono::steady_clock::now()) {}
 
+void ApiHandler::EnableSecurity(security::AccessControl* access, std::string config_text) {
+  access_ = access;
+  admin_ = std::make_unique<AdminApi>(access, std::move(config_text));
+}
+
+bool ApiHandler::Admit(const HttpRequest& request, HttpResponse* response,
+                       security::Principal* principal) {
+  if (access_ == nullptr) {
+    principal->role = security::Role::kOperator;
+    return true;
+  }
+  security::AccessRequest access_request;
+  access_request.method = request.method;
+  access_request.path = request.path;
+  access_request.headers = &request.headers;
+  access_request.peer = security::IpAddress(request.peer_ip);
+  thread_local security::Refusal refusal;
+  if (access_->Admit(access_request, principal, &refusal)) return true;
+  SetError(response, refusal.status, refusal.code, refusal.message);
+  for (auto& header : refusal.headers) response->headers.push_back(std::move(header));
+  return false;
+}
+
 std::mutex& ApiHandler::SessionLock(const std::string& id) {
   return session_locks_[std::hash<std::string>{}(id) % session_locks_.size()];
 }
@@ -190,14 +226,17 @@ std::mutex& ApiHandler::SessionLock(const std::string& id) {
 void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
   const std::string& path = request.path;
   const std::string& method = request.method;
+  const ServiceMetrics::InFlight in_flight(*metrics_);
   try {
+    security::Principal principal;
+    if (!Admit(request, response, &principal)) return;
     if (path == "/v1/parse") {
       if (method != "POST") return MethodNotAllowed(response, "POST");
       return Parse(request, response);
     }
     if (path == "/v1/chat") {
       if (method != "POST") return MethodNotAllowed(response, "POST");
-      return Chat(request, response);
+      return Chat(request, principal, response);
     }
     if (path == "/v1/parse/batch") {
       if (method != "POST") return MethodNotAllowed(response, "POST");
@@ -209,14 +248,14 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
     }
     if (path == "/v1/sessions") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
-      return ListSessions(request, response);
+      return ListSessions(request, principal, response);
     }
     constexpr std::string_view kSessionPrefix = "/v1/sessions/";
     if (path.size() > kSessionPrefix.size() && path.starts_with(kSessionPrefix) &&
         path.find('/', kSessionPrefix.size()) == std::string::npos) {
       const std::string id = path.substr(kSessionPrefix.size());
-      if (method == "GET") return GetSession(id, response);
-      if (method == "DELETE") return DeleteSession(id, response);
+      if (method == "GET") return GetSession(id, principal, response);
+      if (method == "DELETE") return DeleteSession(id, principal, response);
       return MethodNotAllowed(response, "GET, DELETE");
     }
     if (path == "/v1/model") {
@@ -226,6 +265,13 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
     if (path == "/v1/model/reload") {
       if (method != "POST") return MethodNotAllowed(response, "POST");
       return ReloadModel(response);
+    }
+    if (path == "/metrics") {
+      if (method != "GET") return MethodNotAllowed(response, "GET");
+      return metrics_->Render(response);
+    }
+    if (admin_ != nullptr && (path == "/v1/admin" || path.starts_with("/v1/admin/"))) {
+      return admin_->Handle(request, principal, response);
     }
     SetError(response, 404, "not_found", "no resource at " + path);
   } catch (const StoreError& e) {
@@ -261,13 +307,27 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
   if (!reason.empty()) body["reason"] = reason;
   json::object models;
   if (snapshot) {
-    models["svm"] = {{"version", snapshot->svm->version()},
-                     {"loaded_at", snapshot->loaded_at},
-                     {"labels", snapshot->svm->labels().size()}};
+    for (const nlu::IntentClassifier* model : snapshot->Parts()) {
+      models[model->kind()] = {{"version", model->version()},
+                               {"loaded_at", snapshot->loaded_at},
+                               {"labels", model->labels().size()}};
+    }
+    body["answering_model"] = snapshot->models.kind;
   }
   body["models"] = std::move(models);
   body["storage"] = storage_ok ? "ok" : "unavailable";
-  SetJson(response, reason.empty() ? 200 : 503, body);
+  // Lockdown: unavailable to everyone but admins, so load balancers drain.
+  bool locked = false;
+  if (access_ != nullptr) {
+    const security::LockdownState lockdown = access_->lockdown();
+    locked = lockdown.on;
+    body["lockdown"] = security::LockdownToJson(lockdown, /*with_actor=*/false);
+    if (locked && reason.empty()) {
+      body["status"] = "lockdown";
+      body["reason"] = "in lockdown: only requests with an admin key are served";
+    }
+  }
+  SetJson(response, reason.empty() && !locked ? 200 : 503, body);
   if (request.method == "HEAD") response->body.clear();
 }
 
@@ -281,9 +341,11 @@ void ApiHandler::Parse(const HttpRequest& request, HttpResponse* response) {
   }
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
-  const nlu::IntentPrediction p =
-      snapshot->svm->Predict(text, static_cast<int>(settings_.nlu.top_k));
-  SetJson(response, 200, PredictionJson(p, *snapshot->svm));
+  const auto started = std::chrono::steady_clock::now();
+  const nlu::IntentClassifier& model = snapshot->classifier();
+  const nlu::IntentPrediction p = model.Predict(text, static_cast<int>(settings_.nlu.top_k));
+  metrics_->ObservePrediction(p.model, "parse", p, SecondsSince(started));
+  SetJson(response, 200, PredictionJson(p, model));
 }
 
 void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) {
@@ -302,8 +364,8 @@ void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) 
   }
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
-  json::array results;
-  results.reserve(items.size());
+  std::vector<std::string> batch;
+  batch.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     std::string_view text;
     if (const std::optional<ApiError> error =
@@ -311,13 +373,26 @@ void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) 
                       static_cast<size_t>(settings_.nlu.max_text_length), &text)) {
       return SetError(response, error->status, error->code, error->message);
     }
-    results.push_back(PredictionJson(
-        snapshot->svm->Predict(text, static_cast<int>(settings_.nlu.top_k)), *snapshot->svm));
+    batch.emplace_back(text);
   }
+  // One batch call: BERT runs the texts as padded batches, not one by one.
+  const nlu::IntentClassifier& model = snapshot->classifier();
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<nlu::IntentPrediction> predictions =
+      model.PredictBatch(batch, static_cast<int>(settings_.nlu.top_k));
+  const double seconds_each = SecondsSince(started) / static_cast<double>(batch.size());
+  json::array results;
+  results.reserve(items.size());
+  for (const nlu::IntentPrediction& p : predictions) {
+    metrics_->ObservePrediction(p.model, "batch", p, seconds_each);
+    results.push_back(PredictionJson(p, model));
+  }
+  metrics_->ObserveBatch(model.kind(), "request", items.size());
   SetJson(response, 200, json::object{{"results", std::move(results)}});
 }
 
-void ApiHandler::Chat(const HttpRequest& request, HttpResponse* response) {
+void ApiHandler::Chat(const HttpRequest& request, const security::Principal& principal,
+                      HttpResponse* response) {
   json::object body;
   if (!ReadJsonObject(request, response, &body)) return;
   std::string_view message;
@@ -341,21 +416,27 @@ void ApiHandler::Chat(const HttpRequest& request, HttpResponse* response) {
   if (new_session) session_id = NewSessionId();
   std::lock_guard lock(SessionLock(session_id));
   if (new_session) {
-    sessions_->CreateSession(session_id, received);
+    sessions_->CreateSession(session_id, received, principal.Owner());
+    metrics_->SessionCreated();
     session.emplace();
     session->summary.id = session_id;
     session->summary.created_at_ms = received;
     session->summary.updated_at_ms = received;
   } else {
     session = sessions_->GetSession(session_id, false);
-    if (!session) {
+    if (!session || !MaySee(principal, session->summary)) {
       return SetError(response, 404, "session_not_found", "no session " + session_id);
     }
   }
   dialogue::DialogueState state = dialogue::ParseState(session->dialogue_state);
-  const nlu::IntentPrediction prediction =
-      snapshot->svm->Predict(message, std::max<int>(2, static_cast<int>(settings_.nlu.top_k)));
+  const auto started = std::chrono::steady_clock::now();
+  const nlu::IntentPrediction prediction = snapshot->classifier().Predict(
+      message, std::max<int>(2, static_cast<int>(settings_.nlu.top_k)));
+  metrics_->ObservePrediction(prediction.model, "chat", prediction, SecondsSince(started));
   const dialogue::DialogueReply reply = snapshot->dialogue->Respond(message, prediction, &state);
+  metrics_->ObserveChatReply(reply.clarification  ? "clarification"
+                             : reply.out_of_scope ? "fallback"
+                                                  : "answer");
 
   store::Turn turn;
   turn.number = session->summary.turn_count + 1;
@@ -364,8 +445,8 @@ void ApiHandler::Chat(const HttpRequest& request, HttpResponse* response) {
   turn.confidence = reply.confidence;
   turn.out_of_scope = reply.out_of_scope;
   turn.reply = reply.reply;
-  turn.model = std::string(snapshot->svm->kind());
-  turn.model_version = snapshot->svm->version();
+  turn.model = prediction.model;
+  turn.model_version = snapshot->classifier().version();
   turn.received_at_ms = received;
   turn.replied_at_ms = NowMs();
   sessions_->AppendTurn(session_id, turn, dialogue::SerializeState(state));
@@ -383,7 +464,8 @@ void ApiHandler::Chat(const HttpRequest& request, HttpResponse* response) {
   SetJson(response, 200, out);
 }
 
-void ApiHandler::ListSessions(const HttpRequest& request, HttpResponse* response) {
+void ApiHandler::ListSessions(const HttpRequest& request, const security::Principal& principal,
+                              HttpResponse* response) {
   int64_t limit = 20;
   std::optional<int64_t> before;
   if (auto value = QueryParameter(request.query, "limit")) {
@@ -399,8 +481,9 @@ void ApiHandler::ListSessions(const HttpRequest& request, HttpResponse* response
     }
     before = ms;
   }
-  const std::vector<store::SessionSummary> page =
-      sessions_->ListSessions(static_cast<int>(limit), before);
+  const std::vector<store::SessionSummary> page = sessions_->ListSessions(
+      static_cast<int>(limit), before,
+      principal.SeesAllSessions() ? std::nullopt : std::optional<std::string>(principal.Owner()));
   json::array items;
   for (const store::SessionSummary& s : page) items.push_back(SummaryJson(s));
   json::object out{{"sessions", std::move(items)}};
@@ -413,9 +496,12 @@ void ApiHandler::ListSessions(const HttpRequest& request, HttpResponse* response
   SetJson(response, 200, out);
 }
 
-void ApiHandler::GetSession(const std::string& id, HttpResponse* response) {
+void ApiHandler::GetSession(const std::string& id, const security::Principal& principal,
+                            HttpResponse* response) {
   const std::optional<store::Session> session = sessions_->GetSession(id, true);
-  if (!session) return SetError(response, 404, "session_not_found", "no session " + id);
+  if (!session || !MaySee(principal, session->summary)) {
+    return SetError(response, 404, "session_not_found", "no session " + id);
+  }
   json::object out = SummaryJson(session->summary);
   json::array turns;
   for (const store::Turn& t : session->turns) turns.push_back(TurnJson(t));
@@ -424,30 +510,59 @@ void ApiHandler::GetSession(const std::string& id, HttpResponse* response) {
   SetJson(response, 200, out);
 }
 
-void ApiHandler::DeleteSession(const std::string& id, HttpResponse* response) {
+void ApiHandler::DeleteSession(const std::string& id, const security::Principal& principal,
+                               HttpResponse* response) {
   std::lock_guard lock(SessionLock(id));
+  if (!principal.SeesAllSessions()) {
+    const std::optional<store::Session> session = sessions_->GetSession(id, false);
+    if (!session || !MaySee(principal, session->summary)) {
+      return SetError(response, 404, "session_not_found", "no session " + id);
+    }
+  }
   if (!sessions_->DeleteSession(id)) {
     return SetError(response, 404, "session_not_found", "no session " + id);
   }
+  metrics_->SessionsDeleted("api", 1);
   SetJson(response, 200, json::object{{"deleted", id}});
 }
 
 void ApiHandler::Model(HttpResponse* response) {
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
-  const nlu::SvmIntentModel& svm = *snapshot->svm;
-  json::object info{{"kind", svm.kind()},
-                    {"version", svm.version()},
-                    {"loaded_at", snapshot->loaded_at},
-                    {"directory", snapshot->directory.string()},
-                    {"labels", json::array(svm.labels().begin(), svm.labels().end())},
-                    {"features", svm.num_features()},
-                    {"temperature", svm.temperature()},
-                    {"oos_threshold", svm.out_of_scope_threshold()}};
-  for (const char* key : {"created_at", "heldout_metrics", "hyperparameters", "training_data"}) {
-    if (const json::value* v = svm.manifest().if_contains(key)) info[key] = *v;
+  json::object models;
+  const auto describe = [&](const nlu::IntentClassifier& model, const json::object& manifest,
+                            json::object info) {
+    info["kind"] = model.kind();
+    info["version"] = model.version();
+    info["loaded_at"] = snapshot->loaded_at;
+    info["labels"] = json::array(model.labels().begin(), model.labels().end());
+    info["oos_threshold"] = model.out_of_scope_threshold();
+    for (const char* key : {"created_at", "heldout_metrics", "hyperparameters", "training_data",
+                            "architecture"}) {
+      if (const json::value* v = manifest.if_contains(key)) info[key] = *v;
+    }
+    models[model.kind()] = std::move(info);
+  };
+  if (const auto& svm = snapshot->models.svm) {
+    describe(*svm, svm->manifest(),
+             {{"directory", (snapshot->directory / nlu::kSvmDirectory).string()},
+              {"features", svm->num_features()},
+              {"temperature", svm->temperature()}});
   }
-  SetJson(response, 200, json::object{{"models", {{"svm", std::move(info)}}}});
+  if (const auto& bert = snapshot->models.bert) {
+    describe(*bert, bert->manifest(),
+             {{"directory", (snapshot->directory / nlu::kBertDirectory).string()},
+              {"temperature", bert->temperature()},
+              {"precision", bert::PrecisionName(snapshot->precision)}});
+  }
+  json::object body{{"answering_model", snapshot->models.kind}, {"models", std::move(models)}};
+  if (const auto& ensemble = snapshot->models.ensemble) {
+    body["ensemble"] = {{"mode", nlu::EnsembleModeName(ensemble->options().mode)},
+                        {"svm_weight", ensemble->options().svm_weight},
+                        {"oos_threshold", ensemble->options().oos_threshold},
+                        {"cascade_threshold", ensemble->options().cascade_threshold}};
+  }
+  SetJson(response, 200, body);
 }
 
 void ApiHandler::ReloadModel(HttpResponse* response) {
@@ -457,16 +572,19 @@ void ApiHandler::ReloadModel(HttpResponse* response) {
     const auto snapshot = models_->Current();
     return SetError(response, 422, "model_refused",
                     std::string("the model on disk was refused; ") +
-                        (snapshot ? "still serving " + snapshot->svm->version() : "none loaded") +
+                        (snapshot ? "still serving " + snapshot->classifier().version()
+                                  : "none loaded") +
                         ": " + e.what());
   }
   const auto snapshot = models_->Current();
+  json::object models;
+  for (const nlu::IntentClassifier* model : snapshot->Parts()) {
+    models[model->kind()] = {{"version", model->version()}, {"loaded_at", snapshot->loaded_at}};
+  }
   SetJson(response, 200,
-          json::object{
-              {"status", "reloaded"},
-              {"models",
-               {{"svm",
-                 {{"version", snapshot->svm->version()}, {"loaded_at", snapshot->loaded_at}}}}}});
+          json::object{{"status", "reloaded"},
+                       {"answering_model", snapshot->models.kind},
+                       {"models", std::move(models)}});
 }
 
 }  // namespace chatbot::server

@@ -11,8 +11,11 @@
 #include <string>
 
 #include "common/config.h"
+#include "security/access_control.h"
+#include "server/admin_api.h"
 #include "server/http_types.h"
 #include "server/model_registry.h"
+#include "server/service_metrics.h"
 #include "store/session_store.h"
 
 namespace chatbot::server {
@@ -26,14 +29,30 @@ class ApiHandler final : public HttpHandler {
   // For /health: set once the server listens.
   void set_ready(bool ready) { ready_ = ready; }
 
+  // Puts every request through `access` (docs/security.md) before routing,
+  // and serves the admin API; `config_text` is what GET /v1/admin/config
+  // shows. Without it (tests of the API alone) every request is served as
+  // an operator would be. Call before the server starts.
+  void EnableSecurity(security::AccessControl* access, std::string config_text);
+
+  // What GET /metrics shows; the owner adds its collectors and records the
+  // finished requests (HttpServerOptions::on_response) here.
+  ServiceMetrics& metrics() { return *metrics_; }
+
  private:
   void Health(const HttpRequest& request, HttpResponse* response, bool readiness);
   void Parse(const HttpRequest& request, HttpResponse* response);
   void ParseBatch(const HttpRequest& request, HttpResponse* response);
-  void Chat(const HttpRequest& request, HttpResponse* response);
-  void ListSessions(const HttpRequest& request, HttpResponse* response);
-  void GetSession(const std::string& id, HttpResponse* response);
-  void DeleteSession(const std::string& id, HttpResponse* response);
+  // Sessions belong to the principal that created them: clients reach only
+  // their own (others' are "not found"), operators and admins every one.
+  void Chat(const HttpRequest& request, const security::Principal& principal,
+            HttpResponse* response);
+  void ListSessions(const HttpRequest& request, const security::Principal& principal,
+                    HttpResponse* response);
+  void GetSession(const std::string& id, const security::Principal& principal,
+                  HttpResponse* response);
+  void DeleteSession(const std::string& id, const security::Principal& principal,
+                     HttpResponse* response);
   void Model(HttpResponse* response);
   void ReloadModel(HttpResponse* response);
 
@@ -42,12 +61,18 @@ class ApiHandler final : public HttpHandler {
   // set of locks so that unrelated sessions rarely wait for each other.
   std::mutex& SessionLock(const std::string& id);
 
+  // The security pipeline; false when `response` holds the refusal.
+  bool Admit(const HttpRequest& request, HttpResponse* response, security::Principal* principal);
+
   Settings settings_;
   ModelRegistry* models_;
   store::SessionStore* sessions_;
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> ready_{false};
   std::array<std::mutex, 256> session_locks_;
+  security::AccessControl* access_ = nullptr;
+  std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<ServiceMetrics> metrics_ = std::make_unique<ServiceMetrics>();
 };
 
 }  // namespace chatbot::server

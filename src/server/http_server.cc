@@ -53,6 +53,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -77,11 +78,13 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "server/server_stream.h"
 
 namespace chatbot::server {
 
@@ -184,6 +187,13 @@ std::string_view HttpDate() {
     cached_second = now;
   }
   return {text, length};
+}
+
+// The address as 16 bytes, IPv4 mapped into IPv6 (HttpRequest::peer_ip).
+std::array<uint8_t, 16> PeerBytes(const tcp::endpoint& endpoint) {
+  const asio::ip::address address = endpoint.address();
+  if (address.is_v6()) return address.to_v6().to_bytes();
+  return asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes();
 }
 
 std::string FormatAddress(const tcp::endpoint& endpoint) {
@@ -323,15 +333,19 @@ struct HttpServer::Impl {
   };
 
   struct Connection : std::enable_shared_from_this<Connection> {
-    Connection(Impl* impl, tcp::socket socket, std::string address)
-        : impl(impl), stream(std::move(socket)), client_address(std::move(address)) {
+    Connection(Impl* impl, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+               std::string address, const std::array<uint8_t, 16>& peer)
+        : impl(impl),
+          stream(std::move(socket), std::move(tls)),
+          client_address(std::move(address)) {
       // Most requests then fit the first read.
       buffer.reserve(4096);
+      request.peer_ip = peer;
     }
     ~Connection() { impl->Unregister(this); }
 
     Impl* const impl;
-    beast::tcp_stream stream;
+    internal::ServerStream stream;
     beast::flat_buffer buffer;
     Phase phase = Phase::kIdle;
     std::optional<http::request_parser<http::string_body>> parser;
@@ -357,8 +371,9 @@ struct HttpServer::Impl {
   asio::awaitable<ReadResult> ReadRequest(Connection& conn, Clock::time_point deadline);
   asio::awaitable<bool> Respond(Connection& conn, bool keep_alive, bool http10, bool head_only,
                                 Clock::time_point start);
-  asio::awaitable<void> Linger(beast::tcp_stream& stream, beast::flat_buffer& buffer, Phase* phase);
-  asio::awaitable<void> Reject(beast::tcp_stream stream, std::string address);
+  asio::awaitable<void> Linger(internal::ServerStream& stream, beast::flat_buffer& buffer,
+                               Phase* phase);
+  asio::awaitable<void> Reject(std::unique_ptr<internal::ServerStream> stream, std::string address);
 
   bool Register(Connection* conn);
   void Unregister(Connection* conn);
@@ -392,6 +407,9 @@ struct HttpServer::Impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<tcp::acceptor> acceptor;
   size_t next_context = 0;  // only the accept coroutine touches it
+  // The TLS context new connections get (null: plain HTTP); swapped by
+  // ReloadTls, held by each connection for its lifetime.
+  std::atomic<std::shared_ptr<asio::ssl::context>> tls;
 };
 
 bool HttpServer::Impl::Register(Connection* conn) {
@@ -458,17 +476,21 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     socket.set_option(tcp::no_delay(true), ignored);
     tcp::endpoint remote = socket.remote_endpoint(ignored);
     std::string address = FormatAddress(remote);
+    const std::array<uint8_t, 16> peer = PeerBytes(remote);
 
     if (open.load(std::memory_order_relaxed) >= options.max_connections) {
       if (rejecting.fetch_add(1) >= kMaxRejecting) {
         rejecting.fetch_sub(1);
         continue;  // the socket closes as it goes out of scope
       }
-      asio::co_spawn(context, Reject(beast::tcp_stream(std::move(socket)), std::move(address)),
+      asio::co_spawn(context,
+                     Reject(std::make_unique<internal::ServerStream>(std::move(socket), tls.load()),
+                            std::move(address)),
                      [](std::exception_ptr) {});
       continue;
     }
-    auto conn = std::make_shared<Connection>(this, std::move(socket), std::move(address));
+    auto conn =
+        std::make_shared<Connection>(this, std::move(socket), tls.load(), std::move(address), peer);
     if (!Register(conn.get())) break;  // Stop() began; conn closes here
     asio::co_spawn(context, Serve(std::move(conn)), [](std::exception_ptr) {});
   }
@@ -479,7 +501,9 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
 
 // Over max_connections: answer 503 without reading the request, then drain
 // and close. Not counted in open_connections().
-asio::awaitable<void> HttpServer::Impl::Reject(beast::tcp_stream stream, std::string address) {
+asio::awaitable<void> HttpServer::Impl::Reject(std::unique_ptr<internal::ServerStream> owned,
+                                               std::string address) {
+  internal::ServerStream& stream = *owned;
   const Clock::time_point start = Clock::now();
   HttpRequest request;
   request.client_address = std::move(address);
@@ -491,8 +515,9 @@ asio::awaitable<void> HttpServer::Impl::Reject(beast::tcp_stream stream, std::st
                 /*head_only=*/false, &head);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
   stream.expires_after(std::min<std::chrono::milliseconds>(options.read_timeout, kMaxLinger));
-  auto [ec, n] = co_await asio::async_write(stream, buffers, kNoThrow);
-  (void)n;
+  beast::error_code ec;
+  if (stream.is_tls()) std::tie(ec) = co_await stream.async_handshake(kNoThrow);
+  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_write(stream, buffers, kNoThrow);
   if (!ec) {
     if (options.on_response) {
       try {
@@ -516,9 +541,20 @@ asio::awaitable<void> HttpServer::Impl::Reject(beast::tcp_stream stream, std::st
 // Serving one connection.
 
 asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) {
-  beast::tcp_stream& stream = conn->stream;
+  internal::ServerStream& stream = conn->stream;
   beast::flat_buffer& buffer = conn->buffer;
   try {
+    if (stream.is_tls()) {
+      // The handshake is bounded like the reading of a request.
+      conn->phase = Phase::kRequest;
+      stream.expires_after(options.read_timeout);
+      auto [ec] = co_await stream.async_handshake(kNoThrow);
+      if (ec) {
+        beast::error_code ignored;
+        stream.socket().close(ignored);
+        co_return;
+      }
+    }
     for (;;) {
       // Wait for the first byte of the next request under the idle timeout,
       // unless a pipelined request is already buffered.
@@ -712,7 +748,7 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& conn, bool keep_aliv
   co_return true;
 }
 
-asio::awaitable<void> HttpServer::Impl::Linger(beast::tcp_stream& stream,
+asio::awaitable<void> HttpServer::Impl::Linger(internal::ServerStream& stream,
                                                beast::flat_buffer& buffer, Phase* phase) {
   *phase = Phase::kClosing;
   beast::error_code ignored;
@@ -780,6 +816,15 @@ void HttpServer::Impl::Start() {
   }
   beast::error_code ec;
   bound_port = acceptor->local_endpoint(ec).port();
+  if (options.tls.enabled()) {
+    try {
+      tls.store(LoadTlsContext(options.tls));
+    } catch (...) {
+      acceptor.reset();
+      contexts.clear();
+      throw;
+    }
+  }
 
   accepting = true;
   asio::co_spawn(*contexts[0], Accept(), [](std::exception_ptr) {});
@@ -892,6 +937,11 @@ HttpServer::~HttpServer() {
 
 void HttpServer::Start() {
   impl_->Start();
+}
+
+void HttpServer::ReloadTls() {
+  if (!impl_->options.tls.enabled()) return;
+  impl_->tls.store(LoadTlsContext(impl_->options.tls));
 }
 
 uint16_t HttpServer::port() const {

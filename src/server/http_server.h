@@ -6,7 +6,8 @@
 // started request and an idle timeout between requests (slow clients are
 // cut off), a maximum number of connections, and graceful shutdown: Stop()
 // closes the listener, lets in-flight requests finish within the deadline,
-// then closes the rest.
+// then closes the rest. Plain HTTP, or HTTPS when options.tls has a
+// certificate (tls_context.h; each connection's stream is server_stream.h).
 #ifndef CHATBOT_SERVER_HTTP_SERVER_H_
 #define CHATBOT_SERVER_HTTP_SERVER_H_
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "server/http_types.h"
+#include "server/tls_context.h"
 
 namespace chatbot::server {
 
@@ -30,6 +32,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds shutdown_timeout{10000};
+  // HTTPS when tls.certificate is set (then plain HTTP is not served); a
+  // client that does not complete the handshake within read_timeout is
+  // dropped.
+  TlsOptions tls;
   // Called once per finished request (for the access log), on the I/O
   // thread: the request, the response and the time from the request's first
   // byte to the response written, in microseconds.
@@ -43,9 +49,14 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens (throws Error naming the address on failure), then
-  // starts the I/O threads and returns.
+  // Binds and listens (throws Error naming the address on failure, or
+  // ConfigError for an unusable certificate), then starts the I/O threads
+  // and returns.
   void Start();
+  // Loads the certificate and key again (SIGHUP): new connections use them,
+  // open ones keep theirs. Throws ConfigError, keeping the old ones, when
+  // they do not load. Does nothing for plain HTTP.
+  void ReloadTls();
   // The bound port (useful with port 0).
   uint16_t port() const;
   // Graceful shutdown as described above; returns when every thread ended.

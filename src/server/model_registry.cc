@@ -7,14 +7,16 @@
 
 namespace chatbot::server {
 
-ModelRegistry::ModelRegistry(const Settings& settings) : settings_(settings) {}
+ModelRegistry::ModelRegistry(const Settings& settings, nlu::ClassifierLoadOptions load)
+    : settings_(settings), load_(std::move(load)) {}
 
 void ModelRegistry::Reload() {
   std::lock_guard lock(reload_mutex_);
   try {
     auto snapshot = std::make_shared<ModelSnapshot>();
-    snapshot->directory = std::filesystem::path(settings_.paths.models) / "svm";
-    snapshot->svm = nlu::SvmIntentModel::Load(snapshot->directory);
+    snapshot->directory = settings_.paths.models;
+    snapshot->models = nlu::LoadClassifier(snapshot->directory, load_);
+    snapshot->precision = load_.bert.precision;
     const nlu::TrainingData domain = nlu::LoadTrainingData(std::vector<std::filesystem::path>(
         settings_.paths.data.begin(), settings_.paths.data.end()));
     dialogue::DialogueOptions options;
@@ -23,8 +25,11 @@ void ModelRegistry::Reload() {
     snapshot->dialogue = std::make_shared<dialogue::DialogueEngine>(
         domain.intents, dialogue::VariablesFromSettings(settings_.bot), options);
     snapshot->loaded_at = nlu::UtcTimestamp();
-    AppLog()->info("model svm {} loaded from {}", snapshot->svm->version(),
-                   snapshot->directory.string());
+    for (const nlu::IntentClassifier* model : snapshot->Parts()) {
+      AppLog()->info("model {} {} loaded from {}", model->kind(), model->version(),
+                     snapshot->directory.string());
+    }
+    AppLog()->info("answering with the {} model", snapshot->models.kind);
     current_.store(std::move(snapshot));
     last_error_.clear();
   } catch (const std::exception& e) {

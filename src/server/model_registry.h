@@ -19,20 +19,31 @@
 
 #include "common/config.h"
 #include "dialogue/dialogue_engine.h"
-#include "nlu/svm_intent_model.h"
+#include "nlu/classifier_loader.h"
 
 namespace chatbot::server {
 
 struct ModelSnapshot {
-  std::shared_ptr<const nlu::SvmIntentModel> svm;
+  nlu::LoadedClassifier models;  // the answering classifier and its parts
   std::shared_ptr<const dialogue::DialogueEngine> dialogue;
-  std::string loaded_at;  // UTC timestamp
-  std::filesystem::path directory;
+  std::string loaded_at;            // UTC timestamp
+  std::filesystem::path directory;  // the models directory
+  bert::Precision precision = bert::Precision::kF32;
+
+  const nlu::IntentClassifier& classifier() const { return *models.classifier; }
+  // The models loaded (the SVM, BERT, or both), for status pages.
+  std::vector<const nlu::IntentClassifier*> Parts() const {
+    std::vector<const nlu::IntentClassifier*> parts;
+    if (models.svm) parts.push_back(models.svm.get());
+    if (models.bert) parts.push_back(models.bert.get());
+    return parts;
+  }
 };
 
 class ModelRegistry {
  public:
-  explicit ModelRegistry(const Settings& settings);
+  // `load` says which model answers and how BERT is served.
+  ModelRegistry(const Settings& settings, nlu::ClassifierLoadOptions load);
 
   // Loads the model and the domain's replies and swaps them in. Throws
   // ModelError / DataError (the current snapshot, if any, stays).
@@ -46,6 +57,7 @@ class ModelRegistry {
 
  private:
   Settings settings_;
+  nlu::ClassifierLoadOptions load_;
   std::atomic<std::shared_ptr<const ModelSnapshot>> current_;
   mutable std::mutex reload_mutex_;  // one reload at a time
   std::string last_error_;

@@ -34,6 +34,9 @@ struct SessionSummary {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   int64_t turn_count = 0;
+  // Who created it: "key:<id>" or "anonymous" (docs/security.md); "" for
+  // sessions stored before owners were recorded (only operators see those).
+  std::string owner = {};
 };
 
 struct Session {
@@ -51,7 +54,9 @@ class SessionStore {
   // one created in the same millisecond as the previous is stamped later, so
   // ListSessions' `before` paging never skips a session. Throws StoreError if
   // the id exists.
-  virtual void CreateSession(const std::string& id, int64_t now_ms) = 0;
+  // `owner` is recorded with it (SessionSummary::owner).
+  virtual void CreateSession(const std::string& id, int64_t now_ms,
+                             const std::string& owner = {}) = 0;
 
   // The session, with its turns when `with_turns`; nullopt when unknown.
   virtual std::optional<Session> GetSession(const std::string& id, bool with_turns) = 0;
@@ -66,8 +71,10 @@ class SessionStore {
   virtual bool DeleteSession(const std::string& id) = 0;
 
   // Most recently created first; `before_ms` pages: only sessions created
-  // strictly before it.
-  virtual std::vector<SessionSummary> ListSessions(int limit, std::optional<int64_t> before_ms) = 0;
+  // strictly before it. With `owner`, only the sessions it created.
+  virtual std::vector<SessionSummary> ListSessions(
+      int limit, std::optional<int64_t> before_ms,
+      const std::optional<std::string>& owner = std::nullopt) = 0;
 
   // Deletes sessions whose last activity is older than `cutoff_ms`; returns
   // how many.

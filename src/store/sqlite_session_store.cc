@@ -19,7 +19,8 @@ using internal::ResetOnExit;
 using internal::Statement;
 using internal::ThrowSqliteError;
 
-// Version 1. Times are Unix milliseconds. sessions keeps a rowid (its rows
+// Version 2 (version 1 lacked sessions.owner and its index; Initialize
+// upgrades such a database in place). Times are Unix milliseconds. sessions keeps a rowid (its rows
 // carry the dialogue state, too large for a WITHOUT ROWID B-tree to stay
 // dense); turns are clustered by (session_id, number), so a session's turns
 // are read in order from adjacent pages and the cascade on delete is a
@@ -30,9 +31,11 @@ CREATE TABLE sessions(
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL,
   turn_count INTEGER NOT NULL DEFAULT 0,
-  dialogue_state TEXT NOT NULL DEFAULT ''
+  dialogue_state TEXT NOT NULL DEFAULT '',
+  owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX sessions_by_created ON sessions(created_at_ms, id);
+CREATE INDEX sessions_by_owner ON sessions(owner, created_at_ms, id);
 CREATE INDEX sessions_by_updated ON sessions(updated_at_ms);
 CREATE TABLE turns(
   session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -48,6 +51,13 @@ CREATE TABLE turns(
   replied_at_ms INTEGER NOT NULL,
   PRIMARY KEY(session_id, number)
 ) WITHOUT ROWID;
+)sql";
+
+// From version 1 to 2: who created each session (docs/security.md).
+constexpr const char* kUpgradeTo2 = R"sql(
+ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_by_owner ON sessions(owner, created_at_ms, id);
+PRAGMA user_version = 2;
 )sql";
 
 // Sessions deleted per transaction by DeleteSessionsUpdatedBefore.
@@ -108,9 +118,9 @@ struct SqliteSessionStore::Statements {
         rollback(db, p, "rollback", "ROLLBACK"),
         insert_session(db, p, "create session",
                        "INSERT INTO sessions(id, created_at_ms, updated_at_ms, turn_count, "
-                       "dialogue_state) VALUES(?1, ?2, ?2, 0, '')"),
+                       "dialogue_state, owner) VALUES(?1, ?2, ?2, 0, '', ?3)"),
         select_session(db, p, "get session",
-                       "SELECT created_at_ms, updated_at_ms, turn_count, dialogue_state "
+                       "SELECT created_at_ms, updated_at_ms, turn_count, dialogue_state, owner "
                        "FROM sessions WHERE id = ?1"),
         select_turns(db, p, "get turns",
                      "SELECT number, user_text, intent, confidence, out_of_scope, reply, model, "
@@ -127,16 +137,20 @@ struct SqliteSessionStore::Statements {
                        "dialogue_state = ?4 WHERE id = ?1"),
         delete_session(db, p, "delete session", "DELETE FROM sessions WHERE id = ?1"),
         list_sessions(db, p, "list sessions",
-                      "SELECT id, created_at_ms, updated_at_ms, turn_count FROM sessions "
+                      "SELECT id, created_at_ms, updated_at_ms, turn_count, owner FROM sessions "
                       "WHERE created_at_ms < ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2"),
+        list_owner_sessions(db, p, "list sessions",
+                            "SELECT id, created_at_ms, updated_at_ms, turn_count, owner "
+                            "FROM sessions WHERE owner = ?3 AND created_at_ms < ?1 "
+                            "ORDER BY created_at_ms DESC, id DESC LIMIT ?2"),
         delete_idle(db, p, "delete idle sessions",
                     "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
                     "WHERE updated_at_ms < ?1 LIMIT ?2)"),
         count_sessions(db, p, "count sessions", "SELECT count(*) FROM sessions"),
         health(db, p, "health check", "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT 1)"),
         all_sessions(db, p, "export sessions",
-                     "SELECT id, created_at_ms, updated_at_ms, turn_count, dialogue_state "
-                     "FROM sessions ORDER BY created_at_ms, id") {}
+                     "SELECT id, created_at_ms, updated_at_ms, turn_count, dialogue_state, "
+                     "owner FROM sessions ORDER BY created_at_ms, id") {}
 
   Statement begin_read;
   Statement begin_write;
@@ -150,6 +164,7 @@ struct SqliteSessionStore::Statements {
   Statement update_session;
   Statement delete_session;
   Statement list_sessions;
+  Statement list_owner_sessions;
   Statement delete_idle;
   Statement count_sessions;
   Statement health;
@@ -285,6 +300,21 @@ void SqliteSessionStore::Initialize(bool full_sync) {
   // ignored and turns would outlive their session.
   Execute(db_, p, "enable foreign keys", "PRAGMA foreign_keys = ON");
 
+  if (version == 1) {
+    // Upgrade under the write lock, deciding again inside it: another
+    // process may be upgrading at the same time.
+    Execute(db_, p, "upgrade schema", "BEGIN IMMEDIATE");
+    try {
+      if (QueryInt64(db_, p, "read schema version", "PRAGMA user_version") == 1) {
+        Execute(db_, p, "upgrade schema to version 2", kUpgradeTo2);
+      }
+      Execute(db_, p, "upgrade schema", "COMMIT");
+    } catch (const StoreError&) {
+      if (sqlite3_get_autocommit(db_) == 0)
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
   if (version == 0) {
     // Another process may be creating the schema at the same time: decide
     // again under the write lock.
@@ -314,7 +344,8 @@ void SqliteSessionStore::Initialize(bool full_sync) {
   sqlite3_finalize(newest);
 }
 
-void SqliteSessionStore::CreateSession(const std::string& id, int64_t now_ms) {
+void SqliteSessionStore::CreateSession(const std::string& id, int64_t now_ms,
+                                       const std::string& owner) {
   std::lock_guard lock(mu_);
   // Creation times are distinct and increasing (a session created in the
   // same millisecond as the previous one is stamped a millisecond later), so
@@ -324,6 +355,7 @@ void SqliteSessionStore::CreateSession(const std::string& id, int64_t now_ms) {
   ResetOnExit reset(insert);
   insert.BindText(1, id);
   insert.BindInt64(2, created);
+  insert.BindText(3, owner);
   try {
     insert.Run();
     last_created_ms_ = created;
@@ -354,6 +386,7 @@ std::optional<Session> SqliteSessionStore::GetSession(const std::string& id, boo
     session->summary.updated_at_ms = s.select_session.ColumnInt64(1);
     session->summary.turn_count = s.select_session.ColumnInt64(2);
     session->dialogue_state = s.select_session.ColumnText(3);
+    session->summary.owner = s.select_session.ColumnText(4);
   }
   if (with_turns) {
     LoadTurns(id, &session->turns);
@@ -437,21 +470,23 @@ bool SqliteSessionStore::DeleteSession(const std::string& id) {
   return sqlite3_changes(db_) > 0;
 }
 
-std::vector<SessionSummary> SqliteSessionStore::ListSessions(int limit,
-                                                             std::optional<int64_t> before_ms) {
+std::vector<SessionSummary> SqliteSessionStore::ListSessions(
+    int limit, std::optional<int64_t> before_ms, const std::optional<std::string>& owner) {
   std::vector<SessionSummary> sessions;
   if (limit <= 0) return sessions;  // SQLite reads a negative LIMIT as "no limit"
   std::lock_guard lock(mu_);
-  Statement& list = statements_->list_sessions;
+  Statement& list = owner ? statements_->list_owner_sessions : statements_->list_sessions;
   ResetOnExit reset(list);
   list.BindInt64(1, before_ms.value_or(INT64_MAX));
   list.BindInt64(2, limit);
+  if (owner) list.BindText(3, *owner);
   while (list.Step()) {
     SessionSummary& summary = sessions.emplace_back();
     summary.id = list.ColumnText(0);
     summary.created_at_ms = list.ColumnInt64(1);
     summary.updated_at_ms = list.ColumnInt64(2);
     summary.turn_count = list.ColumnInt64(3);
+    summary.owner = list.ColumnText(4);
   }
   return sessions;
 }
@@ -529,6 +564,7 @@ void SqliteSessionStore::ForEachSession(const std::function<void(const Session&)
       session.summary.updated_at_ms = s.all_sessions.ColumnInt64(2);
       session.summary.turn_count = s.all_sessions.ColumnInt64(3);
       session.dialogue_state = s.all_sessions.ColumnText(4);
+      session.summary.owner = s.all_sessions.ColumnText(5);
       LoadTurns(session.summary.id, &session.turns);
       visit(session);
     }

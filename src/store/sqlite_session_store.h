@@ -35,7 +35,8 @@ namespace chatbot::store {
 class SqliteSessionStore final : public SessionStore {
  public:
   // The schema this program writes (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 1;
+  // 2 added sessions.owner; a version 1 database is upgraded when opened.
+  static constexpr int64_t kSchemaVersion = 2;
   // PRAGMA application_id of our databases ("CHBT"), so that another
   // program's SQLite file is refused rather than written into.
   static constexpr int64_t kApplicationId = 0x43484254;
@@ -54,7 +55,7 @@ class SqliteSessionStore final : public SessionStore {
   SqliteSessionStore(const SqliteSessionStore&) = delete;
   SqliteSessionStore& operator=(const SqliteSessionStore&) = delete;
 
-  void CreateSession(const std::string& id, int64_t now_ms) override;
+  void CreateSession(const std::string& id, int64_t now_ms, const std::string& owner = {}) override;
   std::optional<Session> GetSession(const std::string& id, bool with_turns) override;
   void AppendTurn(const std::string& session_id, const Turn& turn,
                   const std::string& dialogue_state) override;
@@ -62,7 +63,9 @@ class SqliteSessionStore final : public SessionStore {
   // `limit` <= 0 returns nothing. Sessions created in the same millisecond
   // as the last one of a page are on neither side of the `before_ms` cursor;
   // session ids are random, so in practice this does not arise.
-  std::vector<SessionSummary> ListSessions(int limit, std::optional<int64_t> before_ms) override;
+  std::vector<SessionSummary> ListSessions(
+      int limit, std::optional<int64_t> before_ms,
+      const std::optional<std::string>& owner = std::nullopt) override;
   // Deletes in batches of a few hundred sessions, each its own transaction,
   // so that a large clean never holds the connection (and the service's
   // chat requests) for long. Does not give the space back to the file

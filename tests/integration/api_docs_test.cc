@@ -265,11 +265,23 @@ TEST(ApiDocsTest, EveryExampleMatchesTheServer) {
   ServerProcess server(ServerOptions{work.path(), {}, {}});
   server.Start();
   HttpClient client(server.port());
+  // ${ADMIN_KEY} in an example is the admin key the server made at its
+  // first start (docs/security.md).
+  std::string admin_key = ReadFileToString(work.path() / "data" / "security" / "admin.key");
+  while (!admin_key.empty() && admin_key.back() == '\n') admin_key.pop_back();
+  const auto substitute = [&](std::string text) {
+    for (size_t at; (at = text.find("${ADMIN_KEY}")) != std::string::npos;) {
+      text.replace(at, 12, admin_key);
+    }
+    return text;
+  };
   for (const Example& example : examples) {
     SCOPED_TRACE(Where(example.line) + ": " + example.method + " " + example.target);
+    HttpHeaders headers = example.headers;
+    for (auto& header : headers) header.second = substitute(header.second);
     HttpResult result;
     try {
-      result = client.Send(example.method, example.target, example.body, example.headers);
+      result = client.Send(example.method, example.target, example.body, headers);
     } catch (const std::exception& e) {
       ADD_FAILURE() << e.what();
       continue;

@@ -180,6 +180,15 @@ class ApiTest : public ::testing::Test {
     return *servers_.back();
   }
 
+  // The model endpoints need an operator (docs/security.md): the admin key
+  // the server in `dir` (default: work_) made at its first start.
+  HttpHeaders AdminHeaders(const fs::path& dir = {}) {
+    const fs::path where = dir.empty() ? work_.path() : dir;
+    std::string key = ReadFileToString(where / "data" / "security" / "admin.key");
+    while (!key.empty() && key.back() == '\n') key.pop_back();
+    return {{"Authorization", "Bearer " + key}};
+  }
+
   std::string ManifestVersion(const fs::path& dir = {}) {
     const fs::path where = dir.empty() ? work_.path() : dir;
     return Str(At(ParseFile(where / "model" / "svm" / "manifest.json"), "version"));
@@ -546,7 +555,7 @@ TEST_F(ApiTest, SessionHasItsTurnsInOrderAndCanBeDeleted) {
 TEST_F(ApiTest, ModelDescribesItselfAndReloads) {
   ServerProcess& server = StartServer();
   HttpClient client(server.port());
-  const HttpResult r = client.Get("/v1/model");
+  const HttpResult r = client.Get("/v1/model", AdminHeaders());
   ASSERT_EQ(r.status, 200) << r.Describe();
   ExpectCommonHeaders(r);
   const json::value svm = At(At(Body(r), "models"), "svm");
@@ -566,7 +575,7 @@ TEST_F(ApiTest, ModelDescribesItselfAndReloads) {
   EXPECT_LE(accuracy, 1.0);
   EXPECT_TRUE(At(svm, "hyperparameters").is_object());
 
-  const HttpResult reload = client.Send("POST", "/v1/model/reload");
+  const HttpResult reload = client.Send("POST", "/v1/model/reload", "", AdminHeaders());
   ASSERT_EQ(reload.status, 200) << reload.Describe();
   ExpectCommonHeaders(reload);
   const json::value rl = Body(reload);
@@ -575,7 +584,7 @@ TEST_F(ApiTest, ModelDescribesItselfAndReloads) {
   EXPECT_FALSE(Str(At(At(At(rl, "models"), "svm"), "loaded_at")).empty());
   EXPECT_EQ(client.Post("/v1/parse", json::object{{"text", "hi"}}).status, 200);
 
-  const HttpResult get_reload = client.Get("/v1/model/reload");
+  const HttpResult get_reload = client.Get("/v1/model/reload", AdminHeaders());
   ExpectError(get_reload, 405, "method_not_allowed", "GET /v1/model/reload");
   EXPECT_THAT(get_reload.Header("allow"), HasSubstr("POST"));
 }
@@ -613,7 +622,7 @@ TEST_F(ApiTest, EveryClientErrorHasItsStatusAndCode) {
   const HttpResult put_chat = client.Send("PUT", "/v1/chat", "{}");
   ExpectError(put_chat, 405, "method_not_allowed", "PUT /v1/chat");
   EXPECT_EQ(put_chat.Header("allow"), "POST") << put_chat.Describe();
-  const HttpResult delete_model = client.Send("DELETE", "/v1/model");
+  const HttpResult delete_model = client.Send("DELETE", "/v1/model", "", AdminHeaders());
   ExpectError(delete_model, 405, "method_not_allowed", "DELETE /v1/model");
   EXPECT_EQ(delete_model.Header("allow"), "GET") << delete_model.Describe();
 
@@ -737,8 +746,9 @@ TEST_F(ApiTest, DamagedModelGives503UntilItIsRepaired) {
   ExpectError(client.Post("/v1/parse/batch", json::object{{"texts", json::array{"hi"}}}), 503,
               "no_model", "batch");
   ExpectError(client.Post("/v1/chat", json::object{{"message", "hi"}}), 503, "no_model", "chat");
-  ExpectError(client.Get("/v1/model"), 503, "no_model", "model");
-  ExpectError(client.Send("POST", "/v1/model/reload"), 422, "model_refused", "reload, damaged");
+  ExpectError(client.Get("/v1/model", AdminHeaders()), 503, "no_model", "model");
+  ExpectError(client.Send("POST", "/v1/model/reload", "", AdminHeaders()), 422, "model_refused",
+              "reload, damaged");
   // A refused chat did not create a session.
   EXPECT_EQ(Size(At(Body(client.Get("/v1/sessions")), "sessions")), 0u);
 
@@ -1051,7 +1061,7 @@ TEST_F(ApiTest, ReloadUnderLoadFailsNoRequestAndRefusesADamagedModel) {
   }
   const Clock::time_point start = Clock::now();
   for (int i = 0; i < 10; ++i) {
-    const HttpResult r = client.Send("POST", "/v1/model/reload");
+    const HttpResult r = client.Send("POST", "/v1/model/reload", "", AdminHeaders());
     EXPECT_EQ(r.status, 200) << r.Describe();
     EXPECT_EQ(Str(At(At(At(Body(r), "models"), "svm"), "version")), version);
     if (i == 3 || i == 7) server.Hup();
@@ -1066,7 +1076,7 @@ TEST_F(ApiTest, ReloadUnderLoadFailsNoRequestAndRefusesADamagedModel) {
   // A damaged model on disk is refused; the old one keeps serving.
   const fs::path model_bin = work_.path() / "model" / "svm" / "model.bin";
   FlipByte(model_bin, fs::file_size(model_bin) / 3);
-  const HttpResult refused = client.Send("POST", "/v1/model/reload");
+  const HttpResult refused = client.Send("POST", "/v1/model/reload", "", AdminHeaders());
   ExpectError(refused, 422, "model_refused", "damaged model");
   EXPECT_THAT(Str(At(At(Body(refused), "error"), "message")), HasSubstr(version));
   server.Hup();  // the same through SIGHUP
@@ -1076,7 +1086,9 @@ TEST_F(ApiTest, ReloadUnderLoadFailsNoRequestAndRefusesADamagedModel) {
   EXPECT_EQ(Str(At(Body(parse), "model_version")), version);
   EXPECT_EQ(Str(At(Body(parse), "intent")), "order_status");
   EXPECT_EQ(client.Get("/health").status, 200);
-  EXPECT_EQ(Str(At(At(At(Body(client.Get("/v1/model")), "models"), "svm"), "version")), version);
+  EXPECT_EQ(
+      Str(At(At(At(Body(client.Get("/v1/model", AdminHeaders())), "models"), "svm"), "version")),
+      version);
   client.Close();
   EXPECT_EQ(server.Terminate(), 0) << server.Describe();
   const std::string app_log = ReadFileToString(work_.path() / "logs" / "app.log");

@@ -32,8 +32,9 @@ using ::testing::Not;
 const fs::path kSourceDir = CHATBOT_SOURCE_DIR;
 const fs::path kBinary = CHATBOT_BINARY;
 const std::string kDomain = (kSourceDir / "data" / "domain").string();
-const std::vector<std::string> kSections = {"paths",  "logging",  "bot",      "nlu",
-                                            "server", "sessions", "dialogue", "svm"};
+const std::vector<std::string> kSections = {
+    "paths", "logging", "bot", "nlu", "server", "sessions", "security", "tls", "dialogue", "svm",
+    "bert", "ensemble", "backup"};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -243,9 +244,9 @@ TEST(CliTrainTest, ValidationFileIsUsedForTheHeldOutMetrics) {
 
 TEST(CliTrainTest, UnknownModelKindIsAUsageError) {
   TempDir work("chatbot-cli");
-  const ProcessResult r = Chatbot(work.path(), {"train", "--model", "bert", "--data", kDomain});
+  const ProcessResult r = Chatbot(work.path(), {"train", "--model", "gpt", "--data", kDomain});
   EXPECT_EQ(r.exit_code, kExitUsage) << Describe(r);
-  EXPECT_THAT(r.err, HasSubstr("bert"));
+  EXPECT_THAT(r.err, HasSubstr("gpt"));
   EXPECT_FALSE(fs::exists(work.path() / "model"));
 }
 

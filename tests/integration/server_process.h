@@ -3,12 +3,13 @@
 //
 //   chatbot serve --port 0 --set server.host=127.0.0.1
 //                 --set sessions.path=DIR/sessions.db --set paths.logs=DIR/logs
-//                 --set paths.data=<source>/data/domain --models DIR/model [extra args]
+//                 --set paths.data=<source>/data/domain
+//                 --set security.rate_limit_anonymous=0 --models DIR/model [extra args]
 //
 // in DIR as its working directory, with every CHATBOT_* variable removed
 // from its environment (like process_runner.h). stdout and stderr go to
 // DIR/serve.stdout and DIR/serve.stderr; Start() waits for the line
-// "... listening on http://127.0.0.1:PORT (ready in N ms)" and takes the
+// "... listening on http[s]://127.0.0.1:PORT (ready in N ms)" and takes the
 // port from it. The destructor kills a child that is still running.
 #ifndef CHATBOT_TESTS_INTEGRATION_SERVER_PROCESS_H_
 #define CHATBOT_TESTS_INTEGRATION_SERVER_PROCESS_H_

@@ -130,7 +130,7 @@ class SqliteSessionStoreTest : public ::testing::Test {
 TEST_F(SqliteSessionStoreTest, OpenCreatesDirectoryAndSchema) {
   EXPECT_TRUE(fs::exists(db_path_));
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(SqliteSessionStore::kSchemaVersion));
   EXPECT_EQ(raw.Query("PRAGMA application_id"), std::to_string(SqliteSessionStore::kApplicationId));
   EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Query("PRAGMA auto_vacuum"), "2");  // incremental
@@ -480,14 +480,51 @@ TEST(SqliteSessionStoreOpenTest, NewerSchemaVersionIsRefused) {
   TempDir dir;
   const fs::path path = dir.path() / "sessions.db";
   SqliteSessionStore::Open(path, false)->CreateSession("s1", 1);
-  RawDb(path).Exec("PRAGMA user_version = 2");
+  RawDb(path).Exec("PRAGMA user_version = 3");
   try {
     SqliteSessionStore::Open(path, false);
     FAIL() << "expected StoreError";
   } catch (const StoreError& e) {
     EXPECT_THAT(e.what(), HasSubstr(path.string()));
-    EXPECT_THAT(e.what(), HasSubstr("schema version 2 is newer"));
+    EXPECT_THAT(e.what(), HasSubstr("schema version 3 is newer"));
   }
+}
+
+// Version 1 databases (before owners) are upgraded in place; their sessions
+// keep everything and have no owner.
+TEST(SqliteSessionStoreOpenTest, VersionOneIsUpgradedWithOwners) {
+  TempDir dir;
+  const fs::path path = dir.path() / "sessions.db";
+  RawDb(path).Exec(
+      "PRAGMA auto_vacuum = INCREMENTAL;"
+      "CREATE TABLE sessions(id TEXT PRIMARY KEY NOT NULL, created_at_ms INTEGER NOT NULL,"
+      " updated_at_ms INTEGER NOT NULL, turn_count INTEGER NOT NULL DEFAULT 0,"
+      " dialogue_state TEXT NOT NULL DEFAULT '');"
+      "CREATE INDEX sessions_by_created ON sessions(created_at_ms, id);"
+      "CREATE INDEX sessions_by_updated ON sessions(updated_at_ms);"
+      "CREATE TABLE turns(session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+      " number INTEGER NOT NULL, user_text TEXT NOT NULL, intent TEXT NOT NULL,"
+      " confidence REAL NOT NULL, out_of_scope INTEGER NOT NULL, reply TEXT NOT NULL,"
+      " model TEXT NOT NULL, model_version TEXT NOT NULL, received_at_ms INTEGER NOT NULL,"
+      " replied_at_ms INTEGER NOT NULL, PRIMARY KEY(session_id, number)) WITHOUT ROWID;"
+      "INSERT INTO sessions VALUES('old', 5, 6, 0, '');"
+      "PRAGMA application_id = 1128809044; PRAGMA user_version = 1;");
+  auto store = SqliteSessionStore::Open(path, false);
+  EXPECT_EQ(RawDb(path).Query("PRAGMA user_version"), "2");
+  const std::optional<Session> old = store->GetSession("old", false);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->summary.created_at_ms, 5);
+  EXPECT_EQ(old->summary.owner, "");
+  store->CreateSession("mine", 10, "key:0123456789abcdef");
+  store->CreateSession("theirs", 11, "anonymous");
+  EXPECT_EQ(store->GetSession("mine", false)->summary.owner, "key:0123456789abcdef");
+  const std::vector<SessionSummary> mine =
+      store->ListSessions(10, std::nullopt, std::string("key:0123456789abcdef"));
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].id, "mine");
+  EXPECT_EQ(mine[0].owner, "key:0123456789abcdef");
+  EXPECT_EQ(store->ListSessions(10, std::nullopt).size(), 3u);
+  EXPECT_EQ(store->ListSessions(10, std::nullopt, std::string("nobody")).size(), 0u);
 }
 
 TEST(SqliteSessionStoreOpenTest, NonSqliteFileIsRefused) {

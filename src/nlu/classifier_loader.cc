@@ -1,0 +1,82 @@
+#include "nlu/classifier_loader.h"
+
+#include "common/error.h"
+#include "nlu/model_manifest.h"
+#include "nlu/text_normalizer.h"
+
+namespace chatbot::nlu {
+namespace fs = std::filesystem;
+
+bool ModelPresent(const fs::path& models_dir, const char* name) {
+  std::error_code ignored;
+  return fs::exists(models_dir / name / kManifestFile, ignored);
+}
+
+LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoadOptions& options) {
+  const bool svm_present = ModelPresent(models_dir, kSvmDirectory);
+  const bool bert_present = ModelPresent(models_dir, kBertDirectory);
+  std::string kind = options.model;
+  if (kind == "auto") {
+    kind = svm_present && bert_present ? "ensemble" : bert_present ? "bert" : "svm";
+  }
+  const bool need_svm = kind == "svm" || kind == "ensemble";
+  const bool need_bert = kind == "bert" || kind == "ensemble";
+  if (kind != "svm" && kind != "bert" && kind != "ensemble") {
+    throw ConfigError("nlu.model: unknown model '" + kind + "' (svm, bert, ensemble or auto)");
+  }
+  for (const auto& [needed, present, name] :
+       {std::tuple{need_svm, svm_present, kSvmDirectory},
+        std::tuple{need_bert, bert_present, kBertDirectory}}) {
+    if (needed && !present) {
+      throw ModelError("the " + kind + " model needs " + (models_dir / name).string() +
+                       ", which holds no model (train one with `chatbot train --model " + name +
+                       "`)");
+    }
+  }
+
+  LoadedClassifier loaded;
+  loaded.kind = kind;
+  if (need_svm) loaded.svm = SvmIntentModel::Load(models_dir / kSvmDirectory);
+  std::shared_ptr<const IntentClassifier> bert_front;
+  if (need_bert) {
+    loaded.bert = BertIntentModel::Load(models_dir / kBertDirectory, options.bert);
+    bert_front = loaded.bert;
+    if (options.batching) {
+      BatchingOptions batching = options.batching_options;
+      const std::shared_ptr<const BertIntentModel> bert = loaded.bert;
+      batching.length = [bert](std::string_view text) {
+        return static_cast<size_t>(bert->TokenCount(text));
+      };
+      // Texts equal after normalisation (case, width, spacing) get one answer.
+      batching.cache_key = [normalizer = std::make_shared<TextNormalizer>(NormalizationOptions{})](
+                               std::string_view text) {
+        std::string key;
+        normalizer->Normalize(text, &key);
+        return key;
+      };
+      loaded.batching = std::make_shared<BatchingClassifier>(loaded.bert, batching);
+      bert_front = loaded.batching;
+    }
+  }
+  if (kind == "svm") {
+    loaded.classifier = loaded.svm;
+  } else if (kind == "bert") {
+    loaded.classifier = bert_front;
+  } else {
+    EnsembleCalibration calibration;
+    if (loaded.bert->has_ensemble_calibration()) {
+      calibration = loaded.bert->ensemble();
+    } else {
+      // Imported without validation data: equal weights and the SVM's
+      // threshold (docs/bert-model.md).
+      calibration.svm_weight = 0.5;
+      calibration.oos_threshold = loaded.svm->out_of_scope_threshold();
+    }
+    loaded.ensemble = std::make_shared<EnsembleClassifier>(
+        loaded.svm, bert_front, calibration.Options(options.ensemble_mode));
+    loaded.classifier = loaded.ensemble;
+  }
+  return loaded;
+}
+
+}  // namespace chatbot::nlu

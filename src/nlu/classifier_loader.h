@@ -1,0 +1,52 @@
+// Which model answers, and how it is put together: the SVM, BERT (behind a
+// batching, caching front), or the ensemble of both, as [nlu] model and the
+// models present decide. The server, `predict`, `evaluate` and `check-model`
+// all load through here, so they answer with the same classifier.
+#ifndef CHATBOT_NLU_CLASSIFIER_LOADER_H_
+#define CHATBOT_NLU_CLASSIFIER_LOADER_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "nlu/batching_classifier.h"
+#include "nlu/bert_intent_model.h"
+#include "nlu/ensemble_classifier.h"
+#include "nlu/svm_intent_model.h"
+
+namespace chatbot::nlu {
+
+struct ClassifierLoadOptions {
+  std::string model = "auto";  // auto|svm|bert|ensemble
+  EnsembleMode ensemble_mode = EnsembleMode::kWeighted;
+  BertModelOptions bert;
+  // Serving: group concurrent BERT requests into batches and cache answers.
+  // Off for offline use (evaluate), where batching adds only waiting.
+  bool batching = false;
+  BatchingOptions batching_options;
+};
+
+struct LoadedClassifier {
+  std::shared_ptr<const IntentClassifier> classifier;  // what answers
+  std::shared_ptr<const SvmIntentModel> svm;           // null when not loaded
+  std::shared_ptr<const BertIntentModel> bert;         // null when not loaded
+  std::shared_ptr<const BatchingClassifier> batching;  // BERT's front, when batching
+  std::shared_ptr<const EnsembleClassifier> ensemble;  // when the ensemble answers
+  std::string kind;                                    // "svm", "bert" or "ensemble"
+};
+
+inline constexpr const char* kSvmDirectory = "svm";
+inline constexpr const char* kBertDirectory = "bert";
+
+// Whether `models_dir`/<name> holds a model (its manifest exists).
+bool ModelPresent(const std::filesystem::path& models_dir, const char* name);
+
+// Loads what `options.model` asks for from `models_dir`. "auto" is the
+// ensemble when both models exist, else the one that exists. Throws
+// ModelError when a model asked for is missing or does not load.
+LoadedClassifier LoadClassifier(const std::filesystem::path& models_dir,
+                                const ClassifierLoadOptions& options);
+
+}  // namespace chatbot::nlu
+
+#endif  // CHATBOT_NLU_CLASSIFIER_LOADER_H_

@@ -1,0 +1,27 @@
+#include "security/access_policy.h"
+
+namespace chatbot::security {
+namespace {
+
+// `path` is `prefix` or continues it with '/'.
+bool Under(std::string_view path, std::string_view prefix) {
+  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+}  // namespace
+
+Role RequiredRole(std::string_view path) {
+  // The hot paths first: a request costs a couple of comparisons.
+  if (path == "/v1/parse" || path == "/v1/chat" || path == "/v1/parse/batch") {
+    return Role::kClient;
+  }
+  if (path == "/health" || path == "/ready") return Role::kPublic;
+  if (Under(path, "/v1/admin")) return Role::kAdmin;
+  if (Under(path, "/v1/model") || path == "/metrics" || Under(path, "/v1/backup") ||
+      Under(path, "/v1/backups")) {
+    return Role::kOperator;
+  }
+  return Role::kClient;
+}
+
+}  // namespace chatbot::security

@@ -1,0 +1,91 @@
+#include "security/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace chatbot::security {
+namespace {
+
+uint64_t Mix(uint64_t x) {
+  // splitmix64's finaliser: key ids are random already, addresses are not.
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
+BucketId BucketId::ForAddress(Kind kind, const IpAddress& address) {
+  BucketId id;
+  id.kind = kind;
+  std::memcpy(&id.hi, address.bytes().data(), 8);
+  std::memcpy(&id.lo, address.bytes().data() + 8, 8);
+  return id;
+}
+
+size_t LocalRateLimiter::Hash::operator()(const BucketId& b) const {
+  return static_cast<size_t>(Mix(b.lo ^ Mix(b.hi ^ static_cast<uint64_t>(b.kind))));
+}
+
+RateDecision LocalRateLimiter::Acquire(const BucketId& bucket, const RateLimit& limit,
+                                       int64_t now_ns) {
+  return Take(bucket, limit, now_ns, true);
+}
+
+RateDecision LocalRateLimiter::Peek(const BucketId& bucket, const RateLimit& limit,
+                                    int64_t now_ns) {
+  return Take(bucket, limit, now_ns, false);
+}
+
+RateDecision LocalRateLimiter::Take(const BucketId& bucket, const RateLimit& limit, int64_t now_ns,
+                                    bool consume) {
+  RateDecision decision;
+  if (limit.unlimited()) return decision;
+  const double burst = std::max(1.0, std::floor(limit.burst));
+  const int64_t interval = std::max<int64_t>(1, static_cast<int64_t>(1e9 / limit.rate));
+  const int64_t capacity = static_cast<int64_t>(burst) * interval;  // burst * T
+  decision.limit = static_cast<int64_t>(burst);
+
+  Shard& shard = shards_[Hash{}(bucket) % shards_.size()];
+  std::lock_guard lock(shard.mu);
+  auto it = shard.tat.find(bucket);
+  const int64_t tat = it == shard.tat.end() ? now_ns : std::max(it->second, now_ns);
+  const int64_t next = tat + interval;
+  if (next - now_ns > capacity) {
+    decision.allowed = false;
+    decision.remaining = 0;
+    decision.retry_after_s = static_cast<double>(next - now_ns - capacity) / 1e9;
+    decision.reset_s = static_cast<double>(tat - now_ns) / 1e9;
+    return decision;
+  }
+  const int64_t after = consume ? next : tat;
+  decision.remaining = (capacity - (after - now_ns)) / interval;
+  decision.reset_s = static_cast<double>(after - now_ns) / 1e9;
+  if (!consume) return decision;
+  if (it != shard.tat.end()) {
+    it->second = next;
+    return decision;
+  }
+  if (shard.tat.size() >= shard.sweep_at) {
+    // Full buckets carry no information.
+    std::erase_if(shard.tat, [now_ns](const auto& entry) { return entry.second <= now_ns; });
+    shard.sweep_at = std::max<size_t>(1024, shard.tat.size() * 2);
+  }
+  shard.tat.emplace(bucket, next);
+  return decision;
+}
+
+size_t LocalRateLimiter::size() {
+  size_t total = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    total += shard.tat.size();
+  }
+  return total;
+}
+
+}  // namespace chatbot::security

@@ -1,0 +1,40 @@
+// The admin API under /v1/admin (docs/api.md, "Admin"): API keys, the
+// lockdown and the effective configuration. The same operations as
+// `chatbot keys` and `chatbot lockdown`, audited with the calling key as the
+// actor. ApiHandler routes here after the pipeline admitted an admin.
+#ifndef CHATBOT_SERVER_ADMIN_API_H_
+#define CHATBOT_SERVER_ADMIN_API_H_
+
+#include <string>
+
+#include "security/access_control.h"
+#include "server/http_types.h"
+
+namespace chatbot::server {
+
+class AdminApi {
+ public:
+  // `access` is not owned. `config_text`: what GET /v1/admin/config shows
+  // (Configuration::Describe()).
+  AdminApi(security::AccessControl* access, std::string config_text);
+
+  // Answers a request whose path starts with /v1/admin.
+  void Handle(const HttpRequest& request, const security::Principal& principal,
+              HttpResponse* response);
+
+ private:
+  void ListKeys(HttpResponse* response);
+  void CreateKey(const HttpRequest& request, const security::Principal& principal,
+                 HttpResponse* response);
+  void KeyRoute(const HttpRequest& request, const security::Principal& principal,
+                const std::string& id, const std::string& action, HttpResponse* response);
+  void Lockdown(const HttpRequest& request, const security::Principal& principal,
+                HttpResponse* response);
+
+  security::AccessControl* access_;
+  std::string config_text_;
+};
+
+}  // namespace chatbot::server
+
+#endif  // CHATBOT_SERVER_ADMIN_API_H_

@@ -1,0 +1,169 @@
+// The keys database: records round-trip, Modify is one transaction, usage
+// adds up, lockdown persists, another connection's commit is visible through
+// DataVersion, and the file is private.
+#include "security/key_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "common/error.h"
+
+namespace chatbot::security {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "chatbot-keys-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code error;
+    fs::remove_all(path_, error);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+KeyRecord Sample(const std::string& id) {
+  KeyRecord r;
+  r.id = id;
+  r.name = "shop frontend";
+  r.role = Role::kOperator;
+  r.secret_hash = HashSecret(id, "secret");
+  r.created_at_ms = 1000;
+  r.created_by = "cli root@host";
+  r.expires_at_ms = 5000;
+  r.allow = {"10.0.0.0/8", "2001:db8::/32"};
+  r.rate_limit = 12.5;
+  r.burst = 30;
+  return r;
+}
+
+TEST(KeyStoreTest, RecordsRoundTrip) {
+  TempDir dir;
+  auto store = KeyStore::Open(dir.path() / "security" / "keys.db");
+  EXPECT_TRUE(store->List().empty());
+  ASSERT_TRUE(store->Insert(Sample("00000000000000a1")));
+  EXPECT_FALSE(store->Insert(Sample("00000000000000a1")));  // id taken
+  const std::optional<KeyRecord> got = store->Get("00000000000000a1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->name, "shop frontend");
+  EXPECT_EQ(got->role, Role::kOperator);
+  EXPECT_TRUE(HashEquals(got->secret_hash, HashSecret("00000000000000a1", "secret")));
+  EXPECT_FALSE(got->previous_hash.has_value());
+  EXPECT_EQ(got->expires_at_ms, 5000);
+  EXPECT_FALSE(got->revoked());
+  EXPECT_EQ(got->allow, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+  EXPECT_EQ(got->rate_limit, 12.5);
+  EXPECT_EQ(got->burst, 30);
+  EXPECT_EQ(got->requests, 0);
+  EXPECT_FALSE(store->Get("00000000000000a2").has_value());
+}
+
+TEST(KeyStoreTest, ModifyWritesSettingsButNotUsage) {
+  TempDir dir;
+  auto store = KeyStore::Open(dir.path() / "keys.db");
+  ASSERT_TRUE(store->Insert(Sample("00000000000000b1")));
+  store->AddUsage({{"00000000000000b1", 5, 2, 7000, "192.0.2.1"}});
+  const std::optional<KeyRecord> changed = store->Modify("00000000000000b1", [](KeyRecord& r) {
+    r.role = Role::kClient;
+    r.requests = 999;  // ignored: usage is the service's
+    r.revoked_at_ms = 8000;
+    r.rate_limit.reset();
+  });
+  ASSERT_TRUE(changed.has_value());
+  const KeyRecord r = *store->Get("00000000000000b1");
+  EXPECT_EQ(r.role, Role::kClient);
+  EXPECT_EQ(r.revoked_at_ms, 8000);
+  EXPECT_FALSE(r.rate_limit.has_value());
+  EXPECT_EQ(r.requests, 5);
+  EXPECT_EQ(r.refused, 2);
+  EXPECT_EQ(r.last_used_at_ms, 7000);
+  EXPECT_EQ(r.last_used_address, "192.0.2.1");
+  // An exception inside Modify writes nothing.
+  EXPECT_THROW(store->Modify("00000000000000b1",
+                             [](KeyRecord& k) {
+                               k.name = "changed";
+                               throw std::runtime_error("abort");
+                             }),
+               std::runtime_error);
+  EXPECT_EQ(store->Get("00000000000000b1")->name, "shop frontend");
+  EXPECT_FALSE(store->Modify("00000000000000b9", [](KeyRecord&) {}).has_value());
+}
+
+TEST(KeyStoreTest, UsageAddsUpAndKeepsTheLatestUse) {
+  TempDir dir;
+  auto store = KeyStore::Open(dir.path() / "keys.db");
+  ASSERT_TRUE(store->Insert(Sample("00000000000000c1")));
+  store->AddUsage({{"00000000000000c1", 3, 0, 2000, "192.0.2.1"}});
+  store->AddUsage({{"00000000000000c1", 4, 1, 1500, "192.0.2.9"}});  // older: address kept
+  store->AddUsage({{"00000000000000c1", 1, 0, 0, ""}});              // no use in the interval
+  const KeyRecord r = *store->Get("00000000000000c1");
+  EXPECT_EQ(r.requests, 8);
+  EXPECT_EQ(r.refused, 1);
+  EXPECT_EQ(r.last_used_at_ms, 2000);
+  EXPECT_EQ(r.last_used_address, "192.0.2.1");
+}
+
+TEST(KeyStoreTest, LockdownPersistsAcrossConnections) {
+  TempDir dir;
+  const fs::path path = dir.path() / "keys.db";
+  {
+    auto store = KeyStore::Open(path);
+    EXPECT_FALSE(store->GetLockdown().on);
+    store->SetLockdown({true, 1234, "cli root@host", "incident 42"});
+  }
+  auto again = KeyStore::Open(path);
+  const LockdownState state = again->GetLockdown();
+  EXPECT_TRUE(state.on);
+  EXPECT_EQ(state.since_ms, 1234);
+  EXPECT_EQ(state.by, "cli root@host");
+  EXPECT_EQ(state.reason, "incident 42");
+}
+
+TEST(KeyStoreTest, DataVersionMovesOnlyForOtherConnections) {
+  TempDir dir;
+  const fs::path path = dir.path() / "keys.db";
+  auto service = KeyStore::Open(path);
+  auto cli = KeyStore::Open(path);
+  const int64_t v0 = service->DataVersion();
+  ASSERT_TRUE(service->Insert(Sample("00000000000000d1")));
+  EXPECT_EQ(service->DataVersion(), v0);  // its own commit
+  ASSERT_TRUE(cli->Insert(Sample("00000000000000d2")));
+  EXPECT_NE(service->DataVersion(), v0);
+  EXPECT_EQ(service->List().size(), 2u);
+}
+
+TEST(KeyStoreTest, FileIsPrivateAndForeignDatabasesAreRefused) {
+  TempDir dir;
+  const fs::path path = dir.path() / "new" / "keys.db";
+  KeyStore::Open(path);
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(path.parent_path()).permissions() & fs::perms::all, fs::perms::owner_all);
+  const fs::path text = dir.path() / "text.db";
+  {
+    std::FILE* f = std::fopen(text.c_str(), "w");
+    for (int i = 0; i < 100; ++i) std::fputs("not a database at all\n", f);
+    std::fclose(f);
+  }
+  try {
+    KeyStore::Open(text);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(text.string()));
+  }
+}
+
+}  // namespace
+}  // namespace chatbot::security
