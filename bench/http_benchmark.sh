@@ -7,10 +7,16 @@
 # resident memory and start-to-ready time.
 #
 #   bench/http_benchmark.sh [DURATION_SECONDS]      (default 10)
+#
+# MODEL=bert or MODEL=ensemble serves BERT (alone, or with the SVM) instead:
+# the BERT model is copied from BERT_MODEL_DIR (a model/bert directory, e.g.
+# one saved by bench/bert_clinc150_benchmark --save DIR) or, without it,
+# trained here (tiny, CLINC150, about a minute). ENSEMBLE_MODE=cascade
+# serves the cascade.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
-binary=build/release/apps/chatbot
+binary="${BENCH_BINARY:-build/release/apps/chatbot}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
 
@@ -34,13 +40,26 @@ else
     >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
 fi
 
+model_kind="${MODEL:-svm}"
+if [ "$model_kind" != svm ]; then
+  if [ -n "${BERT_MODEL_DIR:-}" ]; then
+    cp -r "$BERT_MODEL_DIR" "$work/model/bert"
+  else
+    "$binary" train --model bert --models "$work/model" --data "$clinc/train.jsonl" \
+      --validation "$clinc/val.jsonl" --set paths.logs="$work/logs" --log-level warn \
+      >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
+  fi
+  model_name="CLINC150 $model_kind (${ENSEMBLE_MODE:-weighted})"
+fi
+
 # Requests without a key from this machine (anonymous loopback access), with
 # the per-address limit for them off: one wrk client is one address.
 # bench/security_benchmark.sh measures what keys and their limits cost.
 "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
   --set sessions.path="$work/sessions.db" --set paths.logs="$work/logs" \
   --set security.database="$work/keys.db" --set security.admin_key_file="$work/admin.key" \
-  --set security.rate_limit_anonymous=0 \
+  --set security.rate_limit_anonymous=0 --set nlu.model="$model_kind" \
+  --set ensemble.mode="${ENSEMBLE_MODE:-weighted}" \
   --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 for _ in $(seq 100); do

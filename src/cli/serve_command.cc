@@ -105,12 +105,15 @@ void AddServiceCollectors(const Settings& settings, server::ServiceMetrics* metr
               stats.mean_batch_size);
       w.Gauge("chatbot_bert_queue_length", "Requests waiting for a BERT batch now.",
               static_cast<double>(batching->queue_length()));
+    }
+    if (const auto& cache = snapshot->models.cache) {
+      const nlu::PredictionCacheStats stats = cache->Stats();
       w.Counter("chatbot_prediction_cache_hits_total", "Predictions answered from the cache.",
-                static_cast<double>(stats.cache.hits));
+                static_cast<double>(stats.hits));
       w.Counter("chatbot_prediction_cache_misses_total", "Predictions the cache did not hold.",
-                static_cast<double>(stats.cache.misses));
+                static_cast<double>(stats.misses));
       w.Gauge("chatbot_prediction_cache_hit_ratio", "Share of cache lookups that hit.",
-              stats.cache.hit_rate());
+              stats.hit_rate());
     }
     if (const auto& ensemble = snapshot->models.ensemble) {
       const nlu::EnsembleStats stats = ensemble->Stats();

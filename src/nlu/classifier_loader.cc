@@ -43,16 +43,10 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
     bert_front = loaded.bert;
     if (options.batching) {
       BatchingOptions batching = options.batching_options;
+      batching.cache_capacity = 0;  // the cache sits in front of what answers (below)
       const std::shared_ptr<const BertIntentModel> bert = loaded.bert;
       batching.length = [bert](std::string_view text) {
         return static_cast<size_t>(bert->TokenCount(text));
-      };
-      // Texts equal after normalisation (case, width, spacing) get one answer.
-      batching.cache_key = [normalizer = std::make_shared<TextNormalizer>(NormalizationOptions{})](
-                               std::string_view text) {
-        std::string key;
-        normalizer->Normalize(text, &key);
-        return key;
       };
       loaded.batching = std::make_shared<BatchingClassifier>(loaded.bert, batching);
       bert_front = loaded.batching;
@@ -75,6 +69,14 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
     loaded.ensemble = std::make_shared<EnsembleClassifier>(
         loaded.svm, bert_front, calibration.Options(options.ensemble_mode));
     loaded.classifier = loaded.ensemble;
+  }
+  if (need_bert && options.batching && options.batching_options.cache_capacity > 0) {
+    // Texts equal after normalisation (case, width, spacing) get one answer.
+    loaded.cache = std::make_shared<CachingClassifier>(
+        loaded.classifier, options.batching_options.cache_capacity,
+        [normalizer = std::make_shared<TextNormalizer>(NormalizationOptions{})](
+            std::string_view text) { return normalizer->Normalize(text); });
+    loaded.classifier = loaded.cache;
   }
   return loaded;
 }

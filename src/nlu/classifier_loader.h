@@ -11,6 +11,7 @@
 
 #include "nlu/batching_classifier.h"
 #include "nlu/bert_intent_model.h"
+#include "nlu/caching_classifier.h"
 #include "nlu/ensemble_classifier.h"
 #include "nlu/svm_intent_model.h"
 
@@ -32,7 +33,9 @@ struct LoadedClassifier {
   std::shared_ptr<const BertIntentModel> bert;         // null when not loaded
   std::shared_ptr<const BatchingClassifier> batching;  // BERT's front, when batching
   std::shared_ptr<const EnsembleClassifier> ensemble;  // when the ensemble answers
-  std::string kind;                                    // "svm", "bert" or "ensemble"
+  // In front of whatever answers when BERT takes part and serving caches.
+  std::shared_ptr<const CachingClassifier> cache;
+  std::string kind;  // "svm", "bert" or "ensemble"
 };
 
 inline constexpr const char* kSvmDirectory = "svm";
