@@ -212,12 +212,13 @@ int main(int argc, char** argv) {
       cascade_stats.predictions
           ? 100.0 * cascade_stats.bert_calls / static_cast<double>(cascade_stats.predictions)
           : 0.0);
-  std::printf("on val (%zu examples): in-scope accuracy / out-of-scope recall: svm %.2f%% / "
-              "%.2f%% (trained on train only), bert %.2f%% / %.2f%%, ensemble %.2f%% / %.2f%%\n",
-              calibration.examples, calibration.svm.in_scope_accuracy * 100,
-              calibration.svm.oos_recall * 100, calibration.bert.in_scope_accuracy * 100,
-              calibration.bert.oos_recall * 100, calibration.ensemble.in_scope_accuracy * 100,
-              calibration.ensemble.oos_recall * 100);
+  std::printf(
+      "on val (%zu examples): in-scope accuracy / out-of-scope recall: svm %.2f%% / "
+      "%.2f%% (trained on train only), bert %.2f%% / %.2f%%, ensemble %.2f%% / %.2f%%\n",
+      calibration.examples, calibration.svm.in_scope_accuracy * 100,
+      calibration.svm.oos_recall * 100, calibration.bert.in_scope_accuracy * 100,
+      calibration.bert.oos_recall * 100, calibration.ensemble.in_scope_accuracy * 100,
+      calibration.ensemble.oos_recall * 100);
   if (load.empty()) {
     std::printf(
         "bert training: %d epochs (best %d), %.1f s, %.0f examples/s, %.2f M parameters, "

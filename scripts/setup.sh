@@ -12,6 +12,7 @@ PACKAGES=(
   libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk curl
   prometheus systemd sqlite3
+  zlib1g-dev libbrotli-dev chromium
 )
 
 missing=()

@@ -29,9 +29,9 @@ struct BertConfig {
 
   // Tokenizer options (tokenizer_config.json, falling back to config.json).
   bool do_lower_case = true;
-  bool strip_accents = true;          // defaults to do_lower_case, as in Hugging Face
+  bool strip_accents = true;  // defaults to do_lower_case, as in Hugging Face
   bool tokenize_chinese_chars = true;
-  int model_max_length = 512;         // truncation length, at most max_position_embeddings
+  int model_max_length = 512;  // truncation length, at most max_position_embeddings
 
   int head_size() const { return hidden_size / num_attention_heads; }
 

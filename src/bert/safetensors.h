@@ -20,8 +20,8 @@ namespace chatbot::bert {
 
 struct Tensor {
   std::vector<int64_t> shape;
-  std::vector<float> values;   // floating-point tensors
-  std::vector<int64_t> ints;   // integer tensors
+  std::vector<float> values;  // floating-point tensors
+  std::vector<int64_t> ints;  // integer tensors
   bool is_integer = false;
 
   int64_t numel() const;

@@ -327,6 +327,25 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "`chatbot backup` removes backups older than this (never the newest);\n"
                   "0 never.",
        .min = 0, .max = 36500},
+
+      {CHATBOT_SETTING(web, enabled),
+       .comment = "Serve the chat page (/), the admin console (/admin), the widget\n"
+                  "(/widget.js) and their assets (/static/) from the root folder."},
+      {CHATBOT_SETTING(web, root),
+       .comment = "Folder of the web assets. A relative path is looked up in the working\n"
+                  "directory, then in the source tree the binary was built from.",
+       .non_empty = true},
+      {CHATBOT_SETTING(web, compress_min_bytes),
+       .comment = "Static files and JSON responses at least this large are sent gzipped\n"
+                  "to clients that accept it; 0 compresses every body.",
+       .min = 0, .max = 1000000000},
+      {CHATBOT_SETTING(web, frame_ancestors),
+       .comment = "The Content-Security-Policy frame-ancestors of the pages: who may show\n"
+                  "them in a frame ('none', 'self', or origins separated by spaces).",
+       .non_empty = true},
+      {CHATBOT_SETTING(web, widget_origins),
+       .comment = "Origins of other sites whose pages may embed the widget (CORS for\n"
+                  "POST /v1/chat), like \"https://shop.example\"; \"*\" allows any; empty: none."},
   };
   return definitions;
 }

@@ -165,6 +165,16 @@ struct Settings {
     friend bool operator==(const Backup&, const Backup&) = default;
   } backup;
 
+  // The web pages served by the service (docs/web.md).
+  struct Web {
+    bool enabled = true;                      // serve /, /admin, /widget.js and /static/
+    std::string root = "web";                 // the assets; relative: working dir, else sources
+    int64_t compress_min_bytes = 1024;        // gzip bodies at least this large (when accepted)
+    std::string frame_ancestors = "'self'";   // CSP frame-ancestors of the pages
+    std::vector<std::string> widget_origins;  // CORS for POST /v1/chat; "*": any origin
+    friend bool operator==(const Web&, const Web&) = default;
+  } web;
+
   friend bool operator==(const Settings&, const Settings&) = default;
 };
 

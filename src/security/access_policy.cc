@@ -16,6 +16,12 @@ Role RequiredRole(std::string_view path) {
     return Role::kClient;
   }
   if (path == "/health" || path == "/ready") return Role::kPublic;
+  // The web pages and their assets (server/static_files.h): the pages ask
+  // for a key themselves, and must load during a lockdown to say so.
+  if (path == "/" || path == "/index.html" || path == "/admin" || path == "/admin/" ||
+      path == "/demo" || path == "/demo/" || path == "/widget.js" || path.starts_with("/static/")) {
+    return Role::kPublic;
+  }
   if (Under(path, "/v1/admin")) return Role::kAdmin;
   if (Under(path, "/v1/model") || path == "/metrics" || Under(path, "/v1/backup") ||
       Under(path, "/v1/backups")) {

@@ -5,6 +5,7 @@
 // By path, whatever the method (a wrong method is 405 for whoever may use
 // the path):
 //   /health, /ready                         public (no key needed)
+//   /, /admin, /demo, /widget.js, /static/  public: the web pages (docs/web.md)
 //   /v1/parse, /v1/parse/batch, /v1/chat    client
 //   /v1/sessions, /v1/sessions/...          client; a client sees only the
 //                                           sessions it created (the API

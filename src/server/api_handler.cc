@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
@@ -13,6 +14,7 @@
 #include "dialogue/dialogue_engine.h"
 #include "nlu/text_normalizer.h"
 #include "security/key_json.h"
+#include "server/compression.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
@@ -194,7 +196,20 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
     : settings_(settings),
       models_(models),
       sessions_(sessions),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()) {
+  if (settings_.web.enabled) {
+    StaticFilesOptions options;
+    options.root = StaticFiles::ResolveRoot(settings_.web.root, CHATBOT_SOURCE_DIR);
+    options.frame_ancestors = settings_.web.frame_ancestors;
+    options.compress_min_bytes = static_cast<size_t>(settings_.web.compress_min_bytes);
+    try {
+      static_files_ = std::make_unique<StaticFiles>(std::move(options));
+    } catch (const Error& e) {
+      // The API works without its pages: say why they are missing, and go on.
+      AppLog()->warn("the web pages are not served: {}", e.what());
+    }
+  }
+}
 
 void ApiHandler::EnableSecurity(security::AccessControl* access, std::string config_text) {
   access_ = access;
@@ -223,7 +238,48 @@ std::mutex& ApiHandler::SessionLock(const std::string& id) {
   return session_locks_[std::hash<std::string>{}(id) % session_locks_.size()];
 }
 
+bool ApiHandler::Cors(const HttpRequest& request, HttpResponse* response, bool preflight) const {
+  const std::string_view origin = request.Header("origin");
+  if (origin.empty() || request.path != "/v1/chat") return false;
+  const auto& allowed = settings_.web.widget_origins;
+  if (std::find(allowed.begin(), allowed.end(), "*") == allowed.end() &&
+      std::find(allowed.begin(), allowed.end(), origin) == allowed.end()) {
+    return false;
+  }
+  response->headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+  response->headers.emplace_back("Vary", "Origin");
+  if (!preflight) return false;
+  response->status = 204;
+  response->content_type.clear();
+  response->body.clear();
+  response->headers.emplace_back("Access-Control-Allow-Methods", "POST");
+  response->headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
+  response->headers.emplace_back("Access-Control-Max-Age", "600");
+  return true;
+}
+
 void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
+  // The widget's preflight carries no key: answered before the security
+  // pipeline, which the POST that follows goes through as any request.
+  if (!settings_.web.widget_origins.empty() && request.method == "OPTIONS" &&
+      Cors(request, response, /*preflight=*/true)) {
+    return;
+  }
+  Route(request, response);
+  if (!settings_.web.widget_origins.empty()) Cors(request, response, /*preflight=*/false);
+  // Large JSON bodies (session transcripts, batches, key lists) gzipped when
+  // accepted; the web pages come precompressed.
+  if (settings_.web.enabled && response->content_type == "application/json" &&
+      response->body.size() >= static_cast<size_t>(settings_.web.compress_min_bytes)) {
+    try {
+      CompressResponse(request, static_cast<size_t>(settings_.web.compress_min_bytes), response);
+    } catch (const Error& e) {
+      AppLog()->error("request {}: {}", request.request_id, e.what());
+    }
+  }
+}
+
+void ApiHandler::Route(const HttpRequest& request, HttpResponse* response) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   const ServiceMetrics::InFlight in_flight(*metrics_);
@@ -272,6 +328,9 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
     }
     if (admin_ != nullptr && (path == "/v1/admin" || path.starts_with("/v1/admin/"))) {
       return admin_->Handle(request, principal, response);
+    }
+    if (static_files_ != nullptr && StaticFiles::IsWebPath(path)) {
+      return static_files_->Serve(request, response);
     }
     SetError(response, 404, "not_found", "no resource at " + path);
   } catch (const StoreError& e) {
@@ -456,6 +515,8 @@ void ApiHandler::Chat(const HttpRequest& request, const security::Principal& pri
                    {"intent", reply.intent},
                    {"confidence", reply.confidence},
                    {"out_of_scope", reply.out_of_scope},
+                   {"model", turn.model},
+                   {"model_version", turn.model_version},
                    {"turn", turn.number}};
   if (reply.clarification) {
     out["clarification"] = true;
@@ -537,8 +598,8 @@ void ApiHandler::Model(HttpResponse* response) {
     info["loaded_at"] = snapshot->loaded_at;
     info["labels"] = json::array(model.labels().begin(), model.labels().end());
     info["oos_threshold"] = model.out_of_scope_threshold();
-    for (const char* key : {"created_at", "heldout_metrics", "hyperparameters", "training_data",
-                            "architecture"}) {
+    for (const char* key :
+         {"created_at", "heldout_metrics", "hyperparameters", "training_data", "architecture"}) {
       if (const json::value* v = manifest.if_contains(key)) info[key] = *v;
     }
     models[model.kind()] = std::move(info);
@@ -570,11 +631,11 @@ void ApiHandler::ReloadModel(HttpResponse* response) {
     models_->Reload();
   } catch (const Error& e) {
     const auto snapshot = models_->Current();
-    return SetError(response, 422, "model_refused",
-                    std::string("the model on disk was refused; ") +
-                        (snapshot ? "still serving " + snapshot->classifier().version()
-                                  : "none loaded") +
-                        ": " + e.what());
+    return SetError(
+        response, 422, "model_refused",
+        std::string("the model on disk was refused; ") +
+            (snapshot ? "still serving " + snapshot->classifier().version() : "none loaded") +
+            ": " + e.what());
   }
   const auto snapshot = models_->Current();
   json::object models;

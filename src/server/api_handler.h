@@ -16,6 +16,7 @@
 #include "server/http_types.h"
 #include "server/model_registry.h"
 #include "server/service_metrics.h"
+#include "server/static_files.h"
 #include "store/session_store.h"
 
 namespace chatbot::server {
@@ -40,6 +41,11 @@ class ApiHandler final : public HttpHandler {
   ServiceMetrics& metrics() { return *metrics_; }
 
  private:
+  // The routes; Handle() adds the compression of large JSON bodies.
+  void Route(const HttpRequest& request, HttpResponse* response);
+  // CORS for the widget on other sites ([web] widget_origins): answers the
+  // preflight of POST /v1/chat (true), or adds the allowing headers.
+  bool Cors(const HttpRequest& request, HttpResponse* response, bool preflight) const;
   void Health(const HttpRequest& request, HttpResponse* response, bool readiness);
   void Parse(const HttpRequest& request, HttpResponse* response);
   void ParseBatch(const HttpRequest& request, HttpResponse* response);
@@ -73,6 +79,8 @@ class ApiHandler final : public HttpHandler {
   security::AccessControl* access_ = nullptr;
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<ServiceMetrics> metrics_ = std::make_unique<ServiceMetrics>();
+  // The web pages ([web], docs/web.md); null when disabled or not found.
+  std::unique_ptr<StaticFiles> static_files_;
 };
 
 }  // namespace chatbot::server

@@ -420,8 +420,8 @@ TEST(EnsembleCalibrationTest, KeepsTheSvmsOutOfScopeRecall) {
   bert->Set("x2", {0.3f, 0.6f, 0.1f});
   svm->Set("o1", {0.2f, 0.2f, 0.6f});
   bert->Set("o1", {0.9f, 0.05f, 0.05f});
-  const std::vector<TrainingExample> validation = {{"x1", "a", ""}, {"x2", "b", ""},
-                                                   {"o1", "oos", ""}};
+  const std::vector<TrainingExample> validation = {
+      {"x1", "a", ""}, {"x2", "b", ""}, {"o1", "oos", ""}};
   const EnsembleCalibration c = ChooseEnsembleWeights(*svm, *bert, validation, 0.0);
   EXPECT_GT(c.svm_weight, 0.68);
   EXPECT_LT(c.svm_weight, 0.895);
