@@ -25,6 +25,7 @@
 #include "ops/data_lock.h"
 #include "ops/sqlite_backup.h"
 #include "store/sqlite_session_store.h"
+#include "temp_dir.h"
 
 namespace chatbot::ops {
 namespace {
@@ -33,21 +34,10 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
 
-class TempDir {
+// Each test's own directory, named after this suite.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "chatbot-backup-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("chatbot-backup") {}
 };
 
 store::Turn MakeTurn(int64_t number) {

@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "nlu/bert_trainer.h"
 #include "nlu/calibration.h"
+#include "temp_dir.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -29,20 +30,10 @@ using ::testing::HasSubstr;
 
 const fs::path kFixture = fs::path(CHATBOT_SOURCE_DIR) / "../shared/fixtures/bert-tiny";
 
-class TempDir {
+// Each test's own directory, named after this suite.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() / ("bert_intent_model_test." + std::to_string(::getpid()) +
-                                         "." + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("bert_intent_model_test") {}
 };
 
 // Five intents of a toy banking domain, eight phrasings each.

@@ -20,6 +20,7 @@
 #include "nlu/svm_intent_model.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/training_data.h"
+#include "temp_dir.h"
 
 namespace chatbot::ops {
 namespace {
@@ -28,21 +29,10 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
 
-class TempDir {
+// Each test's own directory, named after this suite.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "chatbot-modelcheck-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("chatbot-modelcheck") {}
 };
 
 // The default domain's model, trained once and saved as `chatbot train`
