@@ -23,8 +23,9 @@ Role RequiredRole(std::string_view path) {
     return Role::kPublic;
   }
   if (Under(path, "/v1/admin")) return Role::kAdmin;
-  if (Under(path, "/v1/model") || path == "/metrics" || Under(path, "/v1/backup") ||
-      Under(path, "/v1/backups")) {
+  // The review reads every user's messages (docs/web.md, "Review").
+  if (Under(path, "/v1/model") || Under(path, "/v1/review") || path == "/metrics" ||
+      Under(path, "/v1/backup") || Under(path, "/v1/backups")) {
     return Role::kOperator;
   }
   return Role::kClient;

@@ -9,27 +9,13 @@
 #include "common/logging.h"
 #include "security/duration.h"
 #include "security/key_json.h"
+#include "server/json_response.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
 using security::KeyError;
 
 namespace {
-
-void SetJson(HttpResponse* response, int status, const json::value& body) {
-  response->status = status;
-  response->content_type = "application/json";
-  response->body = json::serialize(body);
-}
-
-void SetError(HttpResponse* response, int status, std::string_view code, std::string_view message) {
-  SetJson(response, status, json::object{{"error", {{"code", code}, {"message", message}}}});
-}
-
-void MethodNotAllowed(HttpResponse* response, const char* allow) {
-  SetError(response, 405, "method_not_allowed", std::string("use ") + allow + " for this resource");
-  response->headers.emplace_back("Allow", allow);
-}
 
 // Thrown while reading a request body; answered 400 with its code.
 struct BadRequest {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
-#include <charconv>
 #include <functional>
 #include <optional>
 
@@ -15,6 +14,8 @@
 #include "nlu/text_normalizer.h"
 #include "security/key_json.h"
 #include "server/compression.h"
+#include "server/json_response.h"
+#include "server/query_string.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
@@ -27,21 +28,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void SetJson(HttpResponse* response, int status, const json::value& body) {
-  response->status = status;
-  response->content_type = "application/json";
-  response->body = json::serialize(body);
-}
-
-void SetError(HttpResponse* response, int status, std::string_view code, std::string_view message) {
-  SetJson(response, status, json::object{{"error", {{"code", code}, {"message", message}}}});
-}
-
-void MethodNotAllowed(HttpResponse* response, const char* allow) {
-  SetError(response, 405, "method_not_allowed", std::string("use ") + allow + " for this resource");
-  response->headers.emplace_back("Allow", allow);
 }
 
 bool IsJsonContentType(std::string_view type) {
@@ -139,28 +125,8 @@ std::string NewSessionId() {
   return id;
 }
 
-// "limit=10&before=123" -> the value of `name`, or nullopt.
-std::optional<std::string_view> QueryParameter(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-bool ParseInteger(std::string_view text, int64_t* value) {
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return error == std::errc() && end == text.data() + text.size();
 }
 
 json::object TurnJson(const store::Turn& t) {
@@ -196,7 +162,8 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
     : settings_(settings),
       models_(models),
       sessions_(sessions),
-      started_(std::chrono::steady_clock::now()) {
+      started_(std::chrono::steady_clock::now()),
+      review_(std::make_unique<ReviewApi>(sessions, models)) {
   if (settings_.web.enabled) {
     StaticFilesOptions options;
     options.root = StaticFiles::ResolveRoot(settings_.web.root, CHATBOT_SOURCE_DIR);
@@ -269,7 +236,9 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
   if (!settings_.web.widget_origins.empty()) Cors(request, response, /*preflight=*/false);
   // Large JSON bodies (session transcripts, batches, key lists) gzipped when
   // accepted; the web pages come precompressed.
-  if (settings_.web.enabled && response->content_type == "application/json" &&
+  if (settings_.web.enabled &&
+      (response->content_type == "application/json" ||
+       response->content_type == "application/x-ndjson") &&
       response->body.size() >= static_cast<size_t>(settings_.web.compress_min_bytes)) {
     try {
       CompressResponse(request, static_cast<size_t>(settings_.web.compress_min_bytes), response);
@@ -325,6 +294,9 @@ void ApiHandler::Route(const HttpRequest& request, HttpResponse* response) {
     if (path == "/metrics") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
       return metrics_->Render(response);
+    }
+    if (path == "/v1/review" || path.starts_with("/v1/review/")) {
+      return review_->Handle(request, principal, response);
     }
     if (admin_ != nullptr && (path == "/v1/admin" || path.starts_with("/v1/admin/"))) {
       return admin_->Handle(request, principal, response);
@@ -528,23 +500,39 @@ void ApiHandler::Chat(const HttpRequest& request, const security::Principal& pri
 void ApiHandler::ListSessions(const HttpRequest& request, const security::Principal& principal,
                               HttpResponse* response) {
   int64_t limit = 20;
-  std::optional<int64_t> before;
   if (auto value = QueryParameter(request.query, "limit")) {
     if (!ParseInteger(*value, &limit) || limit < 1 || limit > 1000) {
       return SetError(response, 400, "bad_parameter", "limit must be an integer from 1 to 1000");
     }
   }
-  if (auto value = QueryParameter(request.query, "before")) {
-    int64_t ms = 0;
-    if (!ParseInteger(*value, &ms)) {
-      return SetError(response, 400, "bad_parameter",
-                      "before must be a time in milliseconds since the epoch");
+  store::SessionQuery query;
+  query.limit = static_cast<int>(limit);
+  if (!principal.SeesAllSessions()) query.owner = principal.Owner();
+  // Times in milliseconds since the epoch.
+  for (const auto& [name, field] :
+       {std::pair{"before", &query.before_ms}, std::pair{"since", &query.active_since_ms},
+        std::pair{"until", &query.active_until_ms}}) {
+    if (auto value = QueryParameter(request.query, name)) {
+      int64_t ms = 0;
+      if (!ParseInteger(*value, &ms)) {
+        return SetError(response, 400, "bad_parameter",
+                        std::string(name) + " must be a time in milliseconds since the epoch");
+      }
+      *field = ms;
     }
-    before = ms;
   }
-  const std::vector<store::SessionSummary> page = sessions_->ListSessions(
-      static_cast<int>(limit), before,
-      principal.SeesAllSessions() ? std::nullopt : std::optional<std::string>(principal.Owner()));
+  if (auto value = QueryParameter(request.query, "q")) query.text = std::move(*value);
+  if (auto value = QueryParameter(request.query, "intent")) query.intent = std::move(*value);
+  if (query.text.size() > static_cast<size_t>(settings_.nlu.max_text_length)) {
+    return SetError(response, 400, "bad_parameter",
+                    "q has " + std::to_string(query.text.size()) + " bytes; the limit is " +
+                        std::to_string(settings_.nlu.max_text_length));
+  }
+  const bool searching = !query.text.empty() || !query.intent.empty() || query.active_since_ms ||
+                         query.active_until_ms;
+  const std::vector<store::SessionSummary> page =
+      searching ? sessions_->FindSessions(query)
+                : sessions_->ListSessions(query.limit, query.before_ms, query.owner);
   json::array items;
   for (const store::SessionSummary& s : page) items.push_back(SummaryJson(s));
   json::object out{{"sessions", std::move(items)}};

@@ -15,6 +15,7 @@
 #include "server/admin_api.h"
 #include "server/http_types.h"
 #include "server/model_registry.h"
+#include "server/review_api.h"
 #include "server/service_metrics.h"
 #include "server/static_files.h"
 #include "store/session_store.h"
@@ -53,6 +54,8 @@ class ApiHandler final : public HttpHandler {
   // their own (others' are "not found"), operators and admins every one.
   void Chat(const HttpRequest& request, const security::Principal& principal,
             HttpResponse* response);
+  // Lists sessions, newest first; with q, intent, since or until, searches
+  // them (store::SessionQuery).
   void ListSessions(const HttpRequest& request, const security::Principal& principal,
                     HttpResponse* response);
   void GetSession(const std::string& id, const security::Principal& principal,
@@ -78,6 +81,7 @@ class ApiHandler final : public HttpHandler {
   std::array<std::mutex, 256> session_locks_;
   security::AccessControl* access_ = nullptr;
   std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<ReviewApi> review_;
   std::unique_ptr<ServiceMetrics> metrics_ = std::make_unique<ServiceMetrics>();
   // The web pages ([web], docs/web.md); null when disabled or not found.
   std::unique_ptr<StaticFiles> static_files_;

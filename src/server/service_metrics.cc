@@ -28,8 +28,10 @@ Metric& Single(ops::Family<Metric>& family) {
 
 std::string_view RouteLabel(std::string_view path) {
   static constexpr std::string_view kRoutes[] = {
-      "/v1/parse",        "/v1/parse/batch", "/v1/chat", "/v1/sessions", "/v1/model",
-      "/v1/model/reload", "/health",         "/ready",   "/metrics"};
+      "/v1/parse",         "/v1/parse/batch",   "/v1/chat", "/v1/sessions", "/v1/model",
+      "/v1/model/reload",  "/health",           "/ready",   "/metrics",     "/v1/review",
+      "/v1/review/labels", "/v1/review/export", "/",        "/admin",       "/demo",
+      "/widget.js"};
   for (std::string_view route : kRoutes) {
     if (path == route) return route;
   }
@@ -39,6 +41,8 @@ std::string_view RouteLabel(std::string_view path) {
     return "/v1/sessions/{id}";
   }
   if (path.starts_with("/v1/admin/")) return "/v1/admin";
+  if (path.starts_with("/v1/review/labels/")) return "/v1/review/labels/{id}";
+  if (path.starts_with("/static/")) return "/static";
   return "other";
 }
 

@@ -39,6 +39,57 @@ struct SessionSummary {
   std::string owner = {};
 };
 
+// What FindSessions selects; every field left empty selects everything.
+struct SessionQuery {
+  int limit = 20;
+  std::optional<int64_t> before_ms;  // created strictly before (paging)
+  std::optional<std::string> owner;  // only the sessions it created
+  // A turn whose user message or reply contains this, ignoring the case of
+  // ASCII letters (SQL LIKE semantics; other letters must match exactly).
+  std::string text = {};
+  std::string intent = {};  // a turn answered with this intent
+  // Active in [active_since_ms, active_until_ms]: last updated at or after
+  // the first, created at or before the second.
+  std::optional<int64_t> active_since_ms = {};
+  std::optional<int64_t> active_until_ms = {};
+};
+
+// An operator's correction of one turn: the intent it should have had.
+// Labels are training data, so they outlive the retention of their session
+// (`sessions clean` keeps them); deleting a session explicitly (the API's
+// DELETE, a person's request to be forgotten) deletes its labels too.
+struct TurnLabel {
+  std::string session_id;
+  int64_t turn = 0;
+  std::string text;              // the user's message, copied
+  std::string intent;            // the right intent ("oos": out of scope)
+  std::string predicted_intent;  // what the bot decided
+  std::string labelled_by;       // Principal::Owner() of who labelled it
+  int64_t labelled_at_ms = 0;
+};
+
+// Turns the bot was unsure about, for FindTurnsForReview.
+struct ReviewQuery {
+  int64_t since_ms = 0;           // received at or after
+  double below_confidence = 0.5;  // confidence below this, or out of scope
+  enum class Status { kAll, kUnlabelled, kLabelled } status = Status::kAll;
+  int limit = 100;
+  // Paging: only turns strictly older than this one in the listing's order
+  // (received_at_ms, session_id, turn), newest first.
+  struct Cursor {
+    int64_t received_at_ms = 0;
+    std::string session_id;
+    int64_t turn = 0;
+  };
+  std::optional<Cursor> before = {};
+};
+
+struct ReviewItem {
+  std::string session_id;
+  Turn turn;
+  std::optional<TurnLabel> label;
+};
+
 struct Session {
   SessionSummary summary;
   // The dialogue engine's state (JSON), opaque to the store.
@@ -67,7 +118,7 @@ class SessionStore {
   virtual void AppendTurn(const std::string& session_id, const Turn& turn,
                           const std::string& dialogue_state) = 0;
 
-  // False when there was no such session.
+  // False when there was no such session. Its turns and labels go with it.
   virtual bool DeleteSession(const std::string& id) = 0;
 
   // Most recently created first; `before_ms` pages: only sessions created
@@ -76,8 +127,28 @@ class SessionStore {
       int limit, std::optional<int64_t> before_ms,
       const std::optional<std::string>& owner = std::nullopt) = 0;
 
+  // Sessions matching `query`, most recently created first. Searching text
+  // reads the turns of every candidate session: meant for an operator's
+  // console, not for a hot path.
+  virtual std::vector<SessionSummary> FindSessions(const SessionQuery& query) = 0;
+
+  // Low-confidence and out-of-scope turns, newest first, with their labels.
+  virtual std::vector<ReviewItem> FindTurnsForReview(const ReviewQuery& query) = 0;
+
+  // Records (or replaces) the label of a turn, copying its text; returns the
+  // stored label, or nullopt when there is no such turn.
+  virtual std::optional<TurnLabel> LabelTurn(const std::string& session_id, int64_t turn,
+                                             const std::string& intent,
+                                             const std::string& labelled_by, int64_t now_ms) = 0;
+
+  // False when the turn had no label.
+  virtual bool DeleteLabel(const std::string& session_id, int64_t turn) = 0;
+
+  // Labels made at or after `since_ms`, oldest first.
+  virtual std::vector<TurnLabel> ListLabels(int64_t since_ms) = 0;
+
   // Deletes sessions whose last activity is older than `cutoff_ms`; returns
-  // how many.
+  // how many. Their labels stay (see TurnLabel).
   virtual int64_t DeleteSessionsUpdatedBefore(int64_t cutoff_ms) = 0;
 
   virtual int64_t CountSessions() = 0;

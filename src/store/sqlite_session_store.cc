@@ -19,12 +19,11 @@ using internal::ResetOnExit;
 using internal::Statement;
 using internal::ThrowSqliteError;
 
-// Version 2 (version 1 lacked sessions.owner and its index; Initialize
-// upgrades such a database in place). Times are Unix milliseconds. sessions keeps a rowid (its rows
-// carry the dialogue state, too large for a WITHOUT ROWID B-tree to stay
-// dense); turns are clustered by (session_id, number), so a session's turns
-// are read in order from adjacent pages and the cascade on delete is a
-// range delete.
+// Version 3 (version 1 lacked sessions.owner and its index, version 2 the
+// turn_labels table; Initialize upgrades such a database in place). Times are Unix milliseconds.
+// sessions keeps a rowid (its rows carry the dialogue state, too large for a WITHOUT ROWID B-tree
+// to stay dense); turns are clustered by (session_id, number), so a session's turns are read in
+// order from adjacent pages and the cascade on delete is a range delete.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE sessions(
   id TEXT PRIMARY KEY NOT NULL,
@@ -59,6 +58,41 @@ ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 CREATE INDEX sessions_by_owner ON sessions(owner, created_at_ms, id);
 PRAGMA user_version = 2;
 )sql";
+
+// Operators' labels of turns (session_store.h, TurnLabel), added in version
+// 3. No foreign key to turns: labels are training data and outlive the
+// retention of their session; DeleteSession removes them explicitly.
+constexpr const char* kLabelsSchema = R"sql(
+CREATE TABLE turn_labels(
+  session_id TEXT NOT NULL,
+  turn INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  predicted_intent TEXT NOT NULL,
+  labelled_by TEXT NOT NULL,
+  labelled_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(session_id, turn)
+) WITHOUT ROWID;
+CREATE INDEX turn_labels_by_time ON turn_labels(labelled_at_ms);
+)sql";
+
+// The columns of a turn, in the order ReadTurn expects, for queries that
+// alias the turns table as t.
+constexpr const char* kTurnColumns =
+    "t.number, t.user_text, t.intent, t.confidence, t.out_of_scope, t.reply, t.model, "
+    "t.model_version, t.received_at_ms, t.replied_at_ms";
+
+// Escapes LIKE's wildcards (with ESCAPE '\') so that `text` matches
+// literally, and wraps it for a substring match.
+std::string LikeSubstring(std::string_view text) {
+  std::string pattern = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  return pattern;
+}
 
 // Sessions deleted per transaction by DeleteSessionsUpdatedBefore.
 constexpr int64_t kDeleteBatch = 500;
@@ -150,7 +184,36 @@ struct SqliteSessionStore::Statements {
         health(db, p, "health check", "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT 1)"),
         all_sessions(db, p, "export sessions",
                      "SELECT id, created_at_ms, updated_at_ms, turn_count, dialogue_state, "
-                     "owner FROM sessions ORDER BY created_at_ms, id") {}
+                     "owner FROM sessions ORDER BY created_at_ms, id"),
+        delete_session_labels(db, p, "delete session: labels",
+                              "DELETE FROM turn_labels WHERE session_id = ?1"),
+        select_turn_to_label(db, p, "label turn: read turn",
+                             "SELECT user_text, intent FROM turns "
+                             "WHERE session_id = ?1 AND number = ?2"),
+        upsert_label(db, p, "label turn",
+                     "INSERT OR REPLACE INTO turn_labels(session_id, turn, text, intent, "
+                     "predicted_intent, labelled_by, labelled_at_ms) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        delete_label(db, p, "delete label",
+                     "DELETE FROM turn_labels WHERE session_id = ?1 AND turn = ?2"),
+        list_labels(db, p, "list labels",
+                    "SELECT session_id, turn, text, intent, predicted_intent, labelled_by, "
+                    "labelled_at_ms FROM turn_labels WHERE labelled_at_ms >= ?1 "
+                    "ORDER BY labelled_at_ms, session_id, turn"),
+        // Through sessions_by_updated: a session with a turn received since
+        // ?1 was updated since then, so only recent sessions' turns are read
+        // (by their primary key range) however old the database is.
+        review(db, p, "find turns for review",
+               std::string("SELECT t.session_id, ") + kTurnColumns +
+                   ", l.intent, l.predicted_intent, l.labelled_by, l.labelled_at_ms "
+                   "FROM sessions s JOIN turns t ON t.session_id = s.id "
+                   "LEFT JOIN turn_labels l ON l.session_id = t.session_id AND l.turn = t.number "
+                   "WHERE s.updated_at_ms >= ?1 AND t.received_at_ms >= ?1 "
+                   "AND (t.out_of_scope != 0 OR t.confidence < ?2) "
+                   "AND (t.received_at_ms, t.session_id, t.number) < (?3, ?4, ?5) "
+                   "AND (?6 = 0 OR (?6 = 1) = (l.intent IS NULL)) "
+                   "ORDER BY t.received_at_ms DESC, t.session_id DESC, t.number DESC "
+                   "LIMIT ?7") {}
 
   Statement begin_read;
   Statement begin_write;
@@ -169,6 +232,12 @@ struct SqliteSessionStore::Statements {
   Statement count_sessions;
   Statement health;
   Statement all_sessions;
+  Statement delete_session_labels;
+  Statement select_turn_to_label;
+  Statement upsert_label;
+  Statement delete_label;
+  Statement list_labels;
+  Statement review;
 };
 
 namespace {
@@ -300,13 +369,16 @@ void SqliteSessionStore::Initialize(bool full_sync) {
   // ignored and turns would outlive their session.
   Execute(db_, p, "enable foreign keys", "PRAGMA foreign_keys = ON");
 
-  if (version == 1) {
+  if (version != 0 && version < kSchemaVersion) {
     // Upgrade under the write lock, deciding again inside it: another
     // process may be upgrading at the same time.
     Execute(db_, p, "upgrade schema", "BEGIN IMMEDIATE");
     try {
-      if (QueryInt64(db_, p, "read schema version", "PRAGMA user_version") == 1) {
-        Execute(db_, p, "upgrade schema to version 2", kUpgradeTo2);
+      const int64_t current = QueryInt64(db_, p, "read schema version", "PRAGMA user_version");
+      if (current == 1) Execute(db_, p, "upgrade schema to version 2", kUpgradeTo2);
+      if (current != 0 && current < 3) {
+        Execute(db_, p, "upgrade schema to version 3", kLabelsSchema);
+        Execute(db_, p, "upgrade schema to version 3", "PRAGMA user_version = 3");
       }
       Execute(db_, p, "upgrade schema", "COMMIT");
     } catch (const StoreError&) {
@@ -322,6 +394,7 @@ void SqliteSessionStore::Initialize(bool full_sync) {
     try {
       if (QueryInt64(db_, p, "read schema version", "PRAGMA user_version") == 0) {
         Execute(db_, p, "create schema", kSchema);
+        Execute(db_, p, "create schema", kLabelsSchema);
         Execute(db_, p, "create schema",
                 "PRAGMA application_id = " + std::to_string(kApplicationId));
         Execute(db_, p, "create schema", "PRAGMA user_version = " + std::to_string(kSchemaVersion));
@@ -395,23 +468,31 @@ std::optional<Session> SqliteSessionStore::GetSession(const std::string& id, boo
   return session;
 }
 
+namespace {
+
+// Reads the columns of kTurnColumns, starting at `first`.
+Turn ReadTurn(const Statement& row, int first) {
+  Turn turn;
+  turn.number = row.ColumnInt64(first);
+  turn.user_text = row.ColumnText(first + 1);
+  turn.intent = row.ColumnText(first + 2);
+  turn.confidence = row.ColumnDouble(first + 3);
+  turn.out_of_scope = row.ColumnInt64(first + 4) != 0;
+  turn.reply = row.ColumnText(first + 5);
+  turn.model = row.ColumnText(first + 6);
+  turn.model_version = row.ColumnText(first + 7);
+  turn.received_at_ms = row.ColumnInt64(first + 8);
+  turn.replied_at_ms = row.ColumnInt64(first + 9);
+  return turn;
+}
+
+}  // namespace
+
 void SqliteSessionStore::LoadTurns(const std::string& session_id, std::vector<Turn>* turns) {
   Statement& select = statements_->select_turns;
   ResetOnExit reset(select);
   select.BindText(1, session_id);
-  while (select.Step()) {
-    Turn& turn = turns->emplace_back();
-    turn.number = select.ColumnInt64(0);
-    turn.user_text = select.ColumnText(1);
-    turn.intent = select.ColumnText(2);
-    turn.confidence = select.ColumnDouble(3);
-    turn.out_of_scope = select.ColumnInt64(4) != 0;
-    turn.reply = select.ColumnText(5);
-    turn.model = select.ColumnText(6);
-    turn.model_version = select.ColumnText(7);
-    turn.received_at_ms = select.ColumnInt64(8);
-    turn.replied_at_ms = select.ColumnInt64(9);
-  }
+  while (select.Step()) turns->push_back(ReadTurn(select, 0));
 }
 
 void SqliteSessionStore::AppendTurn(const std::string& session_id, const Turn& turn,
@@ -463,11 +544,22 @@ void SqliteSessionStore::AppendTurn(const std::string& session_id, const Turn& t
 
 bool SqliteSessionStore::DeleteSession(const std::string& id) {
   std::lock_guard lock(mu_);
-  Statement& remove = statements_->delete_session;
-  ResetOnExit reset(remove);
-  remove.BindText(1, id);
-  remove.Run();  // the turns go with it (ON DELETE CASCADE)
-  return sqlite3_changes(db_) > 0;
+  Statements& s = *statements_;
+  Transaction transaction(db_, s.begin_write, s.commit, s.rollback);
+  bool deleted = false;
+  {
+    ResetOnExit reset(s.delete_session);
+    s.delete_session.BindText(1, id);
+    s.delete_session.Run();  // the turns go with it (ON DELETE CASCADE)
+    deleted = sqlite3_changes(db_) > 0;
+  }
+  {
+    ResetOnExit reset(s.delete_session_labels);
+    s.delete_session_labels.BindText(1, id);
+    s.delete_session_labels.Run();
+  }
+  transaction.Commit();
+  return deleted;
 }
 
 std::vector<SessionSummary> SqliteSessionStore::ListSessions(
@@ -489,6 +581,152 @@ std::vector<SessionSummary> SqliteSessionStore::ListSessions(
     summary.owner = list.ColumnText(4);
   }
   return sessions;
+}
+
+std::vector<SessionSummary> SqliteSessionStore::FindSessions(const SessionQuery& query) {
+  std::vector<SessionSummary> sessions;
+  if (query.limit <= 0) return sessions;
+  // Built per query from the filters given (an operator's search, not a hot
+  // path); every value is bound, never spliced into the SQL.
+  std::string sql =
+      "SELECT id, created_at_ms, updated_at_ms, turn_count, owner FROM sessions s "
+      "WHERE created_at_ms < ?1";
+  if (query.owner) sql += " AND owner = ?2";
+  if (query.active_since_ms) sql += " AND updated_at_ms >= ?3";
+  if (query.active_until_ms) sql += " AND created_at_ms <= ?4";
+  if (!query.text.empty() || !query.intent.empty()) {
+    sql += " AND EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id";
+    if (!query.text.empty()) {
+      sql += " AND (t.user_text LIKE ?5 ESCAPE '\\' OR t.reply LIKE ?5 ESCAPE '\\')";
+    }
+    if (!query.intent.empty()) sql += " AND t.intent = ?6";
+    sql += ")";
+  }
+  sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?7";
+
+  std::lock_guard lock(mu_);
+  Statement find(db_, path_string_, "find sessions", sql);
+  find.BindInt64(1, query.before_ms.value_or(INT64_MAX));
+  if (query.owner) find.BindText(2, *query.owner);
+  if (query.active_since_ms) find.BindInt64(3, *query.active_since_ms);
+  if (query.active_until_ms) find.BindInt64(4, *query.active_until_ms);
+  const std::string pattern = LikeSubstring(query.text);
+  if (!query.text.empty()) find.BindText(5, pattern);
+  if (!query.intent.empty()) find.BindText(6, query.intent);
+  find.BindInt64(7, query.limit);
+  ResetOnExit reset(find);
+  while (find.Step()) {
+    SessionSummary& summary = sessions.emplace_back();
+    summary.id = find.ColumnText(0);
+    summary.created_at_ms = find.ColumnInt64(1);
+    summary.updated_at_ms = find.ColumnInt64(2);
+    summary.turn_count = find.ColumnInt64(3);
+    summary.owner = find.ColumnText(4);
+  }
+  return sessions;
+}
+
+std::vector<ReviewItem> SqliteSessionStore::FindTurnsForReview(const ReviewQuery& query) {
+  std::vector<ReviewItem> items;
+  if (query.limit <= 0) return items;
+  std::lock_guard lock(mu_);
+  Statement& review = statements_->review;
+  ResetOnExit reset(review);
+  review.BindInt64(1, query.since_ms);
+  review.BindDouble(2, query.below_confidence);
+  if (query.before) {
+    review.BindInt64(3, query.before->received_at_ms);
+    review.BindText(4, query.before->session_id);
+    review.BindInt64(5, query.before->turn);
+  } else {
+    review.BindInt64(3, INT64_MAX);
+    review.BindText(4, "");
+    review.BindInt64(5, 0);
+  }
+  review.BindInt64(6, static_cast<int64_t>(query.status));
+  review.BindInt64(7, query.limit);
+  while (review.Step()) {
+    ReviewItem& item = items.emplace_back();
+    item.session_id = review.ColumnText(0);
+    item.turn = ReadTurn(review, 1);
+    std::string label_intent = review.ColumnText(11);
+    if (label_intent.empty()) continue;  // NULL: not labelled
+    TurnLabel& label = item.label.emplace();
+    label.session_id = item.session_id;
+    label.turn = item.turn.number;
+    label.text = item.turn.user_text;
+    label.intent = std::move(label_intent);
+    label.predicted_intent = review.ColumnText(12);
+    label.labelled_by = review.ColumnText(13);
+    label.labelled_at_ms = review.ColumnInt64(14);
+  }
+  return items;
+}
+
+std::optional<TurnLabel> SqliteSessionStore::LabelTurn(const std::string& session_id, int64_t turn,
+                                                       const std::string& intent,
+                                                       const std::string& labelled_by,
+                                                       int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Statements& s = *statements_;
+  Transaction transaction(db_, s.begin_write, s.commit, s.rollback);
+  TurnLabel label;
+  label.session_id = session_id;
+  label.turn = turn;
+  label.intent = intent;
+  label.labelled_by = labelled_by;
+  label.labelled_at_ms = now_ms;
+  {
+    ResetOnExit reset(s.select_turn_to_label);
+    s.select_turn_to_label.BindText(1, session_id);
+    s.select_turn_to_label.BindInt64(2, turn);
+    if (!s.select_turn_to_label.Step()) return std::nullopt;
+    label.text = s.select_turn_to_label.ColumnText(0);
+    label.predicted_intent = s.select_turn_to_label.ColumnText(1);
+  }
+  {
+    Statement& upsert = s.upsert_label;
+    ResetOnExit reset(upsert);
+    upsert.BindText(1, label.session_id);
+    upsert.BindInt64(2, label.turn);
+    upsert.BindText(3, label.text);
+    upsert.BindText(4, label.intent);
+    upsert.BindText(5, label.predicted_intent);
+    upsert.BindText(6, label.labelled_by);
+    upsert.BindInt64(7, label.labelled_at_ms);
+    upsert.Run();
+  }
+  transaction.Commit();
+  return label;
+}
+
+bool SqliteSessionStore::DeleteLabel(const std::string& session_id, int64_t turn) {
+  std::lock_guard lock(mu_);
+  Statement& remove = statements_->delete_label;
+  ResetOnExit reset(remove);
+  remove.BindText(1, session_id);
+  remove.BindInt64(2, turn);
+  remove.Run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<TurnLabel> SqliteSessionStore::ListLabels(int64_t since_ms) {
+  std::vector<TurnLabel> labels;
+  std::lock_guard lock(mu_);
+  Statement& list = statements_->list_labels;
+  ResetOnExit reset(list);
+  list.BindInt64(1, since_ms);
+  while (list.Step()) {
+    TurnLabel& label = labels.emplace_back();
+    label.session_id = list.ColumnText(0);
+    label.turn = list.ColumnInt64(1);
+    label.text = list.ColumnText(2);
+    label.intent = list.ColumnText(3);
+    label.predicted_intent = list.ColumnText(4);
+    label.labelled_by = list.ColumnText(5);
+    label.labelled_at_ms = list.ColumnInt64(6);
+  }
+  return labels;
 }
 
 int64_t SqliteSessionStore::DeleteSessionsUpdatedBefore(int64_t cutoff_ms) {

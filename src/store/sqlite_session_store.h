@@ -35,8 +35,9 @@ namespace chatbot::store {
 class SqliteSessionStore final : public SessionStore {
  public:
   // The schema this program writes (PRAGMA user_version).
-  // 2 added sessions.owner; a version 1 database is upgraded when opened.
-  static constexpr int64_t kSchemaVersion = 2;
+  // 2 added sessions.owner, 3 the turn_labels table; an older database is
+  // upgraded when opened.
+  static constexpr int64_t kSchemaVersion = 3;
   // PRAGMA application_id of our databases ("CHBT"), so that another
   // program's SQLite file is refused rather than written into.
   static constexpr int64_t kApplicationId = 0x43484254;
@@ -66,6 +67,13 @@ class SqliteSessionStore final : public SessionStore {
   std::vector<SessionSummary> ListSessions(
       int limit, std::optional<int64_t> before_ms,
       const std::optional<std::string>& owner = std::nullopt) override;
+  std::vector<SessionSummary> FindSessions(const SessionQuery& query) override;
+  std::vector<ReviewItem> FindTurnsForReview(const ReviewQuery& query) override;
+  std::optional<TurnLabel> LabelTurn(const std::string& session_id, int64_t turn,
+                                     const std::string& intent, const std::string& labelled_by,
+                                     int64_t now_ms) override;
+  bool DeleteLabel(const std::string& session_id, int64_t turn) override;
+  std::vector<TurnLabel> ListLabels(int64_t since_ms) override;
   // Deletes in batches of a few hundred sessions, each its own transaction,
   // so that a large clean never holds the connection (and the service's
   // chat requests) for long. Does not give the space back to the file

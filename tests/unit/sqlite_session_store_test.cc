@@ -480,13 +480,14 @@ TEST(SqliteSessionStoreOpenTest, NewerSchemaVersionIsRefused) {
   TempDir dir;
   const fs::path path = dir.path() / "sessions.db";
   SqliteSessionStore::Open(path, false)->CreateSession("s1", 1);
-  RawDb(path).Exec("PRAGMA user_version = 3");
+  RawDb(path).Exec("PRAGMA user_version = " +
+                   std::to_string(SqliteSessionStore::kSchemaVersion + 1));
   try {
     SqliteSessionStore::Open(path, false);
     FAIL() << "expected StoreError";
   } catch (const StoreError& e) {
     EXPECT_THAT(e.what(), HasSubstr(path.string()));
-    EXPECT_THAT(e.what(), HasSubstr("schema version 3 is newer"));
+    EXPECT_THAT(e.what(), HasSubstr("schema version 4 is newer"));
   }
 }
 
@@ -510,7 +511,7 @@ TEST(SqliteSessionStoreOpenTest, VersionOneIsUpgradedWithOwners) {
       "INSERT INTO sessions VALUES('old', 5, 6, 0, '');"
       "PRAGMA application_id = 1128809044; PRAGMA user_version = 1;");
   auto store = SqliteSessionStore::Open(path, false);
-  EXPECT_EQ(RawDb(path).Query("PRAGMA user_version"), "2");
+  EXPECT_EQ(RawDb(path).Query("PRAGMA user_version"), "3");
   const std::optional<Session> old = store->GetSession("old", false);
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->summary.created_at_ms, 5);
