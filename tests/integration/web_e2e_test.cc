@@ -222,6 +222,12 @@ TEST_F(WebE2eTest, ConsoleChartsKeysAndRefusal) {
   EXPECT_EQ(client.Post("/v1/parse", json::object{{"text", "hi"}}, Bearer(key)).status, 200);
   const std::string id = IdOf(key);
   ASSERT_TRUE(b.WaitFor("document.querySelector('#key-rows tr[data-id=\"" + id + "\"]')"));
+  // Usage: the new key's request is drawn as a bar.
+  b.Evaluate(
+      "document.getElementById('tab-model').click(); document.getElementById('tab-keys').click()");
+  ASSERT_TRUE(
+      b.WaitFor("[...document.querySelectorAll('#key-usage li')].some(li => "
+                "li.textContent.startsWith('made in the console'))"));
   b.Screenshot(kScreenshots / "keys.png");
   b.Evaluate("document.querySelector('#key-rows tr[data-id=\"" + id +
              "\"] button.danger').click()");
@@ -234,6 +240,17 @@ TEST_F(WebE2eTest, ConsoleChartsKeysAndRefusal) {
   // Model panel and lockdown switch.
   b.Evaluate("document.getElementById('tab-model').click()");
   ASSERT_TRUE(b.WaitFor("document.getElementById('model-info').textContent.includes('svm')"));
+  // The per-intent report: one row per intent of the held-out data, worst F1 first.
+  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('table.report tbody tr').length >= 20"));
+  EXPECT_TRUE(
+      b.Evaluate("(() => { const f = [...document.querySelectorAll('table.report tbody tr')]"
+                 ".map(r => parseFloat(r.children[3].textContent));"
+                 " return f.every((v, i) => i === 0 || f[i - 1] <= v); })()")
+          .as_bool());
+  EXPECT_NE(std::string(b.Evaluate("document.querySelector('.metrics').textContent").as_string())
+                .find("in-scope accuracy"),
+            std::string::npos);
+  b.Screenshot(kScreenshots / "model.png");
   b.Evaluate("document.getElementById('model-reload').click()");
   ASSERT_TRUE(
       b.WaitFor("document.getElementById('model-status').textContent.startsWith('Reloaded')"));
@@ -252,7 +269,8 @@ TEST_F(WebE2eTest, ConsoleChartsKeysAndRefusal) {
                 "'Start a lockdown'"));
   EXPECT_EQ(client.Post("/v1/parse", json::object{{"text", "hi"}}).status, 200);
 
-  // Review: an out-of-scope message is listed, labelled, and exported as training data.
+  // Review: an out-of-scope message is listed, labelled (stored by the service), and
+  // exported as training data.
   const HttpResult odd = client.Post("/v1/chat", json::object{{"message", "zxqv plonk wibble"}});
   ASSERT_EQ(odd.status, 200) << odd.Describe();
   b.Evaluate("document.getElementById('tab-review').click()");
@@ -263,17 +281,40 @@ TEST_F(WebE2eTest, ConsoleChartsKeysAndRefusal) {
   b.Evaluate("(() => { const s = " + row +
              ".querySelector('select'); s.value = 'order_status';"
              "s.dispatchEvent(new Event('change')); })()");
+  ASSERT_TRUE(b.WaitFor(row + ".dataset.saved === 'order_status'"));
+  const HttpHeaders admin_headers = Bearer(admin);
+  const HttpResult labelled = client.Get("/v1/review?status=labelled", admin_headers);
+  ASSERT_EQ(labelled.status, 200) << labelled.Describe();
+  EXPECT_NE(labelled.body.find("zxqv plonk wibble"), std::string::npos) << labelled.body;
   b.Evaluate("document.getElementById('review-export').click()");
+  ASSERT_TRUE(b.WaitFor("document.getElementById('review-jsonl').value !== ''"));
   const std::string exported(
       b.Evaluate("document.getElementById('review-jsonl').value").as_string());
   EXPECT_EQ(exported, "{\"text\":\"zxqv plonk wibble\",\"intent\":\"order_status\"}\n");
+  EXPECT_EQ(client.Get("/v1/review/export", admin_headers).body, exported);
   b.Screenshot(kScreenshots / "review.png");
 
-  // Sessions: the chats above are listed, and one transcript opens.
+  // Sessions: searched by the service; one transcript opens with the match marked.
   b.Evaluate("document.getElementById('tab-sessions').click()");
-  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('#session-rows button').length >= 1"));
+  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('#session-rows button').length >= 2"));
+  b.Evaluate(
+      "document.getElementById('session-text').value = 'PLONK';"
+      "document.getElementById('session-search').requestSubmit()");
+  ASSERT_TRUE(
+      b.WaitFor("document.getElementById('session-summary').textContent === '1 session(s).'"));
+  EXPECT_EQ(Count(b, "#session-rows button"), 1);
   b.Evaluate("document.querySelector('#session-rows button').click()");
   ASSERT_TRUE(b.WaitFor("document.querySelectorAll('#transcript li').length >= 1"));
+  EXPECT_EQ(
+      std::string(b.Evaluate("document.querySelector('#transcript mark').textContent").as_string()),
+      "plonk");
+  b.Evaluate(
+      "document.getElementById('session-text').value = '';"
+      "document.getElementById('session-intent').value = 'greeting';"
+      "document.getElementById('session-search').requestSubmit()");
+  // "hi there" was a third of the 40 chats above.
+  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('#session-rows button').length >= 10"));
+  b.Screenshot(kScreenshots / "sessions.png");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The admin console (docs/web.md). Every action is a request to the
 // service's public HTTP API with the key entered once (sessionStorage):
-// /metrics, /health, /v1/model, /v1/model/reload, /v1/sessions,
-// /v1/admin/keys and /v1/admin/lockdown. The charts are drawn here, on
+// /metrics, /health, /v1/model, /v1/model/reload, /v1/sessions (search),
+// /v1/review (labels, export), /v1/admin/keys and /v1/admin/lockdown. The charts are drawn here, on
 // <canvas>, from /metrics scraped every few seconds (?interval=MS).
 const KEY = 'chatbot.console.key';
 const $ = (id) => document.getElementById(id);
@@ -125,6 +125,20 @@ function drawChart(canvas, series, unit) {
   canvas.dataset.points = String(Math.max(0, ...series.map((s) => s.points.filter((p) => p.v !== null).length)));
 }
 
+// A horizontal bar per row ({name, value, note}), longest first as given.
+function drawBars(list, rows) {
+  const most = Math.max(1, ...rows.map((r) => r.value));
+  list.replaceChildren(...rows.map((r) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span'); name.textContent = r.name;
+    const bar = document.createElement('span'); bar.className = 'bar-fill';
+    bar.style.width = `${(100 * r.value / most).toFixed(1)}%`;
+    const count = document.createElement('span'); count.textContent = String(r.value) + (r.note ?? '');
+    li.append(name, bar, count);
+    return li;
+  }));
+}
+
 // ---- Dashboard ---------------------------------------------------------------
 const history = { rate: [], p50: [], p95: [], p99: [], errors: [], fallback: [] };
 let previous = null;
@@ -172,61 +186,79 @@ async function scrape() {
       intents.set(x.labels.intent, (intents.get(x.labels.intent) || 0) + x.value);
     }
     const top = [...intents.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
-    const most = top.length ? top[0][1] : 1;
-    $('intents').replaceChildren(...top.map(([intent, n]) => {
-      const li = document.createElement('li');
-      const name = document.createElement('span'); name.textContent = intent;
-      const bar = document.createElement('span'); bar.className = 'bar-fill';
-      bar.style.width = `${(100 * n / most).toFixed(1)}%`;
-      const count = document.createElement('span'); count.textContent = String(n);
-      li.append(name, bar, count);
-      return li;
-    }));
+    drawBars($('intents'), top.map(([intent, n]) => ({ name: intent, value: n })));
     document.body.dataset.scrapes = String(Number(document.body.dataset.scrapes || 0) + 1);
   } catch (e) {
     notice('Dashboard: ' + e.message);
   }
 }
 
-// ---- Sessions ------------------------------------------------------------------
+// ---- Sessions: searched by the service (GET /v1/sessions?q=&intent=&since=&until=) ----
+let sessionNext = null;  // the next page's `before`, or null
+let sessionQuery = '';
+
+const msOf = (id) => ($(id).value ? new Date($(id).value).getTime() : null);
+
 async function loadSessions(e) {
   e?.preventDefault();
-  const text = $('session-text').value.trim().toLowerCase();
-  const before = $('session-before').value ? new Date($('session-before').value).getTime() : null;
+  const q = new URLSearchParams({ limit: '50' });
+  const text = $('session-text').value.trim();
+  const intent = $('session-intent').value.trim();
+  if (text) q.set('q', text);
+  if (intent) q.set('intent', intent);
+  if (msOf('session-since') !== null) q.set('since', msOf('session-since'));
+  if (msOf('session-until') !== null) q.set('until', msOf('session-until'));
+  sessionQuery = q.toString();
+  $('session-rows').replaceChildren();
+  $('transcript').replaceChildren();
+  await moreSessions(null);
+}
+
+async function moreSessions(before) {
   const rows = $('session-rows');
-  rows.replaceChildren();
   try {
-    const page = await api('GET', '/v1/sessions?limit=50' + (before ? '&before=' + before : ''));
+    const page = await api('GET', '/v1/sessions?' + sessionQuery + (before ? '&before=' + before : ''));
     for (const s of page.sessions) {
-      let turns = null;
-      if (text) {  // search in the transcripts of this page
-        const full = await api('GET', '/v1/sessions/' + s.session_id);
-        turns = full.turns;
-        const hit = turns.some((t) => t.message.toLowerCase().includes(text) ||
-                                      t.reply.toLowerCase().includes(text) || t.intent.toLowerCase() === text);
-        if (!hit) continue;
-      }
       const tr = document.createElement('tr');
       const link = document.createElement('button');
       link.type = 'button';
       link.textContent = s.session_id.slice(0, 12) + '…';
+      link.setAttribute('aria-label', 'Open session ' + s.session_id);
       link.addEventListener('click', () => showTranscript(s.session_id, tr));
       const td = document.createElement('td'); td.append(link);
       tr.append(td, cell(s.owner || '—'), cell(s.turns), cell(fmtTime(s.updated_at_ms)));
       rows.append(tr);
     }
-    if (!rows.children.length) rows.append(Object.assign(document.createElement('tr'), { textContent: 'No sessions.' }));
+    sessionNext = page.next_before;
+    $('session-more').hidden = !sessionNext;
+    const n = rows.querySelectorAll('tr').length;
+    $('session-summary').textContent = n ? `${n} session(s)${sessionNext ? ', more below' : ''}.` : 'No sessions match.';
   } catch (err) { notice('Sessions: ' + err.message); }
+}
+
+// `text` with every occurrence of `needle` (case ignored) in <mark>.
+function highlighted(text, needle) {
+  const out = document.createDocumentFragment();
+  if (!needle) { out.append(text); return out; }
+  const lower = text.toLowerCase(), n = needle.toLowerCase();
+  let at = 0;
+  for (let i = lower.indexOf(n); i >= 0; i = lower.indexOf(n, at)) {
+    out.append(text.slice(at, i), Object.assign(document.createElement('mark'), { textContent: text.slice(i, i + n.length) }));
+    at = i + n.length;
+  }
+  out.append(text.slice(at));
+  return out;
 }
 
 async function showTranscript(id, tr) {
   for (const row of $('session-rows').children) row.classList.toggle('selected', row === tr);
+  const needle = $('session-text').value.trim();
   try {
     const s = await api('GET', '/v1/sessions/' + id);
     $('transcript').replaceChildren(...s.turns.map((t) => {
       const li = document.createElement('li');
-      const q = document.createElement('div'); q.textContent = 'User: ' + t.message;
-      const a = document.createElement('div'); a.textContent = 'Bot: ' + t.reply;
+      const q = document.createElement('div'); q.append('User: ', highlighted(t.message, needle));
+      const a = document.createElement('div'); a.append('Bot: ', highlighted(t.reply, needle));
       const m = document.createElement('div'); m.className = 'meta';
       m.textContent = `${t.intent} · ${t.confidence.toFixed(2)} · ${t.model} ${t.model_version} · ${fmtTime(t.received_at_ms)}`;
       li.append(q, a, m);
@@ -269,6 +301,10 @@ async function loadKeys() {
                 cell(k.usage?.refused), cell(k.usage?.last_used_at || '—'), actions);
       return tr;
     }));
+    const used = keys.filter((k) => k.usage?.requests || k.usage?.refused)
+      .sort((a, b) => b.usage.requests - a.usage.requests).slice(0, 20);
+    drawBars($('key-usage'), used.map((k) => ({ name: `${k.name} (${k.role})`, value: k.usage.requests,
+                                                note: k.usage.refused ? ` (${k.usage.refused})` : '' })));
   } catch (err) { notice('Keys: ' + err.message); }
 }
 
@@ -284,24 +320,71 @@ async function createKey(e) {
   } catch (err) { notice('Create: ' + err.message); }
 }
 
-// ---- Model ------------------------------------------------------------------------
+// ---- Model: versions, held-out metrics, per-intent report -------------------------
+const pct = (v) => (typeof v === 'number' ? (100 * v).toFixed(1) + ' %' : '—');
+
+function metricsList(m) {
+  const dl = document.createElement('dl'); dl.className = 'metrics';
+  for (const [label, value] of [['examples', m.examples], ['accuracy', pct(m.accuracy)],
+                                ['in-scope accuracy', pct(m.in_scope_accuracy)], ['out-of-scope recall', pct(m.oos_recall)],
+                                ['out-of-scope precision', pct(m.oos_precision)], ['macro-F1', pct(m.macro_f1)]]) {
+    dl.append(Object.assign(document.createElement('dt'), { textContent: label }),
+              Object.assign(document.createElement('dd'), { textContent: value ?? '—' }));
+  }
+  return dl;
+}
+
+// Worst F1 first: the intents that need examples are on top.
+function intentReport(kind, m) {
+  const rows = [...(m.per_intent || [])].sort((a, b) => a.f1 - b.f1 || a.intent.localeCompare(b.intent));
+  const table = document.createElement('table'); table.className = 'table report';
+  table.dataset.model = kind;
+  table.createCaption().textContent = `Per-intent report (${rows.length} intents, worst F1 first)`;
+  const head = table.createTHead().insertRow();
+  for (const h of ['Intent', 'Precision', 'Recall', 'F1', 'Support']) head.append(Object.assign(document.createElement('th'), { textContent: h }));
+  const body = table.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    if (r.f1 < 0.8) tr.className = 'weak';
+    tr.append(cell(r.intent), cell(pct(r.precision)), cell(pct(r.recall)), cell(pct(r.f1)), cell(r.support));
+  }
+  return table;
+}
+
 async function loadModel() {
   const box = $('model-info');
   try {
     const m = await api('GET', '/v1/model');
     box.replaceChildren();
     const head = document.createElement('p');
-    head.textContent = `Answering model: ${m.answering_model}`;
+    head.textContent = `Answering model: ${m.answering_model}` +
+        (m.ensemble ? ` (ensemble ${m.ensemble.mode}, SVM weight ${m.ensemble.svm_weight})` : '');
     box.append(head);
     for (const [kind, info] of Object.entries(m.models)) {
       const card = document.createElement('div'); card.className = 'card';
       const h = document.createElement('h3'); h.textContent = `${kind} — ${info.version}`;
       const p = document.createElement('p');
-      p.textContent = `loaded ${info.loaded_at} · ${info.labels.length} intents · out-of-scope threshold ${info.oos_threshold}`;
-      const pre = document.createElement('pre');
-      pre.textContent = JSON.stringify(info.heldout_metrics ?? {}, null, 1).slice(0, 6000);
-      const caption = document.createElement('h3'); caption.textContent = 'Held-out metrics';
-      card.append(h, p, caption, pre);
+      const data = info.training_data || {};
+      p.textContent = `created ${info.created_at || '—'} · loaded ${info.loaded_at} · ${info.labels.length} intents` +
+          (data.examples ? ` · trained on ${data.examples} examples` : '') +
+          ` · out-of-scope threshold ${Number(info.oos_threshold).toFixed(3)}`;
+      card.append(h, p);
+      const metrics = info.heldout_metrics;
+      if (metrics) {
+        const caption = document.createElement('h3');
+        caption.textContent = 'Held-out metrics' + (metrics.source ? ` (${metrics.source})` : '');
+        card.append(caption, metricsList(metrics), intentReport(kind, metrics));
+        const pairs = (metrics.confused_pairs || []).slice(0, 10);
+        if (pairs.length) {
+          const c = document.createElement('h3'); c.textContent = 'Most confused (expected → predicted)';
+          const ol = document.createElement('ol');
+          ol.append(...pairs.map((x) => Object.assign(document.createElement('li'),
+                                                      { textContent: `${x.expected} → ${x.predicted}: ${x.count}` })));
+          card.append(c, ol);
+        }
+      } else {
+        card.append(Object.assign(document.createElement('p'), { textContent: 'No held-out metrics recorded.' }));
+      }
       box.append(card);
     }
   } catch (err) { notice('Model: ' + err.message); }
@@ -335,68 +418,75 @@ async function loadLockdown() {
   } catch (err) { notice('Lockdown: ' + err.message); }
 }
 
-// ---- Review: low-confidence and out-of-scope turns -----------------------------
-const LABELS = 'chatbot.console.labels';
-const labels = () => JSON.parse(localStorage.getItem(LABELS) || '{}');
-let reviewItems = [];
+// ---- Review: low-confidence and out-of-scope turns (GET /v1/review) --------------
+let reviewNext = null;
+let reviewIntents = [];
+
+function reviewQuery() {
+  return new URLSearchParams({ below: $('review-threshold').value, days: $('review-days').value,
+                               status: $('review-status').value, limit: '100' }).toString();
+}
 
 async function loadReview(e) {
   e?.preventDefault();
-  const threshold = Number($('review-threshold').value);
-  const since = Date.now() - Number($('review-days').value) * 86400000;
+  $('review-rows').replaceChildren();
   $('review-summary').textContent = 'Searching…';
-  try {
-    const model = await api('GET', '/v1/model');
-    const intents = new Set();
-    for (const m of Object.values(model.models)) for (const l of m.labels) intents.add(l);
-    reviewItems = [];
-    let before = null;
-    for (let page = 0; page < 5; page++) {  // at most 500 sessions
-      const list = await api('GET', '/v1/sessions?limit=100' + (before ? '&before=' + before : ''));
-      for (const s of list.sessions) {
-        if (s.updated_at_ms < since) continue;
-        const full = await api('GET', '/v1/sessions/' + s.session_id);
-        for (const t of full.turns) {
-          if (t.received_at_ms >= since && (t.out_of_scope || t.confidence < threshold)) {
-            reviewItems.push({ key: `${s.session_id}:${t.turn}`, ...t });
-          }
-        }
-      }
-      before = list.next_before;
-      if (!before) break;
-    }
-    const stored = labels();
-    $('review-rows').replaceChildren(...reviewItems.map((t) => {
-      const tr = document.createElement('tr');
-      const select = document.createElement('select');
-      select.setAttribute('aria-label', 'Right intent for: ' + t.message);
-      select.append(new Option('—', ''), ...[...intents].sort().map((i) => new Option(i, i)));
-      select.value = stored[t.key]?.intent || '';
-      select.addEventListener('change', () => {
-        const all = labels();
-        if (select.value) all[t.key] = { text: t.message, intent: select.value };
-        else delete all[t.key];
-        localStorage.setItem(LABELS, JSON.stringify(all));
-      });
-      const td = document.createElement('td'); td.append(select);
-      tr.append(cell(t.message), cell(t.out_of_scope ? 'out of scope' : t.intent),
-                cell(t.confidence.toFixed(2)), cell(fmtTime(t.received_at_ms)), td);
-      return tr;
-    }));
-    $('review-summary').textContent = `${reviewItems.length} message(s) to review.`;
-  } catch (err) { notice('Review: ' + err.message); }
+  await moreReview(null);
 }
 
-function exportReview() {
-  const lines = Object.values(labels()).map((l) => JSON.stringify({ text: l.text, intent: l.intent }));
-  const text = lines.length ? lines.join('\n') + '\n' : '';
-  $('review-jsonl').value = text;
-  if (!text) { notice('Nothing labelled yet.'); return; }
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
-  a.download = 'reviewed-' + new Date().toISOString().slice(0, 10) + '.jsonl';
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+async function moreReview(before) {
+  try {
+    const page = await api('GET', '/v1/review?' + reviewQuery() + (before ? '&before=' + encodeURIComponent(before) : ''));
+    reviewIntents = page.intents;
+    $('review-rows').append(...page.items.map(reviewRow));
+    reviewNext = page.next_before;
+    $('review-more').hidden = !reviewNext;
+    const n = $('review-rows').children.length;
+    $('review-summary').textContent = `${n} message(s)${reviewNext ? ', more below' : ''}.`;
+  } catch (err) {
+    $('review-summary').textContent = '';
+    notice('Review: ' + err.message);
+  }
+}
+
+function reviewRow(t) {
+  const tr = document.createElement('tr');
+  tr.dataset.session = t.session_id;
+  tr.dataset.turn = t.turn;
+  const select = document.createElement('select');
+  select.setAttribute('aria-label', 'Right intent for: ' + t.message);
+  select.append(new Option('—', ''), ...reviewIntents.map((i) => new Option(i, i)));
+  select.value = t.label?.intent || '';
+  const by = cell(t.label ? t.label.labelled_by : '');
+  select.addEventListener('change', async () => {
+    try {
+      if (select.value) {
+        const label = await api('POST', '/v1/review/labels', { session_id: t.session_id, turn: t.turn, intent: select.value });
+        by.textContent = label.labelled_by;
+      } else {
+        await api('DELETE', `/v1/review/labels/${encodeURIComponent(t.session_id)}/${t.turn}`);
+        by.textContent = '';
+      }
+      tr.dataset.saved = select.value;
+    } catch (err) { notice('Label: ' + err.message); }
+  });
+  const td = document.createElement('td'); td.append(select);
+  tr.append(cell(t.message), cell(t.out_of_scope ? 'out of scope' : t.intent),
+            cell(t.confidence.toFixed(2)), cell(fmtTime(t.received_at_ms)), td, by);
+  return tr;
+}
+
+async function exportReview() {
+  try {
+    const text = await api('GET', '/v1/review/export');
+    $('review-jsonl').value = text;
+    if (!text) { notice('Nothing labelled yet.'); return; }
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
+    a.download = 'reviewed-' + new Date().toISOString().slice(0, 10) + '.jsonl';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  } catch (err) { notice('Export: ' + err.message); }
 }
 
 // ---- Tabs and sign-in ------------------------------------------------------------------
@@ -412,14 +502,18 @@ function select(tab) {
 }
 
 async function open() {
+  let model;
   try {
-    await api('GET', '/v1/model');
+    model = await api('GET', '/v1/model');
   } catch (err) {
     sessionStorage.removeItem(KEY);
     notice(err.status === 403 ? 'This key may not use the console: it needs the operator or admin role.'
                               : 'Sign-in failed: ' + err.message);
     return;
   }
+  const intents = new Set();
+  for (const m of Object.values(model.models)) for (const l of m.labels) intents.add(l);
+  $('intent-list').replaceChildren(...[...intents].sort().map((i) => new Option(i)));
   try { await api('GET', '/v1/admin/lockdown'); isAdmin = true; } catch (err) { isAdmin = false; }
   for (const t of document.querySelectorAll('[data-admin]')) t.hidden = !isAdmin;
   $('who').textContent = isAdmin ? 'admin' : 'operator';
@@ -444,4 +538,6 @@ $('key-create').addEventListener('submit', createKey);
 $('model-reload').addEventListener('click', reloadModel);
 $('review-form').addEventListener('submit', loadReview);
 $('review-export').addEventListener('click', exportReview);
+$('review-more').addEventListener('click', () => moreReview(reviewNext));
+$('session-more').addEventListener('click', () => moreSessions(sessionNext));
 if (sessionStorage.getItem(KEY)) open();
