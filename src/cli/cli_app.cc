@@ -141,6 +141,14 @@ int RunCommandLine(int argc, char** argv) {
   sessions_export->add_option("--output", sessions.output,
                               "File to write atomically (default: stdout)");
   sessions_export->callback([&] { run = [&] { return RunSessionsExport(global, sessions); }; });
+  auto* sessions_labels = sessions_cmd->add_subcommand(
+      "labels", "Write the review's labels as JSON Lines training data (as GET /v1/review/export)");
+  sessions_labels->add_option("--output", sessions.output,
+                              "File to write atomically (default: stdout)");
+  sessions_labels->add_option("--since", sessions.since,
+                              "Only labels made in this recent time: N followed by s, m, h, d "
+                              "or w, e.g. 7d (default: all)");
+  sessions_labels->callback([&] { run = [&] { return RunSessionsLabels(global, sessions); }; });
   auto* sessions_clean = sessions_cmd->add_subcommand(
       "clean", "Delete sessions idle for longer than a duration, then reclaim the space");
   sessions_clean->add_option("--older-than", sessions.older_than,

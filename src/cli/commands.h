@@ -72,7 +72,8 @@ struct SessionsArgs {
   bool has_before = false;      // ...when --before was given
   bool json = false;            // list, show: JSON instead of text
   std::string id;               // show
-  std::string output;           // export: file written atomically; empty: stdout
+  std::string output;           // export, labels: file written atomically; empty: stdout
+  std::string since;            // labels: "7d"...; empty: every label
   std::string older_than;       // clean: "30d", "12h"...
   bool has_older_than = false;  // clean: without it, sessions.retention_days
   bool no_vacuum = false;       // clean: leave the freed pages in the file
@@ -81,6 +82,7 @@ int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsShow(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args);
+int RunSessionsLabels(const GlobalOptions& global, const SessionsArgs& args);
 
 }  // namespace chatbot::cli
 

@@ -23,6 +23,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "server/review_api.h"
 #include "store/sqlite_session_store.h"
 
 namespace chatbot::cli {
@@ -279,6 +280,36 @@ int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
   const uintmax_t after = DatabaseBytes(store->path());
   std::printf("Database %s: %ju -> %ju bytes.\n", store->path().c_str(), before, after);
   return FinishStdout();
+}
+
+int RunSessionsLabels(const GlobalOptions& global, const SessionsArgs& args) {
+  int64_t since_ms = 0;
+  if (!args.since.empty()) {
+    std::string error;
+    const std::optional<int64_t> parsed = ParseDurationMs(args.since, &error);
+    if (!parsed) {
+      std::fprintf(stderr, "chatbot: --since: %s\n", error.c_str());
+      return kExitUsage;
+    }
+    since_ms = NowMs() - *parsed;
+  }
+  const Configuration config = LoadConfiguration(global);
+  const auto store = OpenExisting(config.settings());
+  if (store == nullptr) {
+    std::fprintf(stderr, "chatbot: no session database at %s: no labels\n",
+                 config.settings().sessions.path.c_str());
+  }
+  size_t written = 0;
+  const std::string contents =
+      store == nullptr ? std::string()
+                       : server::LabelsAsTrainingData(store->ListLabels(since_ms), &written);
+  if (args.output.empty()) {
+    std::fwrite(contents.data(), 1, contents.size(), stdout);
+    return FinishStdout();
+  }
+  WriteFileAtomically(args.output, contents);
+  std::fprintf(stderr, "Wrote %zu labelled examples to %s.\n", written, args.output.c_str());
+  return kExitOk;
 }
 
 }  // namespace chatbot::cli

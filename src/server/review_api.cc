@@ -121,6 +121,20 @@ bool ReadSince(const HttpRequest& request, int64_t default_days, int64_t* since_
 
 }  // namespace
 
+std::string LabelsAsTrainingData(const std::vector<store::TurnLabel>& labels, size_t* written) {
+  // A text labelled the same way twice (the same question in two sessions)
+  // is one example.
+  std::set<std::pair<std::string_view, std::string_view>> seen;
+  std::string out;
+  for (const store::TurnLabel& label : labels) {
+    if (!seen.emplace(label.text, label.intent).second) continue;
+    out += json::serialize(json::object{{"text", label.text}, {"intent", label.intent}});
+    out += '\n';
+  }
+  if (written != nullptr) *written = seen.size();
+  return out;
+}
+
 ReviewApi::ReviewApi(store::SessionStore* sessions, ModelRegistry* models)
     : sessions_(sessions), models_(models) {}
 
@@ -266,15 +280,8 @@ void ReviewApi::Export(const HttpRequest& request, HttpResponse* response) {
   if (QueryParameter(request.query, "since") || QueryParameter(request.query, "days")) {
     if (!ReadSince(request, kDefaultDays, &since_ms, response)) return;
   }
-  // JSON Lines as `chatbot train` reads them; a text labelled the same way
-  // twice (the same question in two sessions) is written once.
-  std::set<std::pair<std::string, std::string>> written;
-  std::string out;
-  for (const store::TurnLabel& label : sessions_->ListLabels(since_ms)) {
-    if (!written.emplace(label.text, label.intent).second) continue;
-    out += json::serialize(json::object{{"text", label.text}, {"intent", label.intent}});
-    out += '\n';
-  }
+  size_t written = 0;
+  std::string out = LabelsAsTrainingData(sessions_->ListLabels(since_ms), &written);
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);

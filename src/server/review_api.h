@@ -10,6 +10,7 @@
 #define CHATBOT_SERVER_REVIEW_API_H_
 
 #include <string>
+#include <vector>
 
 #include "security/access_control.h"
 #include "server/http_types.h"
@@ -17,6 +18,11 @@
 #include "store/session_store.h"
 
 namespace chatbot::server {
+
+// `labels` (oldest first) as training data: JSON Lines of {"text", "intent"}
+// (docs/training-data.md), each (text, intent) pair once. What GET
+// /v1/review/export and `chatbot sessions labels` write.
+std::string LabelsAsTrainingData(const std::vector<store::TurnLabel>& labels, size_t* written);
 
 class ReviewApi {
  public:

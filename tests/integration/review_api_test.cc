@@ -1,7 +1,8 @@
 // The review loop and session search against the real `chatbot serve`
 // (docs/api.md, "Review" and "Sessions"): unsure turns listed for an
 // operator, labelled, filtered by label, exported as JSON Lines that
-// `chatbot evaluate` accepts as labelled data, unlabelled again; session
+// `chatbot evaluate` accepts as labelled data (and by `chatbot sessions
+// labels`), unlabelled again; session
 // search by text, intent and time, limited to a client's own sessions.
 #include <gtest/gtest.h>
 
@@ -126,6 +127,18 @@ TEST_F(ReviewApiTest, UnsureTurnsAreLabelledAndExportedAsTrainingData) {
   std::ofstream(exported) << r.body;
   const ProcessResult evaluated = Cli({"evaluate", "--data", exported.string()});
   EXPECT_EQ(evaluated.exit_code, 0) << evaluated.out << evaluated.err;
+  // The same from the command line, on the database (no server needed).
+  const std::string db = "sessions.path=" + (work_.path() / "sessions.db").string();
+  ProcessResult cli = Cli({"sessions", "labels", "--set", db});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, r.body);
+  cli = Cli({"sessions", "labels", "--set", db, "--since", "1h", "--output",
+             (work_.path() / "cli.jsonl").string()});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(ReadFileToString(work_.path() / "cli.jsonl"), r.body) << cli.err;
+  cli = Cli({"sessions", "labels", "--since", "soon"});
+  EXPECT_EQ(cli.exit_code, 2) << cli.out;
+  EXPECT_NE(cli.err.find("--since"), std::string::npos) << cli.err;
 
   // Unlabelled again: gone from the export.
   r = client.Send("DELETE", "/v1/review/labels/" + unsure_session + "/1", "", ops);
