@@ -16,6 +16,7 @@
 #include "server/compression.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
+#include "server/session_json.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
@@ -127,27 +128,6 @@ std::string NewSessionId() {
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-json::object TurnJson(const store::Turn& t) {
-  return {{"turn", t.number},
-          {"message", t.user_text},
-          {"reply", t.reply},
-          {"intent", t.intent},
-          {"confidence", t.confidence},
-          {"out_of_scope", t.out_of_scope},
-          {"model", t.model},
-          {"model_version", t.model_version},
-          {"received_at_ms", t.received_at_ms},
-          {"replied_at_ms", t.replied_at_ms}};
-}
-
-json::object SummaryJson(const store::SessionSummary& s) {
-  return {{"session_id", s.id},
-          {"created_at_ms", s.created_at_ms},
-          {"updated_at_ms", s.updated_at_ms},
-          {"turns", s.turn_count},
-          {"owner", s.owner}};
 }
 
 // Whether `principal` may see the session (docs/security.md).

@@ -11,6 +11,7 @@
 #include "nlu/training_data.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
+#include "server/session_json.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
@@ -41,17 +42,8 @@ json::object LabelJson(const store::TurnLabel& label) {
 }
 
 json::object ItemJson(const store::ReviewItem& item) {
-  const store::Turn& t = item.turn;
-  json::object out{{"session_id", item.session_id},
-                   {"turn", t.number},
-                   {"message", t.user_text},
-                   {"reply", t.reply},
-                   {"intent", t.intent},
-                   {"confidence", t.confidence},
-                   {"out_of_scope", t.out_of_scope},
-                   {"model", t.model},
-                   {"model_version", t.model_version},
-                   {"received_at_ms", t.received_at_ms}};
+  json::object out = TurnJson(item.turn);
+  out["session_id"] = item.session_id;
   if (item.label) {
     out["label"] = {{"intent", item.label->intent},
                     {"labelled_by", item.label->labelled_by},

@@ -157,9 +157,8 @@ struct SqliteSessionStore::Statements {
                        "SELECT created_at_ms, updated_at_ms, turn_count, dialogue_state, owner "
                        "FROM sessions WHERE id = ?1"),
         select_turns(db, p, "get turns",
-                     "SELECT number, user_text, intent, confidence, out_of_scope, reply, model, "
-                     "model_version, received_at_ms, replied_at_ms "
-                     "FROM turns WHERE session_id = ?1 ORDER BY number"),
+                     std::string("SELECT ") + kTurnColumns +
+                         " FROM turns t WHERE t.session_id = ?1 ORDER BY t.number"),
         select_turn_count(db, p, "append turn: read session",
                           "SELECT turn_count FROM sessions WHERE id = ?1"),
         insert_turn(db, p, "append turn: insert turn",
@@ -470,6 +469,17 @@ std::optional<Session> SqliteSessionStore::GetSession(const std::string& id, boo
 
 namespace {
 
+// Reads "id, created_at_ms, updated_at_ms, turn_count, owner".
+SessionSummary ReadSummary(const Statement& row) {
+  SessionSummary summary;
+  summary.id = row.ColumnText(0);
+  summary.created_at_ms = row.ColumnInt64(1);
+  summary.updated_at_ms = row.ColumnInt64(2);
+  summary.turn_count = row.ColumnInt64(3);
+  summary.owner = row.ColumnText(4);
+  return summary;
+}
+
 // Reads the columns of kTurnColumns, starting at `first`.
 Turn ReadTurn(const Statement& row, int first) {
   Turn turn;
@@ -572,14 +582,7 @@ std::vector<SessionSummary> SqliteSessionStore::ListSessions(
   list.BindInt64(1, before_ms.value_or(INT64_MAX));
   list.BindInt64(2, limit);
   if (owner) list.BindText(3, *owner);
-  while (list.Step()) {
-    SessionSummary& summary = sessions.emplace_back();
-    summary.id = list.ColumnText(0);
-    summary.created_at_ms = list.ColumnInt64(1);
-    summary.updated_at_ms = list.ColumnInt64(2);
-    summary.turn_count = list.ColumnInt64(3);
-    summary.owner = list.ColumnText(4);
-  }
+  while (list.Step()) sessions.push_back(ReadSummary(list));
   return sessions;
 }
 
@@ -619,14 +622,7 @@ std::vector<SessionSummary> SqliteSessionStore::FindSessions(const SessionQuery&
   if (!query.intent.empty()) find.BindText(6, query.intent);
   find.BindInt64(7, query.limit);
   ResetOnExit reset(find);
-  while (find.Step()) {
-    SessionSummary& summary = sessions.emplace_back();
-    summary.id = find.ColumnText(0);
-    summary.created_at_ms = find.ColumnInt64(1);
-    summary.updated_at_ms = find.ColumnInt64(2);
-    summary.turn_count = find.ColumnInt64(3);
-    summary.owner = find.ColumnText(4);
-  }
+  while (find.Step()) sessions.push_back(ReadSummary(find));
   return sessions;
 }
 
