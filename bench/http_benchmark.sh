@@ -19,6 +19,7 @@ duration="${1:-10}"
 binary="${BENCH_BINARY:-build/release/apps/chatbot}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+. bench/bench_lib.sh
 
 work="$(mktemp -d)"
 server_pid=""
@@ -29,16 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 clinc=../shared/datasets/clinc150
-if [ -f "$clinc/train.jsonl" ]; then
-  model_name="CLINC150 SVM"
-  "$binary" train --models "$work/model" --data "$clinc/train.jsonl" \
-    --validation "$clinc/val.jsonl" --set paths.logs="$work/logs" --log-level warn \
-    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
-else
-  model_name="default-domain SVM (../shared absent)"
-  "$binary" train --models "$work/model" --set paths.logs="$work/logs" --log-level warn \
-    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
-fi
+train_svm "$work/model" "$work/logs"
 
 model_kind="${MODEL:-svm}"
 if [ "$model_kind" != svm ]; then
@@ -62,13 +54,8 @@ fi
   --set ensemble.mode="${ENSEMBLE_MODE:-weighted}" \
   --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
-for _ in $(seq 100); do
-  grep -q "listening on" "$work/serve.out" 2>/dev/null && break
-  sleep 0.05
-done
-port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/serve.out")"
+port="$(wait_for_port "$work/serve.out" "$work/serve.err")"
 ready_ms="$(sed -n 's/.*ready in \([0-9]*\) ms.*/\1/p' "$work/serve.out")"
-[ -n "$port" ] || { cat "$work/serve.err" >&2; exit 1; }
 url="http://127.0.0.1:$port"
 sleep 0.5
 rss_idle_kb="$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)"

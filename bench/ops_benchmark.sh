@@ -25,6 +25,7 @@ binary="$(realpath "$build/apps/chatbot")"
 filler="$(realpath "$build/bench/fill_sessions")"
 [ -x "$binary" ] && [ -x "$filler" ] || { echo "build first: chatbot and fill_sessions in $build" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+. bench/bench_lib.sh
 command -v sqlite3 >/dev/null || { echo "sqlite3 missing: scripts/setup.sh installs it" >&2; exit 1; }
 domain="$(realpath data/domain)"
 
@@ -52,9 +53,7 @@ start_server() {
   "$binary" serve --set paths.data="$domain" --log-level warn --port 0 --set server.host=127.0.0.1 --set security.rate_limit_anonymous=0 \
     --set security.rate_limit_admin=0 >serve.out 2>serve.err &
   server_pid=$!
-  for _ in $(seq 200); do grep -q "listening on" serve.out 2>/dev/null && break; sleep 0.05; done
-  port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' serve.out)"
-  [ -n "$port" ] || { cat serve.err >&2; exit 1; }
+  port="$(wait_for_port serve.out serve.err)"
   url="http://127.0.0.1:$port"
   key="$(cat data/security/admin.key)"
   : >serve.out

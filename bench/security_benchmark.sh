@@ -21,6 +21,7 @@ runs="${2:-3}"
 binary="${3:-build/release/apps/chatbot}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release ($binary)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+. bench/bench_lib.sh
 command -v sqlite3 >/dev/null || { echo "sqlite3 missing (apt-get install sqlite3)" >&2; exit 1; }
 
 work="$(mktemp -d)"
@@ -31,17 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-clinc=../shared/datasets/clinc150
-if [ -f "$clinc/train.jsonl" ]; then
-  model_name="CLINC150 SVM"
-  "$binary" train --models "$work/model" --data "$clinc/train.jsonl" \
-    --validation "$clinc/val.jsonl" --set paths.logs="$work/logs" --log-level warn \
-    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
-else
-  model_name="default-domain SVM (../shared absent)"
-  "$binary" train --models "$work/model" --set paths.logs="$work/logs" --log-level warn \
-    >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
-fi
+train_svm "$work/model" "$work/logs"
 
 # Server A: one key in its database. Server B: the same key and 100,000
 # more (inserted with sqlite3 before it starts). Both run throughout; the
@@ -72,13 +63,8 @@ SQL
     --set sessions.path="$dir/sessions.db" --set security.rate_limit_anonymous=0 \
     "${common[@]}" --log-level warn >"$dir/serve.out" 2>"$dir/serve.err" &
   echo $! >"$dir/pid"
-  for _ in $(seq 200); do
-    grep -q "listening on" "$dir/serve.out" 2>/dev/null && break
-    sleep 0.05
-  done
   local port
-  port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/serve.out")"
-  [ -n "$port" ] || { cat "$dir/serve.err" >&2; exit 1; }
+  port="$(wait_for_port "$dir/serve.out" "$dir/serve.err")"
   eval "port_$name=$port"
 }
 start_server a

@@ -14,6 +14,7 @@ rounds="${2:-3}"
 binary="${BENCH_BINARY:-build/release/apps/chatbot}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release (or BENCH_BINARY=...)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+. bench/bench_lib.sh
 
 work="$(mktemp -d)"
 server_pid=""
@@ -30,13 +31,8 @@ start() {  # web.enabled value -> sets $url
     --set security.rate_limit_anonymous=0 --set web.enabled="$1" \
     --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
   server_pid=$!
-  for _ in $(seq 200); do
-    grep -q "listening on" "$work/serve.out" 2>/dev/null && break
-    sleep 0.05
-  done
   local port
-  port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/serve.out")"
-  [ -n "$port" ] || { cat "$work/serve.err" >&2; exit 1; }
+  port="$(wait_for_port "$work/serve.out" "$work/serve.err")"
   url="http://127.0.0.1:$port"
   sleep 0.3
 }

@@ -86,8 +86,7 @@ std::set<std::string> KnownIntents(const ModelSnapshot* snapshot) {
 
 // `since` (Unix ms) or `days` back from now; false (with the 400 written)
 // when malformed.
-bool ReadSince(const HttpRequest& request, int64_t default_days, int64_t* since_ms,
-               HttpResponse* response) {
+bool ReadSince(const HttpRequest& request, int64_t* since_ms, HttpResponse* response) {
   const std::optional<std::string> since = QueryParameter(request.query, "since");
   const std::optional<std::string> days = QueryParameter(request.query, "days");
   if (since && days) {
@@ -102,7 +101,7 @@ bool ReadSince(const HttpRequest& request, int64_t default_days, int64_t* since_
     }
     return true;
   }
-  int64_t n = default_days;
+  int64_t n = kDefaultDays;
   if (days && (!ParseInteger(*days, &n) || n < 1 || n > 3650)) {
     SetError(response, 400, "bad_parameter", "days must be an integer from 1 to 3650");
     return false;
@@ -156,7 +155,7 @@ void ReviewApi::Handle(const HttpRequest& request, const security::Principal& pr
 
 void ReviewApi::List(const HttpRequest& request, HttpResponse* response) {
   store::ReviewQuery query;
-  if (!ReadSince(request, kDefaultDays, &query.since_ms, response)) return;
+  if (!ReadSince(request, &query.since_ms, response)) return;
   query.below_confidence = kDefaultBelowConfidence;
   if (auto value = QueryParameter(request.query, "below")) {
     if (!ParseNumber(*value, &query.below_confidence) || query.below_confidence < 0 ||
@@ -270,7 +269,7 @@ void ReviewApi::Unlabel(const std::string& target, HttpResponse* response) {
 void ReviewApi::Export(const HttpRequest& request, HttpResponse* response) {
   int64_t since_ms = 0;
   if (QueryParameter(request.query, "since") || QueryParameter(request.query, "days")) {
-    if (!ReadSince(request, kDefaultDays, &since_ms, response)) return;
+    if (!ReadSince(request, &since_ms, response)) return;
   }
   size_t written = 0;
   std::string out = LabelsAsTrainingData(sessions_->ListLabels(since_ms), &written);

@@ -1,0 +1,30 @@
+# What the benchmark scripts share (sourced, not run): training the SVM they
+# serve, and waiting for a `chatbot serve` started on --port 0 to listen.
+# Expects $binary (the chatbot executable) to be set.
+
+# train_svm MODELS_DIR LOGS_DIR: the CLINC150 SVM when ../shared has it, else
+# the default domain's; sets $model_name. Exits with the trainer's errors.
+train_svm() {
+  local models="$1" logs="$2" clinc=../shared/datasets/clinc150 data=()
+  if [ -f "$clinc/train.jsonl" ]; then
+    model_name="CLINC150 SVM"
+    data=(--data "$clinc/train.jsonl" --validation "$clinc/val.jsonl")
+  else
+    model_name="default-domain SVM (../shared absent)"
+  fi
+  "$binary" train --models "$models" "${data[@]}" --set paths.logs="$logs" --log-level warn \
+    >/dev/null 2>"$logs.train.err" || { cat "$logs.train.err" >&2; exit 1; }
+}
+
+# wait_for_port SERVE_OUT SERVE_ERR: waits (up to 10 s) for the server's
+# "listening on" line and prints its port; exits with its errors when none.
+wait_for_port() {
+  local out="$1" err="$2" port
+  for _ in $(seq 200); do
+    grep -q "listening on" "$out" 2>/dev/null && break
+    sleep 0.05
+  done
+  port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$out")"
+  [ -n "$port" ] || { cat "$err" >&2; exit 1; }
+  echo "$port"
+}
