@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency from Debian 12 packages.
-# Idempotent: does nothing when all packages are already installed.
-# Needs root (or sudo) only when something is missing.
+# Installs, from Debian 12 packages, everything that building, testing,
+# benchmarking and running the service need, on a minimal Debian 12 system
+# (nothing but what apt-get brings). Idempotent: does nothing when every
+# package is already installed. Needs root (or sudo) only when one is missing.
 set -euo pipefail
 
 PACKAGES=(
+  # Toolchain.
   cmake ninja-build g++ pkg-config git clang-format
+  # Libraries the code uses.
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
-  libdnnl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev wrk curl
-  prometheus systemd sqlite3
-  zlib1g-dev libbrotli-dev chromium
+  zlib1g-dev libbrotli-dev libdnnl-dev
+  # Needed only because libdnnl-dev's CMake file (dnnl-config.cmake) calls
+  # find_package(OpenCL REQUIRED); apt brings it only as a recommendation.
+  ocl-icd-opencl-dev
+  # Tests: GoogleTest and GoogleMock, and the real programs tests run:
+  # headless Chromium (web pages), promtool (metrics format, alert rules),
+  # prometheus (scrapes the service), systemd-analyze (unit files).
+  libgtest-dev libgmock-dev chromium prometheus systemd
+  # Benchmarks: Google Benchmark, and wrk, curl and sqlite3 in bench/*.sh.
+  libbenchmark-dev wrk curl sqlite3
 )
 
 missing=()
@@ -30,6 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "setup: need root to install: ${missing[*]}" >&2; exit 1; }
   SUDO="sudo"
 fi
-echo "setup: installing ${missing[*]}"
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

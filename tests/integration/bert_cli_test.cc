@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ci_skip.h"
 #include "http_client.h"
 #include "process_runner.h"
 #include "server_process.h"
@@ -163,7 +164,7 @@ TEST_F(BertCliTest, ServesTheEnsembleAndSaysWhichModelAnswered) {
 
 TEST_F(BertCliTest, ImportsAFineTunedCheckpointUnchanged) {
   if (!fs::exists(kFixture / "model.safetensors")) {
-    GTEST_SKIP() << "the BERT fixture is not available at " << kFixture.string();
+    CHATBOT_SKIP("the BERT fixture is not available at " << kFixture.string());
   }
   const ProcessResult imported =
       Chatbot(work_.path(), {"import-bert", kFixture.string(), "--models", "m"});
@@ -180,7 +181,7 @@ TEST_F(BertCliTest, ImportsAFineTunedCheckpointUnchanged) {
 
 TEST_F(BertCliTest, RefusesBadCheckpointsWithAClearMessage) {
   if (!fs::exists(kFixture / "model.safetensors")) {
-    GTEST_SKIP() << "the BERT fixture is not available at " << kFixture.string();
+    CHATBOT_SKIP("the BERT fixture is not available at " << kFixture.string());
   }
   // Missing directory.
   ProcessResult missing = Chatbot(work_.path(), {"import-bert", "no-such-dir"});

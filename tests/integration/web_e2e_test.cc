@@ -9,6 +9,7 @@
 
 #include <cstdio>
 
+#include "ci_skip.h"
 #include "headless_browser.h"
 #include "security_fixture.h"
 
@@ -25,7 +26,7 @@ class WebE2eTest : public SecurityTest {
   void SetUp() override {
     SecurityTest::SetUp();
     chromium_ = HeadlessBrowser::FindChromium();
-    if (!chromium_) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+    if (!chromium_) CHATBOT_SKIP("chromium is not installed (scripts/setup.sh installs it)");
   }
 
   HeadlessBrowser& Browser(int width = 1280, int height = 900) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "ci_skip.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 
@@ -106,7 +107,7 @@ class BertCheckpointTest : public ::testing::Test {
 
 TEST_F(BertCheckpointTest, LoadsTheFixtureAndSavesAnEqualCopy) {
   if (!fs::exists(kFixture / "model.safetensors")) {
-    GTEST_SKIP() << "fixture not available at " << kFixture;
+    CHATBOT_SKIP("fixture not available at " << kFixture);
   }
   const BertCheckpoint fixture = BertCheckpoint::Load(kFixture);
   EXPECT_TRUE(fixture.has_classifier());
@@ -269,7 +270,7 @@ TEST_F(BertCheckpointTest, RefusesBrokenCheckpoints) {
 
 TEST_F(BertCheckpointTest, FixtureCopyWithEditedShapeIsRefused) {
   if (!fs::exists(kFixture / "model.safetensors")) {
-    GTEST_SKIP() << "fixture not available at " << kFixture;
+    CHATBOT_SKIP("fixture not available at " << kFixture);
   }
   const fs::path d = CopyFixture("edited");
   std::string config = ReadFile(d / "config.json");

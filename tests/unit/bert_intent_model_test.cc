@@ -16,6 +16,7 @@
 
 #include "bert/bert_checkpoint.h"
 #include "bert/safetensors.h"
+#include "ci_skip.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "nlu/bert_trainer.h"
@@ -77,9 +78,9 @@ BertTrainingOptions FastOptions() {
   return options;
 }
 
-#define REQUIRE_FIXTURE()                                                         \
-  if (!fs::exists(kFixture / "model.safetensors")) {                              \
-    GTEST_SKIP() << "the BERT fixture is not available at " << kFixture.string(); \
+#define REQUIRE_FIXTURE()                                                       \
+  if (!fs::exists(kFixture / "model.safetensors")) {                            \
+    CHATBOT_SKIP("the BERT fixture is not available at " << kFixture.string()); \
   }
 
 TEST(BertIntentModelTest, FineTunesTheFixtureSavesAndReloadsWithTheSamePredictions) {

@@ -12,6 +12,7 @@
 
 #include "bert/bert_config.h"
 #include "bert/vocabulary.h"
+#include "ci_skip.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 
@@ -47,7 +48,7 @@ TokenizerOptions Cased() {
 
 TEST(BertTokenizerTest, MatchesTheHuggingFaceFixture) {
   const fs::path path = kFixture / "tokenization.json";
-  if (!fs::exists(path)) GTEST_SKIP() << "fixture not available at " << path;
+  if (!fs::exists(path)) CHATBOT_SKIP("fixture not available at " << path);
   const BertConfig config = BertConfig::Load(kFixture);
   const BertTokenizer tokenizer(Vocabulary::Load(kFixture / "vocab.txt"),
                                 TokenizerOptions::FromConfig(config));

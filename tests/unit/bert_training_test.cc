@@ -17,6 +17,7 @@
 #include "bert/bert_parameters.h"
 #include "bert/bert_training_model.h"
 #include "bert/safetensors.h"
+#include "ci_skip.h"
 #include "common/error.h"
 
 namespace chatbot::bert {
@@ -87,7 +88,7 @@ std::vector<int32_t> ToInt32(const Tensor& t) {
 TEST(BertTrainingParityTest, LossAndEveryGradientMatchHuggingFace) {
   const fs::path dir = FixtureDir();
   if (!fs::exists(dir / "expected.safetensors")) {
-    GTEST_SKIP() << "BERT fixture not available at " << dir;
+    CHATBOT_SKIP("BERT fixture not available at " << dir);
   }
   const BertConfig config = BertConfig::Load(dir);
   const SafeTensorsFile model = SafeTensorsFile::Read(dir / "model.safetensors");

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "ci_skip.h"
 #include "common/error.h"
 
 namespace chatbot::bert {
@@ -204,7 +205,7 @@ TEST_F(SafeTensorsTest, RefusesHeaderLengthBeyondTheFileAndMissingFiles) {
 TEST_F(SafeTensorsTest, ReadsTheFixtureCheckpoint) {
   const fs::path path =
       fs::path(CHATBOT_SOURCE_DIR) / "../shared/fixtures/bert-tiny/model.safetensors";
-  if (!fs::exists(path)) GTEST_SKIP() << "fixture not available at " << path;
+  if (!fs::exists(path)) CHATBOT_SKIP("fixture not available at " << path);
   const SafeTensorsFile file = SafeTensorsFile::Read(path);
   const Tensor& words = file.Get("bert.embeddings.word_embeddings.weight");
   EXPECT_THAT(words.shape, ElementsAre(2000, 64));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ci_skip.h"
 #include "common/error.h"
 
 namespace chatbot::nlu {
@@ -413,7 +414,7 @@ TEST_F(TrainingDataTest, TracksATextUnderSeveralIntents) {
 
 TEST(TrainingDataClincTest, LoadsClinc150Train) {
   const fs::path file = fs::path(CHATBOT_SOURCE_DIR) / "../shared/datasets/clinc150/train.jsonl";
-  if (!fs::exists(file)) GTEST_SKIP() << "CLINC150 is not available at " << file;
+  if (!fs::exists(file)) CHATBOT_SKIP("CLINC150 is not available at " << file);
   const TrainingData data = LoadTrainingData({file});
   EXPECT_THAT(data.examples, SizeIs(15100));
   EXPECT_THAT(data.intents, SizeIs(151));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bert/bert_tokenizer.h"
+#include "ci_skip.h"
 #include "common/error.h"
 
 namespace chatbot::bert {
@@ -104,7 +105,7 @@ TEST(WordPieceBuilderTest, SizeBoundHoldsAndResultIsDeterministic) {
 
 TEST(WordPieceBuilderTest, ClincTrainingTextsFit) {
   const fs::path path = fs::path(CHATBOT_SOURCE_DIR) / "../shared/datasets/clinc150/train.jsonl";
-  if (!fs::exists(path)) GTEST_SKIP() << "CLINC150 not available at " << path;
+  if (!fs::exists(path)) CHATBOT_SKIP("CLINC150 not available at " << path);
   const std::vector<std::string> texts = ReadTexts(path, 100000);
   ASSERT_GT(texts.size(), 10000u);
   WordPieceBuilderOptions options;
