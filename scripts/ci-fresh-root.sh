@@ -114,7 +114,8 @@ copy_checkout() {
   mkdir -p "$root/work/chatbot"
   git -C "$repo" ls-files -z --cached --others --exclude-standard |
     tar -C "$repo" --null --ignore-failed-read -T - -cf - | tar -C "$root/work/chatbot" -xf -
-  cp -a "$shared" "$root/work/shared"
+  mkdir -p "$root/work/shared"
+  cp -a "$shared/." "$root/work/shared/"
 }
 
 run_tests() {
