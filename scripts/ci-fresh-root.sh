@@ -18,7 +18,8 @@
 #
 # Usage (as root): scripts/ci-fresh-root.sh [--keep] [--root DIR]
 #   --keep      leave the root in place afterwards (it is deleted by default)
-#   --root DIR  build the root in DIR (default: a new directory in /var/tmp)
+#   --root DIR  build the root in DIR, new or empty (default: a new
+#               directory in /var/tmp)
 # Takes about 25 minutes on 2 cores; see docs/development.md.
 set -euo pipefail
 
@@ -63,21 +64,30 @@ command -v mmdebstrap >/dev/null || {
   echo "ci-fresh-root: installing mmdebstrap"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
 }
-[ -n "$root" ] || root="$(mktemp -d /var/tmp/chatbot-fresh-root.XXXXXX)"
+if [ -z "$root" ]; then
+  root="$(mktemp -d /var/tmp/chatbot-fresh-root.XXXXXX)"
+elif [ -e "$root" ] && [ -n "$(ls -A "$root")" ]; then
+  echo "ci-fresh-root: $root is not empty; name a new or empty directory" >&2
+  exit 2
+fi
+root="$(realpath -m "$root")"
 
 stage_names=()
 stage_seconds=()
-# stage NAME COMMAND...: runs and times one stage; a failure ends the script.
+current_stage=""
+stage_start=0
+# stage NAME COMMAND...: runs and times one stage; a failure ends the script
+# (the EXIT trap names the stage).
 stage() {
-  local name="$1" start end
+  current_stage="$1"
   shift
-  echo "=== fresh root: $name"
-  start=$(date +%s)
+  echo "=== fresh root: $current_stage"
+  stage_start=$(date +%s)
   "$@"
-  end=$(date +%s)
-  stage_names+=("$name")
-  stage_seconds+=($((end - start)))
-  echo "=== fresh root: $name took $((end - start)) s"
+  stage_names+=("$current_stage")
+  stage_seconds+=($(($(date +%s) - stage_start)))
+  echo "=== fresh root: $current_stage took ${stage_seconds[-1]} s"
+  current_stage=""
 }
 
 # in_root NETWORK COMMAND: COMMAND under bash in the root, in new namespaces.
@@ -88,8 +98,13 @@ in_root() {
     "$repo/scripts/ci-fresh-root.sh" --in-namespace "$root" "$1" "$2"
 }
 
-# Nothing may stay mounted under the root before it is deleted.
-remove_root() {
+# On exit: names the stage that failed, then deletes the root (nothing may
+# stay mounted under it).
+finish() {
+  local status=$?
+  if [ -n "$current_stage" ]; then
+    echo "=== fresh root: $current_stage FAILED (exit status $status) after $(($(date +%s) - stage_start)) s" >&2
+  fi
   if grep -q " ${root}/" /proc/self/mountinfo; then
     echo "ci-fresh-root: $root still has mounts; left in place" >&2
   elif [ "$keep" -eq 0 ]; then
@@ -98,14 +113,13 @@ remove_root() {
     echo "ci-fresh-root: root kept in $root"
   fi
 }
-trap remove_root EXIT
+trap finish EXIT
 
 build_root() {
   local sources=()
   for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
     [ -s "$file" ] && sources+=("$file")
   done
-  rm -rf "$root"
   mmdebstrap --quiet --variant=minbase --include=git,ca-certificates bookworm "$root" \
     "${sources[@]}"
 }
