@@ -2,11 +2,13 @@
 # Whether a session search built to be slow stalls other clients
 # (docs/security.md, "Session search"): the attack of the black-box review.
 # Sessions owned by anonymous loopback clients hold TURNS turns of 2,000 'a'
-# (bench/fill_sessions); four clients search them in a loop for 1,999 'a'
+# (bench/fill_sessions); four clients search them in a loop for 'a's
 # followed by 'b' (GET /v1/sessions?limit=1000&q=...), while one client
 # sends GET /health and another (with a key) POST /v1/chat one after the
 # other. Prints the searches' own latency and the health and chat latency
-# p50 / p99 / max while the attack runs, and the same without the attack.
+# p50 / p99 / max without the attack, with the review's q of 2,000
+# characters, and with q of 256 (the longest [sessions] search_max_chars
+# allows by default, so that the search itself runs).
 # Rate limits are off, so that only the search's own bounds count.
 #
 #   bench/search_stall_benchmark.sh [DURATION_SECONDS] [TURNS] [BINARY]
@@ -23,13 +25,7 @@ fill="$(dirname "$(dirname "$binary")")/bench/fill_sessions"
 command -v python3 >/dev/null || { echo "python3 missing" >&2; exit 1; }
 . bench/bench_lib.sh
 
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_work
 
 train_svm "$work/model" "$work/logs"
 sessions=$(( (turns + 19) / 20 ))
@@ -43,13 +39,12 @@ key="$("$binary" keys create --name bench --role client "${common[@]}" 2>/dev/nu
 server_pid=$!
 port="$(wait_for_port "$work/serve.out" "$work/serve.err")"
 
-echo "$((sessions * 20)) turns of 2,000 'a'; 4 searching clients; ${duration}s per phase; \
-$(nproc) cores"
+echo "model: $model_name; $((sessions * 20)) turns of 2,000 'a'; 4 searching clients; \
+${duration}s per phase; $(nproc) cores"
 python3 - "$port" "$key" "$duration" <<'PY'
 import http.client, json, sys, threading, time
 
 port, key, duration = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-search = "/v1/sessions?limit=1000&q=" + "a" * 1999 + "b"
 
 def timed(conn, method, target, body=None, headers={}):
     start = time.perf_counter()
@@ -92,7 +87,9 @@ def victims(results, stop):
             time.sleep(0.01)
     return [threading.Thread(target=health), threading.Thread(target=chat)]
 
-def phase(attack):
+def phase(q_chars):
+    attack = q_chars > 0
+    search = "/v1/sessions?limit=1000&q=" + "a" * (q_chars - 1) + "b"
     results = {"health": ([], {}), "chat": ([], {}), "search": ([], {})}
     stop = threading.Event()
     threads = victims(results, stop)
@@ -108,12 +105,13 @@ def phase(attack):
     time.sleep(duration)
     stop.set()
     for t in threads: t.join()
-    label = "attack" if attack else "quiet"
+    label = f"q={q_chars}" if attack else "quiet"
     for name in ("health", "chat") + (("search",) if attack else ()):
         row(f"{name} ({label})", *results[name])
 
 print(f"| {'requests':<22} | {'count':>6} | {'p50 ms':>9} | {'p99 ms':>9} | {'max ms':>9} | statuses")
 print(f"|{'-' * 24}|{'-' * 8}|{'-' * 11}|{'-' * 11}|{'-' * 11}|---------")
-phase(False)
-phase(True)
+phase(0)
+phase(2000)
+phase(256)
 PY

@@ -82,18 +82,6 @@ constexpr const char* kTurnColumns =
     "t.number, t.user_text, t.intent, t.confidence, t.out_of_scope, t.reply, t.model, "
     "t.model_version, t.received_at_ms, t.replied_at_ms";
 
-// Escapes LIKE's wildcards (with ESCAPE '\') so that `text` matches
-// literally, and wraps it for a substring match.
-std::string LikeSubstring(std::string_view text) {
-  std::string pattern = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
-}
-
 // Sessions deleted per transaction by DeleteSessionsUpdatedBefore.
 constexpr int64_t kDeleteBatch = 500;
 
@@ -296,9 +284,14 @@ std::unique_ptr<SqliteSessionStore> SqliteSessionStore::Open(const std::filesyst
 }
 
 SqliteSessionStore::SqliteSessionStore(std::filesystem::path path)
-    : path_(std::move(path)), path_string_(path_.string()) {}
+    : path_(std::move(path)),
+      path_string_(path_.string()),
+      search_(std::make_unique<internal::SearchConnections>(path_string_)) {}
 
 SqliteSessionStore::~SqliteSessionStore() {
+  // Closed first, so that the store's own connection is the last one and
+  // its close checkpoints the WAL.
+  search_.reset();
   statements_.reset();  // a connection with live statements does not close
   // _v2 never fails: were a statement still alive, the close would happen
   // when it is finalized.
@@ -604,25 +597,25 @@ std::vector<SessionSummary> SqliteSessionStore::FindSessions(const SessionQuery&
   if (!query.text.empty() || !query.intent.empty()) {
     sql += " AND EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id";
     if (!query.text.empty()) {
-      sql += " AND (t.user_text LIKE ?5 ESCAPE '\\' OR t.reply LIKE ?5 ESCAPE '\\')";
+      sql += " AND (chatbot_contains(t.user_text, ?5) OR chatbot_contains(t.reply, ?5))";
     }
     if (!query.intent.empty()) sql += " AND t.intent = ?6";
     sql += ")";
   }
   sql += std::string(" ORDER BY ") + created + " DESC, id DESC LIMIT ?7";
 
-  std::lock_guard lock(mu_);
-  Statement find(db_, path_string_, "find sessions", sql);
-  find.BindInt64(1, query.before_ms.value_or(INT64_MAX));
-  if (query.owner) find.BindText(2, *query.owner);
-  if (query.active_since_ms) find.BindInt64(3, *query.active_since_ms);
-  if (query.active_until_ms) find.BindInt64(4, *query.active_until_ms);
-  const std::string pattern = LikeSubstring(query.text);
-  if (!query.text.empty()) find.BindText(5, pattern);
-  if (!query.intent.empty()) find.BindText(6, query.intent);
-  find.BindInt64(7, query.limit);
-  ResetOnExit reset(find);
-  while (find.Step()) sessions.push_back(ReadSummary(find));
+  search_->Run(query.time_budget_ms, [&](sqlite3* db) {
+    Statement find(db, path_string_, "find sessions", sql);
+    find.BindInt64(1, query.before_ms.value_or(INT64_MAX));
+    if (query.owner) find.BindText(2, *query.owner);
+    if (query.active_since_ms) find.BindInt64(3, *query.active_since_ms);
+    if (query.active_until_ms) find.BindInt64(4, *query.active_until_ms);
+    if (!query.text.empty()) find.BindText(5, query.text);
+    if (!query.intent.empty()) find.BindText(6, query.intent);
+    find.BindInt64(7, query.limit);
+    ResetOnExit reset(find);
+    while (find.Step()) sessions.push_back(ReadSummary(find));
+  });
   return sessions;
 }
 
