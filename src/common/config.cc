@@ -79,6 +79,10 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Copy the app and training logs to stderr: auto does so when stderr\n"
                   "is a terminal. The api log never goes to the console.",
        .allowed = {"auto", "always", "never"}},
+      {CHATBOT_SETTING(logging, group),
+       .comment = "Group that may read the log files: they are created 0640 and owned by it,\n"
+                  "their directory 0750. Empty: log files 0600, directory 0700 (readable by\n"
+                  "the service's user only, whatever the umask)."},
 
       {CHATBOT_SETTING(bot, name), .comment = "The bot's name, used in replies as {bot_name}.",
        .non_empty = true},

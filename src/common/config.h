@@ -30,6 +30,7 @@ struct Settings {
     int64_t max_size_mb = 10;      // rotate a log file when it reaches this size (1..1024)
     int64_t max_files = 5;         // rotated files kept per log (1..100)
     std::string console = "auto";  // auto (when stderr is a terminal)|always|never
+    std::string group;             // log files 0640 and owned by this group; empty: 0600
     friend bool operator==(const Logging&, const Logging&) = default;
   } logging;
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/private_files.h"
 #include "store/sqlite_statement.h"
 
 namespace chatbot::store {
@@ -270,13 +271,13 @@ class Transaction {
 
 std::unique_ptr<SqliteSessionStore> SqliteSessionStore::Open(const std::filesystem::path& db_path,
                                                              bool full_sync) {
-  if (db_path.has_parent_path()) {
-    std::error_code error;
-    std::filesystem::create_directories(db_path.parent_path(), error);
-    if (error) {
-      throw StoreError(db_path.string() + ": cannot create directory " +
-                       db_path.parent_path().string() + ": " + error.message());
-    }
+  // Customer conversations: readable by the service's user only, whatever
+  // the umask (SQLite gives the -wal and -shm files the database's mode).
+  try {
+    if (db_path.has_parent_path()) CreatePrivateDirectories(db_path.parent_path());
+    CreatePrivateFile(db_path);
+  } catch (const IoError& e) {
+    throw StoreError(db_path.string() + ": " + e.what());
   }
   std::unique_ptr<SqliteSessionStore> store(new SqliteSessionStore(db_path));
   store->Initialize(full_sync);  // on failure, the destructor closes what was opened

@@ -8,6 +8,12 @@
 //     not stall another client's chat;
 //   - /health and every error answer name states, never paths or source
 //     locations (http_client.cc scans every error body of every test);
+//   - state and log files are private (0600, directories 0700) whatever the
+//     umask, and 0640 for logs with a configured log group.
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -246,6 +252,49 @@ TEST_F(HardeningTest, HealthNamesADamagedModelWithoutPathsOrSourceLocations) {
   const std::string app_log = ReadFileToString(work_.path() / "logs" / "app.log");
   EXPECT_NE(app_log.find("manifest.json: damaged manifest"), std::string::npos);
   EXPECT_EQ(app_log.find(".hpp"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Private files.
+
+mode_t Mode(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 07777;
+  return st.st_mode & 07777;
+}
+
+TEST_F(HardeningTest, StateAndLogFilesArePrivateWhateverTheUmask) {
+  const mode_t old_umask = ::umask(0);  // the children inherit it
+  ServerProcess& server = StartServer({"--set", "sessions.path=data/sessions/sessions.db"});
+  ::umask(old_umask);
+  HttpClient client(server.port());
+  ASSERT_EQ(client.Post("/v1/chat", json::object{{"message", "hello"}}).status, 200);
+  const fs::path root = work_.path();
+  for (const fs::path& dir :
+       {root / "data", root / "data" / "sessions", root / "data" / "security", root / "logs"}) {
+    EXPECT_EQ(Mode(dir), 0700u) << dir;
+  }
+  for (const fs::path& file :
+       {root / "data" / "sessions" / "sessions.db", root / "data" / "sessions" / "sessions.db-wal",
+        root / "data" / "security" / "keys.db", root / "logs" / "app.log",
+        root / "logs" / "api.log"}) {
+    EXPECT_EQ(Mode(file), 0600u) << file;
+  }
+}
+
+TEST_F(HardeningTest, LogsAreGroupReadableWithAConfiguredLogGroup) {
+  const group* own = ::getgrgid(::getegid());
+  ASSERT_NE(own, nullptr);
+  const mode_t old_umask = ::umask(0);
+  ServerProcess& server = StartServer({"--set", "sessions.path=data/sessions/sessions.db", "--set",
+                                       std::string("logging.group=") + own->gr_name});
+  ::umask(old_umask);
+  HttpClient client(server.port());
+  ASSERT_EQ(client.Get("/health").status, 200);
+  EXPECT_EQ(Mode(work_.path() / "logs"), 0750u);
+  EXPECT_EQ(Mode(work_.path() / "logs" / "app.log"), 0640u);
+  EXPECT_EQ(Mode(work_.path() / "logs" / "api.log"), 0640u);
+  EXPECT_EQ(Mode(work_.path() / "data" / "sessions" / "sessions.db"), 0600u);
 }
 
 }  // namespace
