@@ -634,8 +634,8 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
           message += " bytes";
           SetError(&response, 413, "payload_too_large", message);
         } else if (result == ReadResult::kBadFraming) {
-          const FramingError error = conn->framing_error.value_or(
-              FramingError{400, "Transfer-Encoding cannot be combined with Content-Length"});
+          const FramingError error = conn->framing_error.value_or(FramingError{
+              400, "Transfer-Encoding is combined with Content-Length or repeated after chunked"});
           SetError(&response, error.status, error.status == 501 ? "not_implemented" : "bad_request",
                    error.message);
         } else if (result == ReadResult::kHeaderTooLarge) {

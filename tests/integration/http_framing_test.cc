@@ -75,7 +75,8 @@ TEST_F(HttpFramingTest, TransferEncodingNotEndingInChunkedIs400AndClosed) {
        {"Transfer-Encoding: identity\r\n", "Transfer-Encoding: xchunked\r\n",
         "Transfer-Encoding: gzip\r\n", "Transfer-Encoding: chunked, identity\r\n",
         "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
-        "Transfer-Encoding: chunked, chunked\r\n", "Transfer-Encoding: \r\n"}) {
+        "Transfer-Encoding: chunked, chunked\r\n", "Transfer-Encoding: \r\n",
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
     SCOPED_TRACE(te);
     bool closed = false;
     const std::vector<HttpResult> responses = Exchange(PostWith(te), &closed);
