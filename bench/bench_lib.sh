@@ -28,3 +28,15 @@ wait_for_port() {
   [ -n "$port" ] || { cat "$err" >&2; exit 1; }
   echo "$port"
 }
+
+# start_work: a fresh temporary directory in $work, removed on exit after the
+# server whose pid is in $server_pid (when set) is stopped.
+start_work() {
+  work="$(mktemp -d)"
+  server_pid=""
+  trap cleanup_work EXIT
+}
+cleanup_work() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}

@@ -1,9 +1,11 @@
 // Fills a session database for the operations benchmark
 // (bench/ops_benchmark.sh): N sessions of T turns each, through the store,
 // as the service would have written them (owner "anonymous", so that
-// requests without a key may continue them).
+// requests without a key may continue them). With TEXT_CHARS, every user
+// message is that many 'a' instead (bench/search_stall_benchmark.sh: long
+// texts that almost match a search).
 //
-//   fill_sessions DATABASE SESSIONS TURNS
+//   fill_sessions DATABASE SESSIONS TURNS [TEXT_CHARS]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,12 +14,13 @@
 #include "store/sqlite_session_store.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s DATABASE SESSIONS TURNS\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s DATABASE SESSIONS TURNS [TEXT_CHARS]\n", argv[0]);
     return 2;
   }
   const int sessions = std::atoi(argv[2]);
   const int turns = std::atoi(argv[3]);
+  const std::string long_text(argc == 5 ? static_cast<size_t>(std::atoi(argv[4])) : 0, 'a');
   const auto start = std::chrono::steady_clock::now();
   auto store = chatbot::store::SqliteSessionStore::Open(argv[1], false);
   const int64_t base = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
     for (int t = 1; t <= turns; ++t) {
       chatbot::store::Turn turn;
       turn.number = t;
-      turn.user_text = texts[(s + t) % 4];
+      turn.user_text = argc == 5 ? long_text : texts[(s + t) % 4];
       turn.intent = "order_status";
       turn.confidence = 0.93;
       turn.reply = "You can follow your order with the tracking link in your shipping email.";

@@ -21,13 +21,7 @@ binary="${BENCH_BINARY:-build/release/apps/chatbot}"
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
 . bench/bench_lib.sh
 
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_work
 
 clinc=../shared/datasets/clinc150
 train_svm "$work/model" "$work/logs"

@@ -5,6 +5,7 @@
 // SIGTERM and SIGINT (graceful shutdown).
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "security/admin_key_file.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
+#include "server/expensive_requests.h"
 #include "server/http_server.h"
 #include "server/model_registry.h"
 #include "store/sqlite_session_store.h"
@@ -42,6 +44,13 @@ server::HttpServerOptions ServerOptions(const Settings& settings) {
   options.read_timeout = std::chrono::milliseconds(s.read_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
   options.shutdown_timeout = std::chrono::milliseconds(s.shutdown_timeout_ms);
+  // Searches and the review read many rows: on the worker pool, they
+  // cannot hold up the I/O threads that the cheap requests need.
+  options.offload = server::IsExpensiveRequest;
+  options.offload_threads =
+      s.worker_threads > 0 ? static_cast<int>(s.worker_threads)
+                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+  options.offload_queue = static_cast<int>(s.worker_queue);
   options.tls.certificate = settings.tls.certificate;
   options.tls.private_key = settings.tls.private_key;
   options.tls.min_version = settings.tls.min_version;

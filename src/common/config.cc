@@ -79,6 +79,10 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Copy the app and training logs to stderr: auto does so when stderr\n"
                   "is a terminal. The api log never goes to the console.",
        .allowed = {"auto", "always", "never"}},
+      {CHATBOT_SETTING(logging, group),
+       .comment = "Group that may read the log files: they are created 0640 and owned by it,\n"
+                  "their directory 0750. Empty: log files 0600, directory 0700 (readable by\n"
+                  "the service's user only, whatever the umask)."},
 
       {CHATBOT_SETTING(bot, name), .comment = "The bot's name, used in replies as {bot_name}.",
        .non_empty = true},
@@ -135,6 +139,13 @@ const std::vector<SettingDefinition>& Definitions() {
        .min = 1, .max = 100000},
       {CHATBOT_SETTING(server, log_text),
        .comment = "Write message texts into logs/api.log (off: only metadata)."},
+      {CHATBOT_SETTING(server, worker_threads),
+       .comment = "Threads that run the expensive requests (session searches, /v1/review),\n"
+                  "so that they never hold an I/O thread; 0 means half the cores (at least 1).",
+       .min = 0, .max = 256},
+      {CHATBOT_SETTING(server, worker_queue),
+       .comment = "Expensive requests that may wait for a worker; more are answered 503.", .min = 0,
+       .max = 100000},
 
       {CHATBOT_SETTING(sessions, path), .comment = "SQLite database of sessions and turns.",
        .non_empty = true},
@@ -151,6 +162,12 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(sessions, vacuum_after_retention),
        .comment = "After deleting sessions, give the freed space back to the file system\n"
                   "(incremental vacuum, in short steps, safe while serving)."},
+      {CHATBOT_SETTING(sessions, search_max_chars),
+       .comment = "Longest search text (q of GET /v1/sessions), in characters; longer is 400.",
+       .min = 1, .max = 10000},
+      {CHATBOT_SETTING(sessions, search_timeout_ms),
+       .comment = "A session search that runs longer is stopped and answered 503.", .min = 10,
+       .max = 600000},
 
       {CHATBOT_SETTING(security, database),
        .comment = "SQLite database of the API keys (hashes only) and the lockdown state.",
@@ -168,8 +185,17 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Global allowlist of client networks in CIDR form (IPv4 and IPv6);\n"
                   "empty allows every address."},
       {CHATBOT_SETTING(security, trusted_proxies),
-       .comment = "Proxies (CIDR) whose X-Forwarded-For or Forwarded header names the\n"
-                  "client; the header is ignored from any other address."},
+       .comment = "Proxies (CIDR) whose proxy_header names the client; the header is\n"
+                  "ignored from any other address."},
+      {CHATBOT_SETTING(security, proxy_header),
+       .comment = "The header the trusted proxies set to name the client: x-forwarded-for\n"
+                  "(nginx's $proxy_add_x_forwarded_for) or forwarded (RFC 7239). The other\n"
+                  "header is the client's own and ignored; see docs/security.md.",
+       .allowed = {"x-forwarded-for", "forwarded"}},
+      {CHATBOT_SETTING(security, expensive_request_cost),
+       .comment = "Rate-limit tokens a session search (q, intent, since, until) or a\n"
+                  "/v1/review request takes; other requests take 1.",
+       .min = 1, .max = 1000},
       {CHATBOT_SETTING(security, rate_limit_anonymous),
        .comment = "Requests per second per client address without a key; 0 = no limit.", .min = 0,
        .max = 1000000},

@@ -30,6 +30,7 @@ struct Settings {
     int64_t max_size_mb = 10;      // rotate a log file when it reaches this size (1..1024)
     int64_t max_files = 5;         // rotated files kept per log (1..100)
     std::string console = "auto";  // auto (when stderr is a terminal)|always|never
+    std::string group;             // log files 0640 and owned by this group; empty: 0600
     friend bool operator==(const Logging&, const Logging&) = default;
   } logging;
 
@@ -67,6 +68,8 @@ struct Settings {
     int64_t shutdown_timeout_ms = 10000;  // in-flight requests get this long on SIGTERM
     int64_t max_batch = 256;              // texts per /v1/parse/batch
     bool log_text = false;                // message text in logs/api.log
+    int64_t worker_threads = 0;  // threads for searches, exports, review; 0 = half the cores
+    int64_t worker_queue = 16;   // such requests waiting for a worker; more get 503
     friend bool operator==(const Server&, const Server&) = default;
   } server;
 
@@ -76,6 +79,8 @@ struct Settings {
     int64_t retention_days = 0;          // delete sessions idle longer; 0 = keep
     int64_t retention_interval_minutes = 60;  // how often `serve` applies retention_days
     bool vacuum_after_retention = true;       // give freed pages back to the file system
+    int64_t search_max_chars = 256;           // longest q of a session search
+    int64_t search_timeout_ms = 2000;         // a search running longer is stopped (503)
     friend bool operator==(const Sessions&, const Sessions&) = default;
   } sessions;
 
@@ -84,10 +89,12 @@ struct Settings {
     std::string database = "data/security/keys.db";          // API keys and lockdown (SQLite)
     std::string admin_key_file = "data/security/admin.key";  // first admin key, mode 0600
     std::string anonymous = "loopback";                      // off|loopback|on
-    std::vector<std::string> allow;            // global allowlist (CIDR); empty: any address
-    std::vector<std::string> trusted_proxies;  // CIDR; X-Forwarded-For/Forwarded trusted from
-    double rate_limit_anonymous = 10;          // requests/s per address without a key; 0 = off
-    double rate_limit_client = 50;             // requests/s per key, by role; 0 = no limit
+    std::vector<std::string> allow;                // global allowlist (CIDR); empty: any address
+    std::vector<std::string> trusted_proxies;      // CIDR; proxy_header trusted from these
+    std::string proxy_header = "x-forwarded-for";  // x-forwarded-for|forwarded
+    double expensive_request_cost = 10;  // tokens a search, export or review request takes
+    double rate_limit_anonymous = 10;    // requests/s per address without a key; 0 = off
+    double rate_limit_client = 50;       // requests/s per key, by role; 0 = no limit
     double rate_limit_operator = 200;
     double rate_limit_admin = 200;
     double rate_limit_per_address = 0;      // every request, per client address; 0 = off

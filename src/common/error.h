@@ -47,6 +47,19 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// `message` without the source location Boost appends to the text of its
+// system errors (" [boost.json:3 at ./boost/json/basic_parser_impl.hpp:2750
+// in function 'write_some']"): messages are for the people running the
+// service, and name our files, never the libraries' sources.
+inline std::string WithoutSourceLocation(std::string message) {
+  const size_t open = message.rfind(" [");
+  if (open != std::string::npos && !message.empty() && message.back() == ']' &&
+      message.find(" at ", open) != std::string::npos) {
+    message.erase(open);
+  }
+  return message;
+}
+
 }  // namespace chatbot
 
 #endif  // CHATBOT_COMMON_ERROR_H_

@@ -3,19 +3,25 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace chatbot {
 namespace {
@@ -103,12 +109,31 @@ void InitLogging(const Settings::Logging& settings, const std::filesystem::path&
     throw ConfigError(fmt::format("logging: max_size_mb ({}) and max_files ({}) must be positive",
                                   settings.max_size_mb, settings.max_files));
   }
-  std::error_code error;
-  std::filesystem::create_directories(logs_dir, error);
-  if (error) {
-    throw IoError(
-        fmt::format("cannot create logs directory {}: {}", logs_dir.string(), error.message()));
+  // The logs hold customer messages and addresses: the service's user
+  // only, or also a configured log group (read-only), whatever the umask.
+  std::optional<gid_t> group;
+  if (!settings.group.empty()) {
+    group = LookUpGroup(settings.group);
+    if (!group) throw ConfigError("logging.group: no group named '" + settings.group + "'");
   }
+  const mode_t file_mode = group ? 0640 : kPrivateFileMode;
+  try {
+    CreatePrivateDirectories(logs_dir, group ? 0750 : kPrivateDirMode);
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("cannot create logs directory: {}", e.what()));
+  }
+  if (group && ::chown(logs_dir.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    throw IoError(fmt::format("cannot give logs directory {} to group {}: {}", logs_dir.string(),
+                              settings.group, std::strerror(errno)));
+  }
+  // Every log file, the first and each one rotation opens, gets the mode
+  // (and group) before anything is written to it.
+  spdlog::file_event_handlers private_files;
+  private_files.after_open = [file_mode, group](const spdlog::filename_t&, std::FILE* file) {
+    const int fd = ::fileno(file);
+    if (group) (void)::fchown(fd, static_cast<uid_t>(-1), *group);
+    (void)::fchmod(fd, file_mode);
+  };
 
   const size_t max_size = static_cast<size_t>(settings.max_size_mb) * 1024 * 1024;
   const size_t max_files = static_cast<size_t>(settings.max_files);
@@ -121,7 +146,7 @@ void InitLogging(const Settings::Logging& settings, const std::filesystem::path&
     std::vector<spdlog::sink_ptr> sinks;
     try {
       sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-          (logs_dir / (name + ".log")).string(), max_size, max_files));
+          (logs_dir / (name + ".log")).string(), max_size, max_files, false, private_files));
     } catch (const spdlog::spdlog_ex& e) {
       throw IoError(e.what());
     }

@@ -254,7 +254,8 @@ std::unique_ptr<BertIntentModel> BertIntentModel::Load(const fs::path& dir,
   try {
     labels_json = boost::json::parse(contents[kLabelsFile]).as_object();
   } catch (const std::exception& e) {
-    throw ModelError(labels_path.string() + ": not a JSON object: " + e.what());
+    throw ModelError(labels_path.string() +
+                     ": not a JSON object: " + WithoutSourceLocation(e.what()));
   }
   const boost::json::value* pooling_value = labels_json.if_contains("pooling");
   BertPooling pooling = BertPooling::kPooler;

@@ -88,7 +88,7 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
     manifest = std::move(parsed.as_object());
   } catch (const std::exception& e) {
     if (dynamic_cast<const ModelError*>(&e)) throw;
-    throw ModelError(path.string() + ": damaged manifest: " + e.what());
+    throw ModelError(path.string() + ": damaged manifest: " + WithoutSourceLocation(e.what()));
   }
 
   const auto* format = manifest.if_contains("format");

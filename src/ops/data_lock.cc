@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace chatbot::ops {
 namespace fs = std::filesystem;
@@ -16,11 +17,11 @@ namespace {
 
 int OpenLockFile(const fs::path& path, bool create) {
   if (create) {
-    std::error_code error;
+    // The lock sits next to the sessions, which are private.
     const fs::path parent = path.parent_path();
-    if (!parent.empty()) fs::create_directories(parent, error);
+    if (!parent.empty()) CreatePrivateDirectories(parent);
   }
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0 && create) {
     throw IoError("cannot open " + path.string() + ": " + std::strerror(errno));
   }

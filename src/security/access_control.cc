@@ -10,10 +10,12 @@
 #include <cstring>
 #include <map>
 
+#include "common/ascii_text.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "security/access_policy.h"
 #include "security/api_key.h"
+#include "security/client_address.h"
 #include "security/duration.h"
 
 namespace chatbot::security {
@@ -28,58 +30,8 @@ std::atomic<uint64_t> g_generations{0};
 // grow memory without bound).
 constexpr size_t kMaxRefusalEntries = 100000;
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 int64_t CeilSeconds(double seconds) {
   return static_cast<int64_t>(std::ceil(std::max(0.0, seconds) - 1e-9));
-}
-
-// The "for" values of a Forwarded header (RFC 7239), in order; an element
-// without one yields "" (an undisclosed hop).
-void ForwardedHops(std::string_view header, std::vector<std::string_view>* hops) {
-  while (!header.empty()) {
-    const size_t comma = header.find(',');
-    std::string_view element = header.substr(0, comma);
-    std::string_view found;
-    while (!element.empty()) {
-      const size_t semicolon = element.find(';');
-      const std::string_view pair = Trim(element.substr(0, semicolon));
-      if (StartsWithIgnoreCase(pair, "for=")) {
-        found = Trim(pair.substr(4));
-        if (found.size() >= 2 && found.front() == '"' && found.back() == '"') {
-          found = found.substr(1, found.size() - 2);
-        }
-      }
-      if (semicolon == std::string_view::npos) break;
-      element.remove_prefix(semicolon + 1);
-    }
-    hops->push_back(found);
-    if (comma == std::string_view::npos) break;
-    header.remove_prefix(comma + 1);
-  }
-}
-
-void CommaSeparated(std::string_view header, std::vector<std::string_view>* hops) {
-  while (true) {
-    const size_t comma = header.find(',');
-    hops->push_back(Trim(header.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    header.remove_prefix(comma + 1);
-  }
 }
 
 }  // namespace
@@ -325,37 +277,6 @@ LockdownState AccessControl::lockdown() const {
 // ---------------------------------------------------------------------------
 // The pipeline.
 
-IpAddress AccessControl::ClientAddress(const AccessRequest& request) const {
-  if (options_.trusted_proxies.empty() || request.headers == nullptr ||
-      !options_.trusted_proxies.Contains(request.peer)) {
-    return request.peer;
-  }
-  std::vector<std::string_view> hops;
-  bool forwarded = false;
-  for (const auto& [name, value] : *request.headers) {
-    if (name == "forwarded") {
-      forwarded = true;
-      ForwardedHops(value, &hops);
-    }
-  }
-  if (!forwarded) {
-    for (const auto& [name, value] : *request.headers) {
-      if (name == "x-forwarded-for") CommaSeparated(value, &hops);
-    }
-  }
-  // From the right: every hop our trusted proxies added is skipped; the
-  // first address they did not vouch for is the client. An undisclosed or
-  // unparseable hop ends the walk at the last address known.
-  IpAddress current = request.peer;
-  for (size_t i = hops.size(); i-- > 0;) {
-    const std::optional<IpAddress> address = IpAddress::ParseWithPort(hops[i]);
-    if (!address) return current;
-    current = *address;
-    if (!options_.trusted_proxies.Contains(current)) return current;
-  }
-  return current;
-}
-
 bool AccessControl::Refuse(Refusal* refusal, int status, std::string_view code, std::string message,
                            const IpAddress& address, const KeyEntry* key) {
   refusal->status = status;
@@ -391,7 +312,11 @@ bool AccessControl::RefuseRate(Refusal* refusal, const RateDecision& decision,
 bool AccessControl::Admit(const AccessRequest& request, Principal* principal, Refusal* refusal) {
   const Snapshot& snapshot = CurrentSnapshot();
   const Role need = RequiredRole(request.path);
-  const IpAddress client = ClientAddress(request);
+  static const std::vector<std::pair<std::string, std::string>> kNoHeaders;
+  const ClientAddress resolved =
+      ResolveClientAddress(request.peer, options_.trusted_proxies, options_.proxy_header,
+                           request.headers != nullptr ? *request.headers : kNoHeaders);
+  const IpAddress& client = resolved.address;
   *principal = Principal{};
   principal->address = client;
 
@@ -418,14 +343,14 @@ bool AccessControl::Admit(const AccessRequest& request, Principal* principal, Re
     std::string_view token;
     bool well_formed = true;
     if (has_authorization) {
-      const std::string_view value = Trim(authorization);
-      if (StartsWithIgnoreCase(value, "bearer ")) {
-        token = Trim(value.substr(7));
+      const std::string_view value = TrimBlanks(authorization);
+      if (StartsWithIgnoringCase(value, "bearer ")) {
+        token = TrimBlanks(value.substr(7));
       } else {
         well_formed = false;
       }
     } else {
-      token = Trim(api_key);
+      token = TrimBlanks(api_key);
     }
     now_ns = clock_->SteadyNs();
     const BucketId failures = BucketId::ForAddress(BucketId::Kind::kAuthFailures, client);
@@ -481,9 +406,9 @@ bool AccessControl::Admit(const AccessRequest& request, Principal* principal, Re
     principal->anonymous = false;
     principal->key_id = key->id;
   } else {
-    const bool anonymous_allowed =
-        options_.anonymous == AnonymousAccess::kOn ||
-        (options_.anonymous == AnonymousAccess::kLoopback && client.IsLoopback());
+    const bool anonymous_allowed = options_.anonymous == AnonymousAccess::kOn ||
+                                   (options_.anonymous == AnonymousAccess::kLoopback &&
+                                    resolved.identified && client.IsLoopback());
     if (!anonymous_allowed && need != Role::kPublic) {
       Refuse(refusal, 401, "authentication_required",
              "this endpoint needs an API key: send 'Authorization: Bearer <key>' or "
@@ -518,12 +443,14 @@ bool AccessControl::Admit(const AccessRequest& request, Principal* principal, Re
 
   // 4. Rate limits.
   const RateLimit& limit = key != nullptr ? key->limit : options_.anonymous_limit;
+  // Searches, exports and review listings take more of a bucket than a chat.
+  const double cost = request.expensive ? options_.expensive_request_cost : 1.0;
   if (!limit.unlimited() || !options_.per_address_limit.unlimited()) {
     if (now_ns == 0) now_ns = clock_->SteadyNs();
     if (!options_.per_address_limit.unlimited()) {
       const RateDecision d =
           limiter_->Acquire(BucketId::ForAddress(BucketId::Kind::kAnyRequest, client),
-                            options_.per_address_limit, now_ns);
+                            options_.per_address_limit, now_ns, cost);
       if (!d.allowed) {
         return RefuseRate(refusal, d, "rate_limited",
                           fmt::format("rate limit of {:g} requests per second for {} exceeded",
@@ -535,7 +462,7 @@ bool AccessControl::Admit(const AccessRequest& request, Principal* principal, Re
       const BucketId bucket = key != nullptr
                                   ? BucketId::ForKey(key->id)
                                   : BucketId::ForAddress(BucketId::Kind::kAddress, client);
-      const RateDecision d = limiter_->Acquire(bucket, limit, now_ns);
+      const RateDecision d = limiter_->Acquire(bucket, limit, now_ns, cost);
       if (!d.allowed) {
         return RefuseRate(
             refusal, d, "rate_limited",

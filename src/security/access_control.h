@@ -18,8 +18,9 @@
 // 5. Role: the endpoint's (access_policy.h) against the principal's.
 //
 // The client address is the TCP peer, or, when the peer is a trusted proxy,
-// the rightmost address in Forwarded (RFC 7239, preferred) or
-// X-Forwarded-For that is not itself a trusted proxy.
+// what the configured proxy header says (client_address.h). Anonymous
+// loopback access needs a client address that is loopback and was named,
+// not one a proxy could not identify.
 //
 // Cost on the request path: no disk, no allocation for an admitted keyed
 // request; a hash lookup, one SHA-256, one sharded bucket update. The key
@@ -62,6 +63,9 @@ namespace chatbot::security {
 struct AccessRequest {
   std::string_view method;
   std::string_view path;
+  // A search or review request (server/expensive_requests.h): it takes
+  // expensive_request_cost tokens of the rate limits instead of one.
+  bool expensive = false;
   // Header names in lower case, as the server stores them.
   const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
   IpAddress peer;  // the TCP peer
@@ -145,7 +149,6 @@ class AccessControl {
   struct RefusalCounter;
 
   const Snapshot& CurrentSnapshot() const;
-  IpAddress ClientAddress(const AccessRequest& request) const;
   bool Refuse(Refusal* refusal, int status, std::string_view code, std::string message,
               const IpAddress& address, const KeyEntry* key);
   bool RefuseRate(Refusal* refusal, const RateDecision& decision, std::string_view code,

@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace chatbot::security {
 namespace {
@@ -24,9 +25,7 @@ std::string Errno(const std::string& what, const std::filesystem::path& path) {
 void WritePrivateFile(const std::filesystem::path& path, const std::string& contents) {
   const std::filesystem::path dir = path.parent_path();
   if (!dir.empty()) {
-    std::error_code error;
-    if (std::filesystem::create_directories(dir, error)) ::chmod(dir.c_str(), 0700);
-    if (error) throw IoError("cannot create directory " + dir.string() + ": " + error.message());
+    CreatePrivateDirectories(dir);
   }
   std::random_device random;
   const std::filesystem::path temp =

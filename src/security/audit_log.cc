@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/error.h"
 #include "common/logging.h"
+#include "common/private_files.h"
 #include "security/duration.h"
 
 namespace chatbot::security {
@@ -77,8 +79,11 @@ bool AuditLog::OpenLocked() {
     fd_ = -1;
   }
   if (path_.has_parent_path()) {
-    std::error_code ignored;
-    std::filesystem::create_directories(path_.parent_path(), ignored);
+    try {
+      CreatePrivateDirectories(path_.parent_path());
+    } catch (const IoError&) {
+      // The open below fails and says so.
+    }
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) return false;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/private_files.h"
 
 namespace chatbot::security {
 namespace {
@@ -204,13 +205,12 @@ KeyRecord ReadRecord(const Stmt& s, const std::string& path) {
 std::unique_ptr<KeyStore> KeyStore::Open(const std::filesystem::path& path) {
   if (path.has_parent_path()) {
     const std::filesystem::path dir = path.parent_path();
-    std::error_code error;
-    const bool created = std::filesystem::create_directories(dir, error);
-    if (error) {
-      throw StoreError(path.string() + ": cannot create directory " + dir.string() + ": " +
-                       error.message());
+    try {
+      CreatePrivateDirectories(dir);
+      CreatePrivateFile(path);
+    } catch (const IoError& e) {
+      throw StoreError(path.string() + ": " + e.what());
     }
-    if (created) ::chmod(dir.c_str(), 0700);
   }
   std::unique_ptr<KeyStore> store(new KeyStore(path));
   store->Initialize();

@@ -32,29 +32,32 @@ size_t LocalRateLimiter::Hash::operator()(const BucketId& b) const {
 }
 
 RateDecision LocalRateLimiter::Acquire(const BucketId& bucket, const RateLimit& limit,
-                                       int64_t now_ns) {
-  return Take(bucket, limit, now_ns, true);
+                                       int64_t now_ns, double cost) {
+  return Take(bucket, limit, now_ns, true, cost);
 }
 
 RateDecision LocalRateLimiter::Peek(const BucketId& bucket, const RateLimit& limit,
                                     int64_t now_ns) {
-  return Take(bucket, limit, now_ns, false);
+  return Take(bucket, limit, now_ns, false, 1);
 }
 
 RateDecision LocalRateLimiter::Take(const BucketId& bucket, const RateLimit& limit, int64_t now_ns,
-                                    bool consume) {
+                                    bool consume, double cost) {
   RateDecision decision;
   if (limit.unlimited()) return decision;
   const double burst = std::max(1.0, std::floor(limit.burst));
   const int64_t interval = std::max<int64_t>(1, static_cast<int64_t>(1e9 / limit.rate));
   const int64_t capacity = static_cast<int64_t>(burst) * interval;  // burst * T
   decision.limit = static_cast<int64_t>(burst);
+  // `cost` tokens move TAT by cost * T.
+  const int64_t step =
+      static_cast<int64_t>(static_cast<double>(interval) * std::clamp(cost, 1.0, burst));
 
   Shard& shard = shards_[Hash{}(bucket) % shards_.size()];
   std::lock_guard lock(shard.mu);
   auto it = shard.tat.find(bucket);
   const int64_t tat = it == shard.tat.end() ? now_ns : std::max(it->second, now_ns);
-  const int64_t next = tat + interval;
+  const int64_t next = tat + step;
   if (next - now_ns > capacity) {
     decision.allowed = false;
     decision.remaining = 0;

@@ -57,8 +57,11 @@ struct RateDecision {
 class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
-  // Takes a token when one is there.
-  virtual RateDecision Acquire(const BucketId& bucket, const RateLimit& limit, int64_t now_ns) = 0;
+  // Takes `cost` tokens (an expensive request weighs more than a cheap one)
+  // when they are there; a cost above the bucket's size counts as its size,
+  // so that such a request is possible at all.
+  virtual RateDecision Acquire(const BucketId& bucket, const RateLimit& limit, int64_t now_ns,
+                               double cost = 1) = 0;
   // Whether Acquire would succeed, without taking a token.
   virtual RateDecision Peek(const BucketId& bucket, const RateLimit& limit, int64_t now_ns) = 0;
 };
@@ -66,7 +69,8 @@ class RateLimiter {
 class LocalRateLimiter final : public RateLimiter {
  public:
   LocalRateLimiter() = default;
-  RateDecision Acquire(const BucketId& bucket, const RateLimit& limit, int64_t now_ns) override;
+  RateDecision Acquire(const BucketId& bucket, const RateLimit& limit, int64_t now_ns,
+                       double cost = 1) override;
   RateDecision Peek(const BucketId& bucket, const RateLimit& limit, int64_t now_ns) override;
   // Buckets held (for tests of the sweeping).
   size_t size();
@@ -80,7 +84,8 @@ class LocalRateLimiter final : public RateLimiter {
     std::unordered_map<BucketId, int64_t, Hash> tat;  // theoretical arrival time, ns
     size_t sweep_at = 1024;                           // sweep when the map reaches this size
   };
-  RateDecision Take(const BucketId& bucket, const RateLimit& limit, int64_t now_ns, bool consume);
+  RateDecision Take(const BucketId& bucket, const RateLimit& limit, int64_t now_ns, bool consume,
+                    double cost);
 
   std::array<Shard, 64> shards_;
 };

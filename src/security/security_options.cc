@@ -15,6 +15,9 @@ SecurityOptions Build(const Settings& settings, const std::string& allow_place,
                                       : AnonymousAccess::kLoopback;
   o.allow = NetworkList::ParseOrThrow(s.allow, allow_place);
   o.trusted_proxies = NetworkList::ParseOrThrow(s.trusted_proxies, proxies_place);
+  // The setting's allowed values are checked with the configuration.
+  ParseProxyHeader(s.proxy_header, &o.proxy_header);
+  o.expensive_request_cost = s.expensive_request_cost;
   o.burst_seconds = s.burst_seconds;
   o.anonymous_limit = o.MakeLimit(s.rate_limit_anonymous);
   o.per_address_limit = o.MakeLimit(s.rate_limit_per_address);

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/config.h"
+#include "security/client_address.h"
 #include "security/ip_network.h"
 #include "security/rate_limiter.h"
 #include "security/role.h"
@@ -19,6 +20,9 @@ struct SecurityOptions {
   AnonymousAccess anonymous = AnonymousAccess::kLoopback;
   NetworkList allow;            // empty: any address
   NetworkList trusted_proxies;  // empty: no forwarding headers are trusted
+  ProxyHeader proxy_header = ProxyHeader::kXForwardedFor;
+  // Tokens an expensive request (AccessRequest::expensive) takes.
+  double expensive_request_cost = 10;
   RateLimit anonymous_limit;    // per address, requests without a key
   RateLimit per_address_limit;  // per address, every request (rate 0: off)
   RateLimit client_limit;

@@ -14,6 +14,7 @@
 #include "nlu/text_normalizer.h"
 #include "security/key_json.h"
 #include "server/compression.h"
+#include "server/expensive_requests.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
 #include "server/session_json.h"
@@ -172,6 +173,7 @@ bool ApiHandler::Admit(const HttpRequest& request, HttpResponse* response,
   security::AccessRequest access_request;
   access_request.method = request.method;
   access_request.path = request.path;
+  access_request.expensive = IsExpensiveRequest(request);
   access_request.headers = &request.headers;
   access_request.peer = security::IpAddress(request.peer_ip);
   thread_local security::Refusal refusal;
@@ -285,13 +287,20 @@ void ApiHandler::Route(const HttpRequest& request, HttpResponse* response) {
       return static_files_->Serve(request, response);
     }
     SetError(response, 404, "not_found", "no resource at " + path);
+  } catch (const store::SearchTimeout& e) {
+    AppLog()->warn("request {}: {}", request.request_id, e.what());
+    SetError(response, 503, "search_timeout",
+             "the search took longer than " + std::to_string(settings_.sessions.search_timeout_ms) +
+                 " ms; narrow it with since, until or intent");
+    response->headers.emplace_back("Retry-After", "5");
   } catch (const StoreError& e) {
     AppLog()->error("request {}: storage error: {}", request.request_id, e.what());
     SetError(response, 503, "storage_unavailable", "session storage is unavailable; try again");
+    response->headers.emplace_back("Retry-After", "5");
   } catch (const std::exception& e) {
     // A bug: the details go to the log, never to the client.
     AppLog()->error("request {} {} {}: {}", request.request_id, request.method, request.path,
-                    e.what());
+                    WithoutSourceLocation(e.what()));
     response->headers.clear();
     SetError(response, 500, "internal", "internal error (request " + request.request_id + ")");
   }
@@ -301,12 +310,15 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
   const auto snapshot = models_->Current();
   std::string storage_reason;
   const bool storage_ok = sessions_->CheckHealth(&storage_reason);
+  // Public: states only. What is wrong (with file names) is in the app log
+  // and, for the model, at the operator-only GET /v1/model.
   std::string reason;
+  const std::string model_state = models_->State();
   if (!snapshot) {
-    reason =
-        "no model is loaded" + (models_->last_error().empty() ? "" : ": " + models_->last_error());
+    reason = "no model is loaded";
   } else if (!storage_ok) {
-    reason = "session storage is unavailable: " + storage_reason;
+    AppLog()->warn("health: session storage is unavailable: {}", storage_reason);
+    reason = "session storage is unavailable";
   } else if (readiness && !ready_) {
     reason = "starting";
   }
@@ -316,6 +328,7 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
                     {"version", kVersion},
                     {"uptime_s", uptime}};
   if (!reason.empty()) body["reason"] = reason;
+  body["model"] = model_state;
   json::object models;
   if (snapshot) {
     for (const nlu::IntentClassifier* model : snapshot->Parts()) {
@@ -503,11 +516,15 @@ void ApiHandler::ListSessions(const HttpRequest& request, const security::Princi
   }
   if (auto value = QueryParameter(request.query, "q")) query.text = std::move(*value);
   if (auto value = QueryParameter(request.query, "intent")) query.intent = std::move(*value);
-  if (query.text.size() > static_cast<size_t>(settings_.nlu.max_text_length)) {
+  // Characters, not bytes: UTF-8 continuation bytes do not count.
+  const size_t characters = static_cast<size_t>(std::count_if(
+      query.text.begin(), query.text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  if (characters > static_cast<size_t>(settings_.sessions.search_max_chars)) {
     return SetError(response, 400, "bad_parameter",
-                    "q has " + std::to_string(query.text.size()) + " bytes; the limit is " +
-                        std::to_string(settings_.nlu.max_text_length));
+                    "q has " + std::to_string(characters) + " characters; the limit is " +
+                        std::to_string(settings_.sessions.search_max_chars));
   }
+  query.time_budget_ms = settings_.sessions.search_timeout_ms;
   const bool searching = !query.text.empty() || !query.intent.empty() || query.active_since_ms ||
                          query.active_until_ms;
   const std::vector<store::SessionSummary> page =
@@ -557,7 +574,12 @@ void ApiHandler::DeleteSession(const std::string& id, const security::Principal&
 
 void ApiHandler::Model(HttpResponse* response) {
   const auto snapshot = models_->Current();
-  if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
+  if (!snapshot) {
+    const std::string why = models_->last_error();
+    SetError(response, 503, "no_model", "no model is loaded" + (why.empty() ? "" : ": " + why));
+    response->headers.emplace_back("Retry-After", "10");
+    return;
+  }
   json::object models;
   const auto describe = [&](const nlu::IntentClassifier& model, const json::object& manifest,
                             json::object info) {

@@ -34,7 +34,15 @@
 //     once, connections are closed without one.
 //   - 400, 413 and 431 close the connection after the answer (the stream
 //     cannot be framed any more); they are reported to on_response with the
-//     method, target and X-Request-ID when the header could be parsed.
+//     method, target and X-Request-ID when the header could be parsed. So do
+//     requests whose Transfer-Encoding cannot be framed (request_framing.h,
+//     400 or 501), checked as soon as the header is parsed; an HTTP/1.0
+//     request with Transfer-Encoding is answered and then closed (RFC 9112
+//     section 6.1).
+//   - offload: the handler runs on the worker pool (threads at a lower
+//     priority than the I/O threads) while the connection's coroutine
+//     waits without holding its I/O thread; past the queue limit, 503
+//     "busy" with Retry-After.
 //   - Stop(): the listener closes; connections waiting for a request close at
 //     once; a request being read, handled or written is finished and answered
 //     with "Connection: close". After shutdown_timeout the remaining sockets
@@ -43,6 +51,10 @@
 //     separate thread and returns; Wait() and the destructor wait for it.
 //   - Wait() on a server that was never started returns at once.
 #include "server/http_server.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -84,6 +96,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "server/request_framing.h"
 #include "server/server_stream.h"
 
 namespace chatbot::server {
@@ -312,11 +325,13 @@ enum class ReadResult {
   kBadRequest,      // 400
   kHeaderTooLarge,  // 431
   kBodyTooLarge,    // 413
+  kBadFraming,      // Connection::framing_error says why
 };
 
 ReadResult Classify(const beast::error_code& ec) {
   if (ec == http::error::header_limit) return ReadResult::kHeaderTooLarge;
   if (ec == http::error::body_limit) return ReadResult::kBodyTooLarge;
+  if (ec == http::error::bad_transfer_encoding) return ReadResult::kBadFraming;
   return ReadResult::kBadRequest;
 }
 
@@ -354,6 +369,7 @@ struct HttpServer::Impl {
     HttpResponse response;
     std::string head;
     const std::string client_address;
+    std::optional<FramingError> framing_error;
   };
 
   enum class State { kNew, kRunning, kStopping, kStopped };
@@ -374,6 +390,9 @@ struct HttpServer::Impl {
   asio::awaitable<void> Linger(internal::ServerStream& stream, beast::flat_buffer& buffer,
                                Phase* phase);
   asio::awaitable<void> Reject(std::unique_ptr<internal::ServerStream> stream, std::string address);
+  // The handler, on this thread or (options.offload) on the worker pool.
+  asio::awaitable<void> RunHandler(Connection& conn);
+  void CallHandler(const HttpRequest& request, HttpResponse* response);
 
   bool Register(Connection* conn);
   void Unregister(Connection* conn);
@@ -406,6 +425,12 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<tcp::acceptor> acceptor;
+  // The worker pool for offloaded requests, and how many are queued or
+  // running there.
+  std::unique_ptr<asio::io_context> workers;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> workers_work;
+  std::vector<std::thread> worker_threads;
+  std::atomic<int> offloaded{0};
   size_t next_context = 0;  // only the accept coroutine touches it
   // The TLS context new connections get (null: plain HTTP); swapped by
   // ReloadTls, held by each connection for its lifetime.
@@ -608,6 +633,11 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
           AppendNumber(&message, options.max_body_bytes);
           message += " bytes";
           SetError(&response, 413, "payload_too_large", message);
+        } else if (result == ReadResult::kBadFraming) {
+          const FramingError error = conn->framing_error.value_or(FramingError{
+              400, "Transfer-Encoding is combined with Content-Length or repeated after chunked"});
+          SetError(&response, error.status, error.status == 501 ? "not_implemented" : "bad_request",
+                   error.message);
         } else if (result == ReadResult::kHeaderTooLarge) {
           std::string message = "request header exceeds ";
           AppendNumber(&message, options.max_header_bytes);
@@ -655,17 +685,12 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
       }
       const bool head_only = message.method() == http::verb::head;
       const bool http10 = message.version() < 11;
-      const bool keep_alive = message.keep_alive();
+      // HTTP/1.0 framing with Transfer-Encoding is faulty (RFC 9112 6.1).
+      const bool keep_alive =
+          message.keep_alive() &&
+          !(http10 && message.find(http::field::transfer_encoding) != message.end());
 
-      try {
-        handler->Handle(request, &response);
-        if (response.status < 200 || response.status > 599) {
-          throw std::logic_error("handler set an invalid status");
-        }
-      } catch (...) {
-        // Whatever went wrong is the server's business, not the client's.
-        SetError(&response, 500, "internal", "internal error");
-      }
+      co_await RunHandler(*conn);
 
       // Decided after the handler ran, so that a request in flight when
       // Stop() was called is answered with "Connection: close".
@@ -688,17 +713,68 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> conn) 
   stream.socket().close(ignored);
 }
 
+void HttpServer::Impl::CallHandler(const HttpRequest& request, HttpResponse* response) {
+  try {
+    handler->Handle(request, response);
+    if (response->status < 200 || response->status > 599) {
+      throw std::logic_error("handler set an invalid status");
+    }
+  } catch (...) {
+    // Whatever went wrong is the server's business, not the client's.
+    SetError(response, 500, "internal", "internal error");
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::RunHandler(Connection& conn) {
+  if (!workers || !options.offload || !options.offload(conn.request)) {
+    CallHandler(conn.request, &conn.response);
+    co_return;
+  }
+  const int limit = std::max(1, options.offload_threads) + std::max(0, options.offload_queue);
+  if (offloaded.fetch_add(1) >= limit) {
+    offloaded.fetch_sub(1);
+    SetError(&conn.response, 503, "busy",
+             "too many expensive requests are being served; retry later");
+    conn.response.headers.emplace_back("Retry-After", "1");
+    co_return;
+  }
+  // The coroutine resumes on its own I/O thread once the worker is done;
+  // until then that thread serves its other connections.
+  co_await asio::co_spawn(
+      workers->get_executor(),
+      [this, &conn]() -> asio::awaitable<void> {
+        CallHandler(conn.request, &conn.response);
+        co_return;
+      },
+      asio::use_awaitable);
+  offloaded.fetch_sub(1);
+}
+
 asio::awaitable<ReadResult> HttpServer::Impl::ReadRequest(Connection& conn,
                                                           Clock::time_point deadline) {
   auto& parser = *conn.parser;
   beast::flat_buffer& buffer = conn.buffer;
   bool continue_sent = false;
+  bool framing_checked = false;
+  conn.framing_error.reset();
   for (;;) {
     if (buffer.size() > 0) {
       beast::error_code ec;
       const size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
       if (ec && ec != http::error::need_more) co_return Classify(ec);
+      if (!framing_checked && parser.is_header_done()) {
+        // Before any of the body is taken as such: a coding that does not
+        // end in chunked leaves the body's end unknown.
+        framing_checked = true;
+        std::vector<std::string_view> codings;
+        const auto [first, last] = parser.get().equal_range(http::field::transfer_encoding);
+        for (auto field = first; field != last; ++field) codings.push_back(ToStd(field->value()));
+        if (!codings.empty()) {
+          conn.framing_error = CheckTransferEncoding(codings);
+          if (conn.framing_error) co_return ReadResult::kBadFraming;
+        }
+      }
       if (parser.is_done()) co_return ReadResult::kComplete;
     }
     // A client that sent "Expect: 100-continue" waits for this before it
@@ -826,6 +902,26 @@ void HttpServer::Impl::Start() {
     }
   }
 
+  if (options.offload) {
+    workers = std::make_unique<asio::io_context>();
+    workers_work.emplace(asio::make_work_guard(*workers));
+    for (int i = 0; i < std::max(1, options.offload_threads); ++i) {
+      worker_threads.emplace_back([io = workers.get()] {
+        // Below the I/O threads, so that a machine busy with expensive
+        // requests still answers the cheap ones promptly.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+        for (;;) {
+          try {
+            io->run();
+            break;
+          } catch (...) {
+            // A handler's exception is caught in CallHandler; keep serving.
+          }
+        }
+      });
+    }
+  }
+
   accepting = true;
   asio::co_spawn(*contexts[0], Accept(), [](std::exception_ptr) {});
   for (auto& context : contexts) work.push_back(asio::make_work_guard(*context));
@@ -911,6 +1007,12 @@ void HttpServer::Impl::DoStop() {
   for (auto& context : contexts) context->stop();
   for (auto& thread : threads) thread.join();
   threads.clear();
+  // A handler still running on a worker finishes before the connections it
+  // writes into are destroyed with the contexts below.
+  workers_work.reset();
+  for (auto& thread : worker_threads) thread.join();
+  worker_threads.clear();
+  workers.reset();
   // Destroys coroutines that never finished (their connections unregister).
   acceptor.reset();
   contexts.clear();

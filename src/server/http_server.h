@@ -36,6 +36,14 @@ struct HttpServerOptions {
   // client that does not complete the handshake within read_timeout is
   // dropped.
   TlsOptions tls;
+  // Requests for which this returns true run on a separate pool of
+  // offload_threads workers instead of the I/O thread, so that an expensive
+  // request (a session search) cannot hold up the other connections that
+  // thread serves. At most offload_queue of them wait for a worker; beyond
+  // that they are answered 503 with Retry-After. Called on the I/O thread.
+  std::function<bool(const HttpRequest&)> offload;
+  int offload_threads = 1;
+  int offload_queue = 16;
   // Called once per finished request (for the access log), on the I/O
   // thread: the request, the response and the time from the request's first
   // byte to the response written, in microseconds.

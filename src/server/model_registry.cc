@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/logging.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/model_manifest.h"
 #include "nlu/training_data.h"
 
@@ -33,10 +34,19 @@ void ModelRegistry::Reload() {
     current_.store(std::move(snapshot));
     last_error_.clear();
   } catch (const std::exception& e) {
-    last_error_ = e.what();
-    AppLog()->error("model reload refused: {}", e.what());
+    last_error_ = WithoutSourceLocation(e.what());
+    AppLog()->error("model reload refused: {}", last_error_);
     throw;
   }
+}
+
+std::string ModelRegistry::State() const {
+  if (Current()) return "loaded";
+  const std::filesystem::path dir = settings_.paths.models;
+  std::error_code ignored;
+  const bool present = std::filesystem::exists(dir / nlu::kSvmDirectory, ignored) ||
+                       std::filesystem::exists(dir / nlu::kBertDirectory, ignored);
+  return present ? "damaged" : "missing";
 }
 
 std::string ModelRegistry::last_error() const {

@@ -52,8 +52,14 @@ class ModelRegistry {
   // The current snapshot, or null when no model was ever loaded.
   std::shared_ptr<const ModelSnapshot> Current() const { return current_.load(); }
 
-  // Why the last Reload failed, or "" after a success.
+  // Why the last Reload failed, or "" after a success. For the log and the
+  // operator-only model endpoints: it names files.
   std::string last_error() const;
+
+  // For public answers, which must not name files: "loaded" (a model
+  // serves), "missing" (none was trained into the models directory) or
+  // "damaged" (one is there but did not load).
+  std::string State() const;
 
  private:
   Settings settings_;

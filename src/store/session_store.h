@@ -1,7 +1,6 @@
 // Conversation sessions and their turns, behind an interface so that the
 // HTTP handlers do not depend on where sessions live: SQLite on one machine
-// (sqlite_session_store.h), PostgreSQL when several instances share the load
-// (a later issue).
+// (sqlite_session_store.h).
 //
 // Durability contract: when AppendTurn returns, the turn and the session's
 // new dialogue state are committed; a crash of the process afterwards
@@ -14,7 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace chatbot::store {
+
+// A search stopped because it ran past SessionQuery::time_budget_ms.
+class SearchTimeout : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 struct Turn {
   int64_t number = 0;  // 1, 2, ... within the session
@@ -52,6 +59,8 @@ struct SessionQuery {
   // the first, created at or before the second.
   std::optional<int64_t> active_since_ms = {};
   std::optional<int64_t> active_until_ms = {};
+  // Stops a search that runs longer (SearchTimeout); 0: no limit.
+  int64_t time_budget_ms = 0;
 };
 
 // An operator's correction of one turn: the intent it should have had.
@@ -129,7 +138,8 @@ class SessionStore {
 
   // Sessions matching `query`, most recently created first. Searching text
   // reads the turns of every candidate session: meant for an operator's
-  // console, not for a hot path.
+  // console, not for a hot path. It does not hold up AppendTurn (it reads on
+  // connections of its own) and stops at query.time_budget_ms.
   virtual std::vector<SessionSummary> FindSessions(const SessionQuery& query) = 0;
 
   // Low-confidence and out-of-scope turns, newest first, with their labels.

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/private_files.h"
 #include "store/sqlite_statement.h"
 
 namespace chatbot::store {
@@ -81,18 +82,6 @@ CREATE INDEX turn_labels_by_time ON turn_labels(labelled_at_ms);
 constexpr const char* kTurnColumns =
     "t.number, t.user_text, t.intent, t.confidence, t.out_of_scope, t.reply, t.model, "
     "t.model_version, t.received_at_ms, t.replied_at_ms";
-
-// Escapes LIKE's wildcards (with ESCAPE '\') so that `text` matches
-// literally, and wraps it for a substring match.
-std::string LikeSubstring(std::string_view text) {
-  std::string pattern = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
-}
 
 // Sessions deleted per transaction by DeleteSessionsUpdatedBefore.
 constexpr int64_t kDeleteBatch = 500;
@@ -282,13 +271,13 @@ class Transaction {
 
 std::unique_ptr<SqliteSessionStore> SqliteSessionStore::Open(const std::filesystem::path& db_path,
                                                              bool full_sync) {
-  if (db_path.has_parent_path()) {
-    std::error_code error;
-    std::filesystem::create_directories(db_path.parent_path(), error);
-    if (error) {
-      throw StoreError(db_path.string() + ": cannot create directory " +
-                       db_path.parent_path().string() + ": " + error.message());
-    }
+  // Customer conversations: readable by the service's user only, whatever
+  // the umask (SQLite gives the -wal and -shm files the database's mode).
+  try {
+    if (db_path.has_parent_path()) CreatePrivateDirectories(db_path.parent_path());
+    CreatePrivateFile(db_path);
+  } catch (const IoError& e) {
+    throw StoreError(db_path.string() + ": " + e.what());
   }
   std::unique_ptr<SqliteSessionStore> store(new SqliteSessionStore(db_path));
   store->Initialize(full_sync);  // on failure, the destructor closes what was opened
@@ -296,9 +285,14 @@ std::unique_ptr<SqliteSessionStore> SqliteSessionStore::Open(const std::filesyst
 }
 
 SqliteSessionStore::SqliteSessionStore(std::filesystem::path path)
-    : path_(std::move(path)), path_string_(path_.string()) {}
+    : path_(std::move(path)),
+      path_string_(path_.string()),
+      search_(std::make_unique<internal::SearchConnections>(path_string_)) {}
 
 SqliteSessionStore::~SqliteSessionStore() {
+  // Closed first, so that the store's own connection is the last one and
+  // its close checkpoints the WAL.
+  search_.reset();
   statements_.reset();  // a connection with live statements does not close
   // _v2 never fails: were a statement still alive, the close would happen
   // when it is finalized.
@@ -604,25 +598,25 @@ std::vector<SessionSummary> SqliteSessionStore::FindSessions(const SessionQuery&
   if (!query.text.empty() || !query.intent.empty()) {
     sql += " AND EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id";
     if (!query.text.empty()) {
-      sql += " AND (t.user_text LIKE ?5 ESCAPE '\\' OR t.reply LIKE ?5 ESCAPE '\\')";
+      sql += " AND (chatbot_contains(t.user_text, ?5) OR chatbot_contains(t.reply, ?5))";
     }
     if (!query.intent.empty()) sql += " AND t.intent = ?6";
     sql += ")";
   }
   sql += std::string(" ORDER BY ") + created + " DESC, id DESC LIMIT ?7";
 
-  std::lock_guard lock(mu_);
-  Statement find(db_, path_string_, "find sessions", sql);
-  find.BindInt64(1, query.before_ms.value_or(INT64_MAX));
-  if (query.owner) find.BindText(2, *query.owner);
-  if (query.active_since_ms) find.BindInt64(3, *query.active_since_ms);
-  if (query.active_until_ms) find.BindInt64(4, *query.active_until_ms);
-  const std::string pattern = LikeSubstring(query.text);
-  if (!query.text.empty()) find.BindText(5, pattern);
-  if (!query.intent.empty()) find.BindText(6, query.intent);
-  find.BindInt64(7, query.limit);
-  ResetOnExit reset(find);
-  while (find.Step()) sessions.push_back(ReadSummary(find));
+  search_->Run(query.time_budget_ms, [&](sqlite3* db) {
+    Statement find(db, path_string_, "find sessions", sql);
+    find.BindInt64(1, query.before_ms.value_or(INT64_MAX));
+    if (query.owner) find.BindText(2, *query.owner);
+    if (query.active_since_ms) find.BindInt64(3, *query.active_since_ms);
+    if (query.active_until_ms) find.BindInt64(4, *query.active_until_ms);
+    if (!query.text.empty()) find.BindText(5, query.text);
+    if (!query.intent.empty()) find.BindText(6, query.intent);
+    find.BindInt64(7, query.limit);
+    ResetOnExit reset(find);
+    while (find.Step()) sessions.push_back(ReadSummary(find));
+  });
   return sessions;
 }
 

@@ -3,7 +3,9 @@
 // One connection, guarded by a mutex: every operation is a handful of
 // B-tree lookups on prepared statements (microseconds), so serialising them
 // costs less than a connection pool would, and it keeps the write path free
-// of SQLITE_BUSY between our own threads. Other processes (the `chatbot
+// of SQLITE_BUSY between our own threads. Searches, which may read every
+// turn, are the exception: they run on read connections of their own
+// (search_connections.h) so that chat writes never wait for them. Other processes (the `chatbot
 // sessions` commands) open their own connection; WAL mode lets them read
 // while the service writes, and busy_timeout makes writers wait their turn.
 //
@@ -26,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "store/search_connections.h"
 #include "store/session_store.h"
 
 struct sqlite3;
@@ -111,6 +114,8 @@ class SqliteSessionStore final : public SessionStore {
   sqlite3* db_ = nullptr;                   // guarded by mu_
   std::unique_ptr<Statements> statements_;  // guarded by mu_
   int64_t last_created_ms_ = 0;             // guarded by mu_
+  // FindSessions reads here, without mu_ (search_connections.h).
+  std::unique_ptr<internal::SearchConnections> search_;
 };
 
 }  // namespace chatbot::store

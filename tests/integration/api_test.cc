@@ -739,7 +739,9 @@ TEST_F(ApiTest, DamagedModelGives503UntilItIsRepaired) {
   ExpectCommonHeaders(health);
   const json::value h = Body(health);
   EXPECT_NE(Str(At(h, "status")), "ok");
-  EXPECT_THAT(Str(At(h, "reason")), HasSubstr("checksum"));
+  // Public: the state; the operator's model endpoint and the log say why.
+  EXPECT_EQ(Str(At(h, "reason")), "no model is loaded");
+  EXPECT_EQ(Str(At(h, "model")), "damaged");
   EXPECT_EQ(client.Get("/ready").status, 503);
   EXPECT_EQ(client.Send("HEAD", "/health").status, 503);
 
@@ -747,7 +749,10 @@ TEST_F(ApiTest, DamagedModelGives503UntilItIsRepaired) {
   ExpectError(client.Post("/v1/parse/batch", json::object{{"texts", json::array{"hi"}}}), 503,
               "no_model", "batch");
   ExpectError(client.Post("/v1/chat", json::object{{"message", "hi"}}), 503, "no_model", "chat");
-  ExpectError(client.Get("/v1/model", AdminHeaders()), 503, "no_model", "model");
+  const HttpResult model = client.Get("/v1/model", AdminHeaders());
+  ExpectError(model, 503, "no_model", "model");
+  EXPECT_THAT(Str(At(At(Body(model), "error"), "message")), HasSubstr("checksum"));
+  EXPECT_FALSE(model.Header("retry-after").empty());
   ExpectError(client.Send("POST", "/v1/model/reload", "", AdminHeaders()), 422, "model_refused",
               "reload, damaged");
   // A refused chat did not create a session.

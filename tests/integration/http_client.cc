@@ -1,5 +1,7 @@
 #include "http_client.h"
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -37,6 +40,23 @@ HttpResult FromBeast(const http::response<http::string_body>& response) {
   }
   result.body = response.body();
   return result;
+}
+
+// Every error answer any test receives is checked for internals: a library's
+// or our own source files, and file system paths (only the operator-only
+// model endpoints may name the model's files; docs/security.md).
+void ExpectNoInternals(std::string_view target, const HttpResult& result) {
+  if (result.status < 400) return;
+  static const std::regex kSource(R"(\.(hpp|ipp|cc|cpp|cxx|h)\b|boost/|in function ')");
+  static const std::regex kPath(
+      R"((^|[\s"'=(:])/(tmp|home|work|usr|var|etc|opt|root|srv|proc|run|mnt)/)");
+  EXPECT_FALSE(std::regex_search(result.body, kSource))
+      << "an error answer names source code: " << target << "\n"
+      << result.Describe();
+  if (target.starts_with("/v1/model")) return;
+  EXPECT_FALSE(std::regex_search(result.body, kPath))
+      << "an error answer names a file: " << target << "\n"
+      << result.Describe();
 }
 
 }  // namespace
@@ -174,6 +194,7 @@ HttpResult HttpClient::Send(std::string_view method, std::string_view target, st
   }
   const http::response<http::string_body>& response = parser.get();
   HttpResult result = FromBeast(response);
+  ExpectNoInternals(target, result);
   if (!response.keep_alive() || write_error) d.Close();
   return result;
 }
@@ -285,6 +306,7 @@ std::vector<HttpResult> ParseResponses(std::string_view raw, std::string* rest) 
     }
     if (!complete) break;
     responses.push_back(FromBeast(parser.get()));
+    ExpectNoInternals("", responses.back());
     offset = consumed;
   }
   if (rest != nullptr) *rest = std::string(raw.substr(offset));

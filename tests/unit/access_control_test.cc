@@ -416,20 +416,55 @@ TEST_F(AccessControlTest, ForwardedHeadersAreTrustedFromConfiguredProxiesOnly) {
   // Spoofed entries to the left of the real client do not matter.
   EXPECT_EQ(Send("/health", {{"x-forwarded-for", "127.0.0.1, 198.51.100.7"}}).principal.address,
             Ip("198.51.100.7"));
-  // Forwarded (RFC 7239) is preferred, with quoting, ports and IPv6.
+  // Only the configured header counts (X-Forwarded-For by default): a
+  // Forwarded header is the client's own, passed through by the proxy.
   EXPECT_EQ(Send("/health", {{"x-forwarded-for", "192.0.2.200"},
                              {"forwarded", "for=\"[2001:db8::7]:4711\";proto=https, For=10.0.0.2"}})
                 .principal.address,
-            Ip("2001:db8::7"));
-  // An undisclosed hop ends the walk at the last address known.
-  EXPECT_EQ(Send("/health", {{"forwarded", "for=192.0.2.1, for=unknown, for=10.0.0.3"}})
-                .principal.address,
-            Ip("10.0.0.3"));
+            Ip("192.0.2.200"));
+  EXPECT_REFUSED(Send("/v1/parse", {{"forwarded", "for=127.0.0.1"}}), 401,
+                 "authentication_required");
+  // A hop the proxy could not name is that proxy, and never loopback.
+  EXPECT_EQ(
+      Send("/health", {{"x-forwarded-for", "192.0.2.1, unknown, 10.0.0.3"}}).principal.address,
+      Ip("10.0.0.3"));
+  EXPECT_REFUSED(Send("/v1/parse", {{"x-forwarded-for", "_hidden"}}), 401,
+                 "authentication_required");
+  EXPECT_REFUSED(Send("/v1/parse", {}), 401, "authentication_required");
   // All hops trusted: the leftmost.
   EXPECT_EQ(Send("/health", {{"x-forwarded-for", "10.0.0.9, 10.0.0.8"}}).principal.address,
             Ip("10.0.0.9"));
   // Loopback clients forwarded by the proxy are still loopback.
   EXPECT_ADMITTED(Send("/v1/parse", {{"x-forwarded-for", "127.0.0.1"}}, "127.0.0.1"));
+}
+
+TEST_F(AccessControlTest, ExpensiveRequestsTakeMoreOfTheBucket) {
+  settings_.security.expensive_request_cost = 4;
+  Start();
+  NewKey request;
+  request.rate_limit = 1;
+  request.burst = 10;
+  const std::string key = Create(Role::kClient, request);
+  const Headers bearer{{"authorization", "Bearer " + key}};
+  const auto search = [&] {
+    Outcome out;
+    AccessRequest r;
+    r.method = "GET";
+    r.path = "/v1/sessions";
+    r.expensive = true;
+    r.headers = &bearer;
+    r.peer = Ip("127.0.0.1");
+    out.admitted = access_->Admit(r, &out.principal, &out.refusal);
+    return out;
+  };
+  // 10 tokens: two searches (8), then one is refused (4 > 2) while two
+  // cheap requests still pass.
+  EXPECT_ADMITTED(search());
+  EXPECT_ADMITTED(search());
+  EXPECT_REFUSED(search(), 429, "rate_limited");
+  EXPECT_ADMITTED(WithKey(key));
+  EXPECT_ADMITTED(WithKey(key));
+  EXPECT_REFUSED(WithKey(key), 429, "rate_limited");
 }
 
 TEST_F(AccessControlTest, RateLimitsAnswer429WithTheirHeaders) {

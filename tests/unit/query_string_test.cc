@@ -1,8 +1,11 @@
 // Query strings: percent-decoding, '+' as space, absent and empty values,
-// and the number parsers the API's parameters go through.
+// and the number parsers the API's parameters go through; which requests
+// they make expensive (server/expensive_requests.h).
 #include "server/query_string.h"
 
 #include <gtest/gtest.h>
+
+#include "server/expensive_requests.h"
 
 namespace chatbot::server {
 namespace {
@@ -45,6 +48,30 @@ TEST(QueryStringTest, ParsesWholeIntegersAndFiniteNumbers) {
   EXPECT_FALSE(ParseNumber("inf", &d));
   EXPECT_FALSE(ParseNumber("0.5x", &d));
   EXPECT_FALSE(ParseNumber("", &d));
+}
+
+bool Expensive(const std::string& method, const std::string& path, const std::string& query) {
+  HttpRequest request;
+  request.method = method;
+  request.path = path;
+  request.query = query;
+  return IsExpensiveRequest(request);
+}
+
+TEST(ExpensiveRequestsTest, SearchesAndTheReviewAsTheApiReadsThem) {
+  EXPECT_TRUE(Expensive("GET", "/v1/sessions", "q=a"));
+  EXPECT_TRUE(Expensive("GET", "/v1/sessions", "%71=boots"));  // escaped names count
+  EXPECT_TRUE(Expensive("GET", "/v1/sessions", "limit=5&since=1"));
+  EXPECT_TRUE(Expensive("GET", "/v1/sessions", "until=x"));
+  EXPECT_TRUE(Expensive("GET", "/v1/sessions", "intent=greeting"));
+  EXPECT_TRUE(Expensive("GET", "/v1/review", ""));
+  EXPECT_TRUE(Expensive("POST", "/v1/review/labels", ""));
+  EXPECT_TRUE(Expensive("GET", "/v1/review/export", "since=0"));
+  EXPECT_FALSE(Expensive("GET", "/v1/sessions", "limit=5&before=7"));
+  EXPECT_FALSE(Expensive("GET", "/v1/sessions", "q=&intent="));
+  EXPECT_FALSE(Expensive("GET", "/v1/sessions/abc", "q=a"));
+  EXPECT_FALSE(Expensive("POST", "/v1/chat", "q=a"));
+  EXPECT_FALSE(Expensive("GET", "/v1/reviewer", ""));
 }
 
 }  // namespace

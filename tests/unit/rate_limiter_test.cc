@@ -36,6 +36,23 @@ TEST(RateLimiterTest, BurstThenOneTokenPerInterval) {
   EXPECT_FALSE(limiter.Acquire(key, limit, now).allowed);
 }
 
+TEST(RateLimiterTest, ACostTakesThatManyTokensAndAtMostTheBucket) {
+  LocalRateLimiter limiter;
+  const RateLimit limit{10, 5};
+  const BucketId key = BucketId::ForKey(7);
+  const int64_t now = 100 * kSecond;
+  const RateDecision heavy = limiter.Acquire(key, limit, now, 3);
+  EXPECT_TRUE(heavy.allowed);
+  EXPECT_EQ(heavy.remaining, 2);
+  EXPECT_FALSE(limiter.Acquire(key, limit, now, 3).allowed);
+  EXPECT_TRUE(limiter.Acquire(key, limit, now, 2).allowed);
+  // A cost beyond the bucket counts as the bucket: possible when it is full.
+  const BucketId other = BucketId::ForKey(8);
+  EXPECT_TRUE(limiter.Acquire(other, limit, now, 50).allowed);
+  EXPECT_FALSE(limiter.Acquire(other, limit, now).allowed);
+  EXPECT_TRUE(limiter.Acquire(other, limit, now + kSecond / 10).allowed);
+}
+
 TEST(RateLimiterTest, BucketsAreIndependent) {
   LocalRateLimiter limiter;
   const RateLimit limit{1, 1};
