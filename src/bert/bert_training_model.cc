@@ -11,6 +11,7 @@
 #include "bert/bert_kernels.h"
 #include "bert/parallel_slices.h"
 #include "common/error.h"
+#include "common/hash.h"
 
 namespace chatbot::bert {
 namespace {
@@ -23,18 +24,8 @@ enum Site : uint64_t {
   kSiteLayerBase = 16,  // + 4 * layer + {0: probabilities, 1: attention output, 2: FFN output}
 };
 
-inline uint64_t Mix64(uint64_t x) {
-  // splitmix64's finaliser.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
-
 inline uint64_t SiteSeed(uint64_t step_seed, uint64_t site) {
-  return Mix64(step_seed ^ Mix64(site * 0x9e3779b97f4a7c15ull));
+  return Mix64(step_seed ^ Mix64(site * kGoldenGamma));
 }
 
 // murmur3's 32-bit finaliser: a bijection with good avalanche, and 32-bit

@@ -12,9 +12,9 @@
 
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/time.h"
 #include "security/access_policy.h"
 #include "security/api_key.h"
-#include "security/duration.h"
 
 namespace chatbot::security {
 namespace {

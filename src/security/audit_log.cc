@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "common/logging.h"
-#include "security/duration.h"
+#include "common/time.h"
 
 namespace chatbot::security {
 
