@@ -1,3 +1,7 @@
+// BertTrainingModel (bert_training_model.h). One concept in one file over
+// 600 lines: the forward pass that keeps its activations and the backward
+// pass that reads them mirror each other step by step, and reading one
+// needs the other beside it.
 #include "bert/bert_training_model.h"
 
 #include <dnnl.h>
