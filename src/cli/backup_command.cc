@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cli/backup_plan.h"
-#include "cli/duration_arg.h"
 #include "cli/ops_commands.h"
+#include "common/duration.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "ops/backup.h"
@@ -44,7 +44,7 @@ bool Retention(const Settings& settings, const BackupArgs& args, int64_t* keep,
   *max_age_seconds = settings.backup.max_age_days * 86400;
   if (!args.max_age.empty()) {
     std::string error;
-    const std::optional<int64_t> ms = ParseDurationMs(args.max_age, &error);
+    const std::optional<int64_t> ms = ParseDurationMs(args.max_age, false, &error);
     if (!ms) {
       std::fprintf(stderr, "chatbot: --max-age: %s\n", error.c_str());
       return false;

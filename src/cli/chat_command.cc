@@ -1,79 +1,77 @@
-// `chatbot chat`: the console conversation used until the HTTP service
-// exists. Trains the default model first when there is none.
+// `chatbot chat`: the conversation on the console. Each line is one turn of
+// dialogue::ChatService, the use case behind POST /v1/chat, so the console
+// gets the same replies, clarifying questions and fallbacks, and the
+// conversation is stored as a session (`chatbot sessions show ID`).
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
-#include <map>
 
 #include "cli/commands.h"
-#include "common/error.h"
 #include "common/logging.h"
-#include "dialogue/response_template.h"
-#include "nlu/classifier_loader.h"
-#include "nlu/model_manifest.h"
-#include "nlu/training_data.h"
+#include "dialogue/chat_service.h"
+#include "ops/data_lock.h"
+#include "store/sqlite_session_store.h"
 
 namespace chatbot::cli {
 
-int RunChat(const GlobalOptions& global) {
+int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
   const Settings& settings = config.settings();
-  const std::filesystem::path model_dir = SvmModelDir(settings);
-  if (!std::filesystem::exists(model_dir / nlu::kManifestFile)) {
-    std::fprintf(stderr, "No model in %s: training one on %s first.\n", model_dir.c_str(),
-                 settings.paths.data.front().c_str());
-    TrainSvm(config, TrainArgs{});
-  }
+  TrainDefaultModelIfMissing(config);
   const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
-      settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false));
-  const nlu::IntentClassifier* model = loaded.classifier.get();
-  AppLog()->info("chat: {} model {} loaded from {}", loaded.kind, model->version(),
+      settings.paths.models, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
+  const nlu::IntentClassifier& model = *loaded.classifier;
+  AppLog()->info("chat: {} model {} loaded from {}", loaded.kind, model.version(),
                  settings.paths.models);
+  const auto engine = dialogue::LoadDialogueEngine(settings);
 
-  // Replies come from the domain files the model was trained on.
-  const nlu::TrainingData domain = nlu::LoadTrainingData(
-      std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
-  std::map<std::string, std::vector<std::string>> responses;
-  for (const nlu::IntentDefinition& intent : domain.intents)
-    responses[intent.name] = intent.responses;
-  const dialogue::TemplateVariables variables = dialogue::VariablesFromSettings(settings.bot);
-  std::map<std::string, size_t> turns_per_intent;  // rotates the variants
+  // Held while chatting, as by serve: a restore refuses to replace the data.
+  const auto data_lock =
+      ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path));
+  const auto sessions = store::SqliteSessionStore::Open(settings.sessions.path,
+                                                        settings.sessions.synchronous == "full");
+  dialogue::ChatService chat(sessions.get(), static_cast<int>(settings.nlu.top_k));
+  std::string session_id = args.session_id;
+  if (!session_id.empty() && !sessions->GetSession(session_id, false)) {
+    std::fprintf(stderr, "chatbot: no session %s\n", session_id.c_str());
+    return kExitUsage;
+  }
 
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
   if (interactive) {
     std::printf("%s is listening (model %s). Type a message, or Ctrl-D to leave.\n",
-                settings.bot.name.c_str(), model->version().c_str());
+                settings.bot.name.c_str(), model.version().c_str());
   }
   std::string line;
   while (true) {
     if (interactive) std::printf("> ");
     std::fflush(stdout);
     if (!std::getline(std::cin, line)) break;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
     if (line.size() > static_cast<size_t>(settings.nlu.max_text_length)) {
       std::printf("(That message is too long; please keep it under %lld bytes.)\n",
                   static_cast<long long>(settings.nlu.max_text_length));
       continue;
     }
-    const nlu::IntentPrediction p = model->Predict(line, 3);
-    std::string reply;
-    const auto it = responses.find(p.intent);
-    if (it != responses.end() && !it->second.empty()) {
-      const auto& variants = it->second;
-      reply = variants[turns_per_intent[p.intent]++ % variants.size()];
-    } else {
-      reply =
-          "Sorry, I can't help with that. I can answer questions about orders, deliveries, "
-          "returns, payments and your account.";
+    const std::optional<dialogue::ChatTurn> turn =
+        chat.Reply({session_id, line, "cli", true}, {model, *engine});
+    if (!turn) {  // deleted by someone else meanwhile
+      std::fprintf(stderr, "chatbot: session %s is gone\n", session_id.c_str());
+      return kExitFailure;
     }
+    session_id = turn->session_id;
+    const dialogue::DialogueReply& r = turn->reply;
     std::printf("%s: %s\n   [intent %s, confidence %.2f%s]\n", settings.bot.name.c_str(),
-                dialogue::RenderTemplate(reply, variables).c_str(), p.intent.c_str(), p.confidence,
-                p.out_of_scope ? ", out of scope" : "");
+                r.reply.c_str(), r.intent.c_str(), r.confidence,
+                r.clarification  ? ", clarification"
+                : r.out_of_scope ? ", out of scope"
+                                 : "");
   }
   if (interactive) std::printf("\nGoodbye.\n");
+  if (!session_id.empty()) std::fprintf(stderr, "Session %s stored.\n", session_id.c_str());
   return kExitOk;
 }
 

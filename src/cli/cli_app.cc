@@ -102,10 +102,13 @@ int RunCommandLine(int argc, char** argv) {
   config_cmd->add_subcommand("reference", "Print the settings reference table (Markdown)")
       ->callback([&] { run = [] { return RunConfigReference(); }; });
 
-  app.add_subcommand("chat",
-                     "Talk to the bot on the console (trains the default model first "
-                     "when none exists)")
-      ->callback([&] { run = [&] { return RunChat(global); }; });
+  ChatArgs chat;
+  auto* chat_cmd = app.add_subcommand(
+      "chat",
+      "Talk to the bot on the console, as POST /v1/chat does (trains the default model first "
+      "when none exists); the conversation is stored as a session");
+  chat_cmd->add_option("--session", chat.session_id, "Continue this stored session");
+  chat_cmd->callback([&] { run = [&] { return RunChat(global, chat); }; });
 
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand(

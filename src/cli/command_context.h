@@ -1,5 +1,6 @@
 // What every subcommand shares: the global options, the configuration they
-// produce, logging, and where the models live.
+// produce, and logging. The nlu options built from the settings are in
+// nlu/settings_options.h.
 #ifndef CHATBOT_CLI_COMMAND_CONTEXT_H_
 #define CHATBOT_CLI_COMMAND_CONTEXT_H_
 
@@ -9,9 +10,7 @@
 #include <vector>
 
 #include "common/config.h"
-#include "nlu/bert_trainer.h"
-#include "nlu/classifier_loader.h"
-#include "nlu/svm_trainer.h"
+#include "nlu/settings_options.h"
 
 namespace chatbot::cli {
 
@@ -34,22 +33,6 @@ Configuration LoadConfiguration(const GlobalOptions& options);
 
 // Starts the app/training/api loggers as configured.
 void StartLogging(const Configuration& config);
-
-std::filesystem::path SvmModelDir(const Settings& settings);
-
-std::filesystem::path BertModelDir(const Settings& settings);
-
-// Training options from the [svm] and [nlu] settings.
-nlu::SvmTrainingOptions SvmOptionsFromSettings(const Settings& settings);
-
-// Training options from the [bert] and [nlu] settings.
-nlu::BertTrainingOptions BertOptionsFromSettings(const Settings& settings);
-
-// How to load the answering model, from [nlu], [bert] and [ensemble];
-// `serving` turns on BERT's request batching and cache. `model` overrides
-// [nlu] model when not empty.
-nlu::ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool serving,
-                                                   const std::string& model = "");
 
 }  // namespace chatbot::cli
 

@@ -19,12 +19,9 @@ struct TrainArgs {
   std::string size;               // bert from scratch; empty: [bert] size
 };
 int RunTrain(const GlobalOptions& global, const TrainArgs& args);
-// Trains and saves the SVM model; shared by `train` and `chat`.
-int TrainSvm(const Configuration& config, const TrainArgs& args);
-// Trains and saves the BERT model (bert_train_command.cc).
-int TrainBert(const Configuration& config, const TrainArgs& args);
-// "2026-11-29T00:27:47Z" -> "20261129T002747Z", for model versions.
-std::string CompactTimestamp(const std::string& iso);
+// Trains the SVM on [paths] data when [paths] models has none (the first
+// `serve` or `chat` of a fresh install).
+void TrainDefaultModelIfMissing(const Configuration& config);
 
 struct PredictArgs {
   std::vector<std::string> texts;  // empty: one query per line of stdin
@@ -61,8 +58,12 @@ struct ServeArgs {
 int RunServe(const GlobalOptions& global, const ServeArgs& args);
 
 // Interactive: trains the default model when none exists, then answers each
-// line typed with the intent and the domain's reply.
-int RunChat(const GlobalOptions& global);
+// line typed through dialogue::ChatService, as POST /v1/chat does, storing
+// the conversation as a session.
+struct ChatArgs {
+  std::string session_id;  // empty: a new session
+};
+int RunChat(const GlobalOptions& global, const ChatArgs& args);
 
 // `chatbot sessions list|show|export|clean` (docs/sessions.md). Reading
 // commands never create the database: a missing one has no sessions.

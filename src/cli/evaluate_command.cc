@@ -27,7 +27,7 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
   nlu::EvaluationReport report;
   std::string title;
   if (args.cross_validation > 0) {
-    const nlu::SvmTrainingOptions options = SvmOptionsFromSettings(settings);
+    const nlu::SvmTrainingOptions options = nlu::SvmOptionsFromSettings(settings);
     ProgressReporter progress;
     int fold = 0;
     const auto start = std::chrono::steady_clock::now();
@@ -43,8 +43,9 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
     progress.Finish();
     title = std::to_string(args.cross_validation) + "-fold cross-validation on " + args.data;
   } else {
-    const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
-        settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false, args.model));
+    const nlu::LoadedClassifier loaded =
+        nlu::LoadClassifier(settings.paths.models,
+                            nlu::LoadOptionsFromSettings(settings, /*serving=*/false, args.model));
     report = nlu::Evaluate(*loaded.classifier, data.examples);
     title = loaded.kind + " model " + loaded.classifier->version() + " on " + args.data;
   }

@@ -8,9 +8,10 @@
 #include <thread>
 
 #include "cli/security_commands.h"
+#include "common/duration.h"
 #include "common/error.h"
+#include "common/time.h"
 #include "security/audit_log.h"
-#include "security/duration.h"
 #include "security/key_json.h"
 #include "security/key_manager.h"
 #include "security/security_options.h"
@@ -68,7 +69,7 @@ security::Role RoleArg(const std::string& text) {
 }
 
 int64_t DurationArg(const std::string& flag, const std::string& text, bool allow_zero) {
-  const std::optional<int64_t> ms = security::ParseDurationMs(text, allow_zero);
+  const std::optional<int64_t> ms = ParseDurationMs(text, allow_zero);
   if (!ms) Invalid(flag + " '" + text + "' is not a duration such as 30m, 24h, 90d or 2w");
   return *ms;
 }
@@ -83,7 +84,7 @@ double NumberArg(const std::string& flag, const std::string& text) {
 }
 
 std::string Time(const std::optional<int64_t>& ms) {
-  return ms ? security::FormatTimestamp(*ms) : "never";
+  return ms ? FormatTimestamp(*ms) : "never";
 }
 
 std::string LimitText(const security::RateLimit& limit) {
@@ -99,13 +100,13 @@ void PrintDescription(FILE* out, const security::KeyRecord& r, const security::R
   std::fprintf(out, "name:        %s\n", r.name.c_str());
   std::fprintf(out, "role:        %s\n", std::string(security::RoleName(r.role)).c_str());
   std::fprintf(out, "status:      %s\n", security::KeyStatus(r, now));
-  std::fprintf(out, "created:     %s by %s\n", security::FormatTimestamp(r.created_at_ms).c_str(),
+  std::fprintf(out, "created:     %s by %s\n", FormatTimestamp(r.created_at_ms).c_str(),
                r.created_by.c_str());
   std::fprintf(out, "expires:     %s\n", Time(r.expires_at_ms).c_str());
   if (r.rotated_at_ms) std::fprintf(out, "rotated:     %s\n", Time(r.rotated_at_ms).c_str());
   if (r.previous_hash && r.previous_valid_until_ms > now) {
     std::fprintf(out, "old secret:  valid until %s\n",
-                 security::FormatTimestamp(r.previous_valid_until_ms).c_str());
+                 FormatTimestamp(r.previous_valid_until_ms).c_str());
   }
   if (r.revoked_at_ms) {
     std::fprintf(out, "revoked:     %s by %s\n", Time(r.revoked_at_ms).c_str(),
@@ -235,7 +236,7 @@ int RunKeysRotate(const GlobalOptions& global, const KeysArgs& args) {
     if (!args.json) {
       if (grace > 0) {
         std::fprintf(stderr, "The old secret keeps working until %s.\n",
-                     security::FormatTimestamp(issued.record.previous_valid_until_ms).c_str());
+                     FormatTimestamp(issued.record.previous_valid_until_ms).c_str());
       } else {
         std::fprintf(stderr, "The old secret no longer works.\n");
       }

@@ -8,8 +8,8 @@
 
 #include "cli/security_commands.h"
 #include "common/error.h"
+#include "common/time.h"
 #include "security/audit_log.h"
-#include "security/duration.h"
 #include "security/key_json.h"
 #include "security/key_manager.h"
 
@@ -28,7 +28,7 @@ void Print(const security::LockdownState& state, bool as_json) {
     return;
   }
   std::printf("Lockdown is %s since %s (by %s)%s%s\n", state.on ? "ON" : "off",
-              security::FormatTimestamp(state.since_ms).c_str(), state.by.c_str(),
+              FormatTimestamp(state.since_ms).c_str(), state.by.c_str(),
               state.reason.empty() ? "" : ": ", state.reason.c_str());
 }
 

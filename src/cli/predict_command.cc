@@ -44,7 +44,7 @@ int RunPredict(const GlobalOptions& global, const PredictArgs& args) {
   StartLogging(config);
   const Settings& settings = config.settings();
   const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
-      settings.paths.models, LoadOptionsFromSettings(settings, /*serving=*/false));
+      settings.paths.models, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
   const nlu::IntentClassifier* model = loaded.classifier.get();
   const int top_k = args.top_k > 0 ? args.top_k : static_cast<int>(settings.nlu.top_k);
   const size_t max_length = static_cast<size_t>(settings.nlu.max_text_length);

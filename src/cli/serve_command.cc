@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/time.h"
 #include "nlu/model_manifest.h"
 #include "ops/data_lock.h"
 #include "ops/gpu_monitor.h"
@@ -62,12 +63,6 @@ server::HttpServerOptions ServerOptions(const Settings& settings) {
   return options;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Deletes sessions idle longer than [sessions] retention_days, then gives
 // the space back (incremental vacuum, in short steps) when asked to.
 void ApplyRetention(const Settings& settings, store::SqliteSessionStore* sessions,
@@ -94,7 +89,7 @@ void AddServiceCollectors(const Settings& settings, server::ServiceMetrics* metr
   ops::AddProcessCollector(&metrics->registry(),
                            {std::filesystem::path(settings.sessions.path).parent_path(),
                             settings.paths.models, settings.paths.logs, settings.backup.dir});
-  metrics->registry().AddCollector([models, http](ops::MetricWriter& w) {
+  metrics->registry().AddCollector([models, http](metrics::MetricWriter& w) {
     w.Gauge("chatbot_http_open_connections", "Client connections open now.",
             static_cast<double>(http->open_connections()));
     const auto snapshot = models->Current();
@@ -165,18 +160,14 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (!std::filesystem::exists(SvmModelDir(settings) / nlu::kManifestFile)) {
-    std::fprintf(stderr, "No model in %s: training one on %s first.\n",
-                 SvmModelDir(settings).c_str(), settings.paths.data.front().c_str());
-    TrainSvm(config, TrainArgs{});
-  }
+  TrainDefaultModelIfMissing(config);
 
   // Held while serving: a restore refuses to replace the data meanwhile.
   const auto data_lock =
       ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path));
   auto sessions = store::SqliteSessionStore::Open(settings.sessions.path,
                                                   settings.sessions.synchronous == "full");
-  server::ModelRegistry models(settings, LoadOptionsFromSettings(settings, /*serving=*/true));
+  server::ModelRegistry models(settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/true));
   try {
     models.Reload();
   } catch (const Error& e) {

@@ -19,10 +19,11 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/duration_arg.h"
 #include "common/atomic_file.h"
+#include "common/duration.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/time.h"
 #include "server/review_api.h"
 #include "store/sqlite_session_store.h"
 
@@ -47,34 +48,11 @@ std::unique_ptr<SqliteSessionStore> OpenExisting(const Settings& settings) {
 }
 
 // "2024-05-01T12:34:56.789Z".
-std::string FormatTime(int64_t ms) {
-  int64_t seconds = ms / 1000;
-  int64_t millis = ms % 1000;
-  if (millis < 0) {  // floor, for times before 1970
-    millis += 1000;
-    seconds -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (::gmtime_r(&t, &tm) == nullptr) return std::to_string(ms) + "ms";
-  char text[48];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return text;
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 json::object SummaryToJson(const SessionSummary& s) {
   return {{"id", s.id},
-          {"created_at", FormatTime(s.created_at_ms)},
+          {"created_at", FormatTimestamp(s.created_at_ms)},
           {"created_at_ms", s.created_at_ms},
-          {"updated_at", FormatTime(s.updated_at_ms)},
+          {"updated_at", FormatTimestamp(s.updated_at_ms)},
           {"updated_at_ms", s.updated_at_ms},
           {"turn_count", s.turn_count}};
 }
@@ -119,7 +97,7 @@ void PrintSummaries(const std::vector<SessionSummary>& sessions) {
   std::printf("%-*s  %-24s  %-24s  %s\n", width, "ID", "CREATED", "UPDATED", "TURNS");
   for (const SessionSummary& s : sessions) {
     std::printf("%-*s  %-24s  %-24s  %" PRId64 "\n", width, s.id.c_str(),
-                FormatTime(s.created_at_ms).c_str(), FormatTime(s.updated_at_ms).c_str(),
+                FormatTimestamp(s.created_at_ms).c_str(), FormatTimestamp(s.updated_at_ms).c_str(),
                 s.turn_count);
   }
 }
@@ -127,14 +105,14 @@ void PrintSummaries(const std::vector<SessionSummary>& sessions) {
 void PrintSession(const Session& session) {
   const SessionSummary& s = session.summary;
   std::printf("session  %s\n", s.id.c_str());
-  std::printf("created  %s\n", FormatTime(s.created_at_ms).c_str());
-  std::printf("updated  %s\n", FormatTime(s.updated_at_ms).c_str());
+  std::printf("created  %s\n", FormatTimestamp(s.created_at_ms).c_str());
+  std::printf("updated  %s\n", FormatTimestamp(s.updated_at_ms).c_str());
   std::printf("turns    %" PRId64 "\n", s.turn_count);
   std::printf("state    %s\n",
               session.dialogue_state.empty() ? "-" : session.dialogue_state.c_str());
   for (const Turn& t : session.turns) {
     std::printf("\nturn %" PRId64 "  %s  (%" PRId64 " ms, %s %s)\n", t.number,
-                FormatTime(t.received_at_ms).c_str(), t.replied_at_ms - t.received_at_ms,
+                FormatTimestamp(t.received_at_ms).c_str(), t.replied_at_ms - t.received_at_ms,
                 t.model.c_str(), t.model_version.c_str());
     std::printf("  user:   %s\n", t.user_text.c_str());
     std::printf("  intent: %s %.4f%s\n", t.intent.c_str(), t.confidence,
@@ -239,7 +217,7 @@ int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
   std::string idle_text;
   if (args.has_older_than) {
     std::string error;
-    const std::optional<int64_t> parsed = ParseDurationMs(args.older_than, &error);
+    const std::optional<int64_t> parsed = ParseDurationMs(args.older_than, false, &error);
     if (!parsed) {
       std::fprintf(stderr, "chatbot: --older-than: %s\n", error.c_str());
       return kExitUsage;
@@ -270,7 +248,7 @@ int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
   }
   const int64_t deleted = store->DeleteSessionsUpdatedBefore(cutoff_ms);
   std::printf("Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
-              deleted, idle_text.c_str(), FormatTime(cutoff_ms).c_str());
+              deleted, idle_text.c_str(), FormatTimestamp(cutoff_ms).c_str());
   AppLog()->info("sessions clean: deleted {} sessions of {} idle for more than {}", deleted,
                  store->path().string(), idle_text);
 
@@ -286,7 +264,7 @@ int RunSessionsLabels(const GlobalOptions& global, const SessionsArgs& args) {
   int64_t since_ms = 0;
   if (!args.since.empty()) {
     std::string error;
-    const std::optional<int64_t> parsed = ParseDurationMs(args.since, &error);
+    const std::optional<int64_t> parsed = ParseDurationMs(args.since, false, &error);
     if (!parsed) {
       std::fprintf(stderr, "chatbot: --since: %s\n", error.c_str());
       return kExitUsage;

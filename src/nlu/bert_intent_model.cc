@@ -25,15 +25,6 @@ constexpr char kSmokeFile[] = "smoke.jsonl";
 constexpr const char* kCheckpointFiles[] = {"config.json", "tokenizer_config.json", "vocab.txt",
                                             "model.safetensors"};
 
-std::string ExamplesToJsonLines(const std::vector<TrainingExample>& examples) {
-  std::string out;
-  for (const TrainingExample& e : examples) {
-    out += boost::json::serialize(boost::json::object{{"text", e.text}, {"intent", e.intent}});
-    out += '\n';
-  }
-  return out;
-}
-
 std::string_view PoolingName(BertPooling pooling) {
   return pooling == BertPooling::kMean ? "mean" : "pooler";
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "nlu/dual_cd_solver.h"
 
 namespace chatbot::nlu {
@@ -76,7 +77,7 @@ LinearSvm LinearSvm::TrainNative(const std::vector<std::vector<SparseFeature>>& 
     solver.c = options.c;
     solver.epsilon = options.epsilon;
     // One seed per block: the result does not depend on which thread ran it.
-    solver.seed = options.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(block);
+    solver.seed = options.seed * kGoldenGamma + static_cast<uint64_t>(block);
     const OneVsRestSolution solution = SolveOneVsRestBlock(compact, labels, first, count, solver);
     for (int b = 0; b < count; ++b) {
       const int k = first + b;

@@ -25,15 +25,6 @@ std::string Describe(const fs::path& dir) {
 
 }  // namespace
 
-std::string UtcTimestamp() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
-
 void WriteModelDirectory(const fs::path& dir, const std::map<std::string, std::string>& files,
                          boost::json::object manifest) {
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();

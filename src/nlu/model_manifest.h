@@ -41,9 +41,6 @@ boost::json::object ReadVerifiedManifest(const std::filesystem::path& dir,
                                          const std::vector<std::string>& required_files,
                                          std::map<std::string, std::string>* contents = nullptr);
 
-// Current UTC time as "2026-11-29T00:27:47Z".
-std::string UtcTimestamp();
-
 }  // namespace chatbot::nlu
 
 #endif  // CHATBOT_NLU_MODEL_MANIFEST_H_

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "common/hash.h"
+
 namespace chatbot::nlu {
 namespace {
 
@@ -16,17 +18,8 @@ constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
 // the per-word offset table on the stack.
 constexpr size_t kMaxWordBytes = 64;
 
-// splitmix64's finaliser: FNV-1a alone leaves the low bits poorly mixed, and
-// the feature index uses the low bits for its buckets.
-inline uint64_t Mix(uint64_t h) {
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
-
+// FNV-1a; callers finish with Mix64: FNV-1a alone leaves the low bits poorly
+// mixed, and the feature index uses the low bits for its buckets.
 inline uint64_t HashBytes(uint64_t seed, std::string_view bytes) {
   uint64_t h = seed;
   for (unsigned char c : bytes) {
@@ -108,16 +101,16 @@ void AddCharacterNgrams(const Word& word, const NgramOptions& options,
     if ((static_cast<unsigned char>(padded[i]) & 0xC0) != 0x80) starts[points++] = uint8_t(i);
   }
   starts[points] = static_cast<uint8_t>(padded.size());
-  const uint64_t seed = Mix(kFnvOffset ^ 0x6368617200000000ULL);  // "char"
+  const uint64_t seed = Mix64(kFnvOffset ^ 0x6368617200000000ULL);  // "char"
   for (int n = options.char_ngram_min; n <= options.char_ngram_max; ++n) {
     if (static_cast<size_t>(n) >= points) {
       // Like scikit-learn: a padded word shorter than n counts once, whole.
-      out->push_back({Mix(HashBytes(seed, padded)), FeatureFamily::kCharacter});
+      out->push_back({Mix64(HashBytes(seed, padded)), FeatureFamily::kCharacter});
       break;
     }
     for (size_t first = 0; first + n <= points; ++first) {
       const std::string_view gram = padded.substr(starts[first], starts[first + n] - starts[first]);
-      out->push_back({Mix(HashBytes(seed, gram)), FeatureFamily::kCharacter});
+      out->push_back({Mix64(HashBytes(seed, gram)), FeatureFamily::kCharacter});
     }
   }
 }
@@ -126,7 +119,7 @@ void AddCharacterNgrams(const Word& word, const NgramOptions& options,
 
 void ExtractNgramFeatures(std::string_view text, const NgramOptions& options,
                           std::vector<HashedFeature>* out) {
-  const uint64_t word_seed = Mix(kFnvOffset ^ 0x776f726400000000ULL);  // "word"
+  const uint64_t word_seed = Mix64(kFnvOffset ^ 0x776f726400000000ULL);  // "word"
   // Hashes of the last word_ngram_max - 1 words, for the n-grams that end at
   // the current word.
   std::array<uint64_t, 8> previous{};
@@ -180,12 +173,12 @@ void ExtractNgramFeatures(std::string_view text, const NgramOptions& options,
     word.padded[1 + word.size] = ' ';
 
     const uint64_t word_hash = HashBytes(word_seed, word.view());
-    out->push_back({Mix(word_hash), FeatureFamily::kWord});
+    out->push_back({Mix64(word_hash), FeatureFamily::kWord});
     // n-grams ending here: combine with the previous words' hashes.
     uint64_t gram = word_hash;
     for (int k = 0; k < previous_count && k + 2 <= max_n; ++k) {
-      gram = (gram * kFnvPrime) ^ (previous[k] + 0x9e3779b97f4a7c15ULL * (k + 1));
-      out->push_back({Mix(gram), FeatureFamily::kWord});
+      gram = (gram * kFnvPrime) ^ (previous[k] + kGoldenGamma * (k + 1));
+      out->push_back({Mix64(gram), FeatureFamily::kWord});
     }
     for (int k = max_n - 2; k > 0; --k) previous[k] = previous[k - 1];
     previous[0] = word_hash;

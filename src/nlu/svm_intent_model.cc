@@ -18,15 +18,6 @@ constexpr char kSmokeFile[] = "smoke.jsonl";
 // Guards against reading a file of another kind as a model.
 constexpr uint64_t kMagic = 0x314d56532d544f42ULL;  // "BOT-SVM1"
 
-std::string ExamplesToJsonLines(const std::vector<TrainingExample>& examples) {
-  std::string out;
-  for (const TrainingExample& e : examples) {
-    out += boost::json::serialize(boost::json::object{{"text", e.text}, {"intent", e.intent}});
-    out += '\n';
-  }
-  return out;
-}
-
 }  // namespace
 
 SvmIntentModel::SvmIntentModel(NormalizationOptions normalization, TfidfVectorizer vectorizer,

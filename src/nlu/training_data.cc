@@ -405,4 +405,13 @@ TrainingData LoadTrainingData(const std::vector<fs::path>& paths, const LoadOpti
   return loader.Finish();
 }
 
+std::string ExamplesToJsonLines(const std::vector<TrainingExample>& examples) {
+  std::string out;
+  for (const TrainingExample& e : examples) {
+    out += boost::json::serialize(boost::json::object{{"text", e.text}, {"intent", e.intent}});
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace chatbot::nlu

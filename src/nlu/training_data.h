@@ -81,6 +81,10 @@ struct LoadOptions {
 TrainingData LoadTrainingData(const std::vector<std::filesystem::path>& paths,
                               const LoadOptions& options = {});
 
+// One {"text", "intent"} JSON object per line, as model directories store
+// their held-out and smoke examples.
+std::string ExamplesToJsonLines(const std::vector<TrainingExample>& examples);
+
 }  // namespace chatbot::nlu
 
 #endif  // CHATBOT_NLU_TRAINING_DATA_H_

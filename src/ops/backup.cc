@@ -19,6 +19,8 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "common/time.h"
+#include "ops/backup_files.h"
 #include "ops/sqlite_backup.h"
 
 namespace chatbot::ops {
@@ -27,14 +29,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kPartialPrefix = ".partial-";
 // Attempts at copying a model folder that training replaces meanwhile.
 constexpr int kModelCopyAttempts = 3;
-
-struct FileDigest {
-  std::string sha256;
-  uint64_t bytes = 0;
-};
 
 const char* KindName(BackupItemKind kind) {
   switch (kind) {
@@ -46,81 +42,6 @@ const char* KindName(BackupItemKind kind) {
       return "file";
   }
   return "file";
-}
-
-std::string Errno() {
-  return std::strerror(errno);
-}
-
-// Copies `from` to the new file `to` (same permission bits), hashing what is
-// written, and fsyncs it.
-FileDigest CopyFileHashed(const fs::path& from, const fs::path& to) {
-  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) throw IoError("cannot read " + from.string() + ": " + Errno());
-  struct stat st {};
-  ::fstat(in, &st);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
-  if (out < 0) {
-    const std::string reason = Errno();
-    ::close(in);
-    throw IoError("cannot create " + to.string() + ": " + reason);
-  }
-  Sha256 hash;
-  FileDigest digest;
-  std::vector<char> buffer(1 << 20);
-  try {
-    while (true) {
-      const ssize_t n = ::read(in, buffer.data(), buffer.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw IoError("cannot read " + from.string() + ": " + Errno());
-      }
-      if (n == 0) break;
-      hash.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-      digest.bytes += static_cast<uint64_t>(n);
-      for (ssize_t done = 0; done < n;) {
-        const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          throw IoError("cannot write " + to.string() + ": " + Errno());
-        }
-        done += w;
-      }
-    }
-    if (::fsync(out) != 0) throw IoError("cannot fsync " + to.string() + ": " + Errno());
-  } catch (...) {
-    ::close(in);
-    ::close(out);
-    throw;
-  }
-  ::close(in);
-  if (::close(out) != 0) throw IoError("cannot write " + to.string() + ": " + Errno());
-  digest.sha256 = hash.FinishHex();
-  return digest;
-}
-
-// Copies a folder recursively; `digests` gets every file's digest by its
-// path relative to `from` (with '/').
-void CopyTreeHashed(const fs::path& from, const fs::path& to,
-                    std::map<std::string, FileDigest>* digests) {
-  std::error_code error;
-  fs::create_directories(to, error);
-  if (error) throw IoError("cannot create " + to.string() + ": " + error.message());
-  std::vector<fs::path> directories = {to};
-  for (auto it = fs::recursive_directory_iterator(from, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const fs::path relative = it->path().lexically_relative(from);
-    if (it->is_directory()) {
-      fs::create_directories(to / relative, error);
-      if (error)
-        throw IoError("cannot create " + (to / relative).string() + ": " + error.message());
-      directories.push_back(to / relative);
-    } else if (it->is_regular_file()) {
-      (*digests)[relative.generic_string()] = CopyFileHashed(it->path(), to / relative);
-    }
-  }
-  if (error) throw IoError("cannot read " + from.string() + ": " + error.message());
-  for (const fs::path& dir : directories) SyncDirectory(dir);
 }
 
 // For a copied model folder: the files its own manifest lists, with their
@@ -148,11 +69,6 @@ std::optional<json::object> ParseObject(const std::string& text) {
   return std::move(value.as_object());
 }
 
-std::string StringField(const json::object& object, std::string_view key) {
-  const json::value* v = object.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 std::optional<uint64_t> UnsignedValue(const json::value* v) {
   if (v == nullptr) return std::nullopt;
   if (v->is_uint64()) return v->as_uint64();
@@ -162,28 +78,7 @@ std::optional<uint64_t> UnsignedValue(const json::value* v) {
 
 // "20261129T002747Z" for the current time.
 std::string BackupNameNow() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
-  return text;
-}
-
-std::string UtcNow() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-// "2026-11-29T00:27:47Z" -> Unix seconds; nullopt when malformed.
-std::optional<int64_t> ParseUtc(const std::string& text) {
-  std::tm tm{};
-  if (::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return std::nullopt;
-  return static_cast<int64_t>(::timegm(&tm));
+  return FormatUtc(std::time(nullptr), "%Y%m%dT%H%M%SZ");
 }
 
 std::string HostName() {
@@ -199,16 +94,6 @@ bool IsSafeRelative(const std::string& path) {
     if (part == ".." || part == ".") return false;
   }
   return true;
-}
-
-std::string RandomSuffix() {
-  std::random_device random;
-  return fmt::format("{}-{:08x}", ::getpid(), random());
-}
-
-void RemoveQuietly(const fs::path& path) {
-  std::error_code error;
-  fs::remove_all(path, error);
 }
 
 std::optional<json::object> ReadManifest(const fs::path& dir, std::string* problem) {
@@ -354,7 +239,7 @@ BackupResult CreateBackup(const BackupOptions& options) {
     result.manifest = {{"format", kBackupFormat},
                        {"format_version", kBackupFormatVersion},
                        {"name", name},
-                       {"created_at", UtcNow()},
+                       {"created_at", UtcTimestamp()},
                        {"host", HostName()},
                        {"program_version", options.program_version},
                        {"seconds", result.seconds},
@@ -578,15 +463,13 @@ std::vector<std::string> PruneBackups(const fs::path& root, int64_t keep, int64_
   std::vector<std::string> removed;
   if (complete.empty()) return removed;
   const std::string newest = complete.back().name;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = NowMs() / 1000;
   for (size_t i = 0; i < complete.size(); ++i) {
     const BackupSummary& b = complete[i];
     if (b.name == newest || b.name == protect) continue;
     bool remove = keep > 0 && static_cast<int64_t>(complete.size() - i) > keep;
     if (max_age_seconds > 0) {
-      const std::optional<int64_t> created = ParseUtc(b.created_at);
+      const std::optional<int64_t> created = ParseUtcTimestamp(b.created_at);
       if (created && now - *created > max_age_seconds) remove = true;
     }
     if (!remove) continue;
@@ -608,199 +491,6 @@ std::vector<std::string> PruneBackups(const fs::path& root, int64_t keep, int64_
   }
   SyncDirectory(root);
   return removed;
-}
-
-namespace {
-
-// One item being restored.
-struct Staged {
-  std::string role;
-  std::string kind;    // "sqlite", "directory", "file"
-  std::string stored;  // its path inside the backup
-  fs::path target;
-  fs::path staged;  // the new copy; after the swap, the old data
-  bool target_existed = false;
-  bool swapped = false;
-  std::vector<std::string> moved_side_files;  // "-wal", "-shm" moved with the old database
-};
-
-void Rename(const fs::path& from, const fs::path& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) {
-    throw IoError("cannot rename " + from.string() + " to " + to.string() + ": " + Errno());
-  }
-}
-
-void Exchange(const fs::path& a, const fs::path& b) {
-  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0) {
-    throw IoError("cannot swap " + a.string() + " and " + b.string() + ": " + Errno());
-  }
-}
-
-void SwapIn(Staged* s) {
-  std::error_code error;
-  if (s->kind == "sqlite") {
-    // The old database's WAL and shared memory must not meet the new one:
-    // they go with the old file.
-    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-      const fs::path side = s->target.string() + suffix;
-      if (fs::exists(side, error)) {
-        Rename(side, s->staged.string() + suffix);
-        s->moved_side_files.push_back(suffix);
-      }
-    }
-  }
-  if (s->target_existed) {
-    Exchange(s->staged, s->target);
-  } else {
-    Rename(s->staged, s->target);
-  }
-  s->swapped = true;
-}
-
-// Undoes SwapIn; best effort (it runs while handling another failure).
-void SwapBack(Staged* s) {
-  if (s->swapped) {
-    if (s->target_existed) {
-      ::renameat2(AT_FDCWD, s->staged.c_str(), AT_FDCWD, s->target.c_str(), RENAME_EXCHANGE);
-    } else {
-      ::rename(s->target.c_str(), s->staged.c_str());
-    }
-    s->swapped = false;
-  }
-  for (const std::string& suffix : s->moved_side_files) {
-    ::rename((s->staged.string() + suffix).c_str(), (s->target.string() + suffix).c_str());
-  }
-  s->moved_side_files.clear();
-}
-
-void RemoveStaged(const Staged& s) {
-  RemoveQuietly(s.staged);
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-    RemoveQuietly(s.staged.string() + suffix);
-  }
-}
-
-}  // namespace
-
-RestoreResult RestoreBackup(const RestoreOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto log = [&](const std::string& line) {
-    if (options.log) options.log(line);
-  };
-  const BackupVerification verification = VerifyBackup(options.backup);
-  if (!verification.ok()) {
-    std::string message = "backup " + options.backup.string() + " is damaged; nothing restored:";
-    for (const std::string& p : verification.problems) message += "\n  " + p;
-    throw DataError(message);
-  }
-  log(fmt::format("verified backup {}: {} files, {} bytes", options.backup.string(),
-                  verification.files, verification.bytes));
-  const json::object& manifest = verification.manifest;
-  const json::object& files = manifest.at("files").as_object();
-
-  RestoreResult result;
-  std::map<std::string, const RestoreTarget*> targets;
-  for (const RestoreTarget& t : options.targets) targets[t.role] = &t;
-  std::vector<Staged> plan;
-  std::set<std::string> backed_up;
-  for (const json::value& item_value : manifest.at("items").as_array()) {
-    const json::object* item = item_value.if_object();
-    if (item == nullptr) continue;
-    const std::string role = StringField(*item, "role");
-    const json::value* present = item->if_contains("present");
-    if (present && present->is_bool() && !present->as_bool()) continue;
-    backed_up.insert(role);
-    const auto target = targets.find(role);
-    if (target == targets.end()) {
-      result.skipped.push_back(role + ": no place for it in this configuration");
-      continue;
-    }
-    Staged s;
-    s.role = role;
-    s.kind = StringField(*item, "kind");
-    s.stored = StringField(*item, "path");
-    s.target = target->second->path;
-    const fs::path parent = s.target.parent_path().empty() ? fs::path(".") : s.target.parent_path();
-    s.staged = parent / ("." + s.target.filename().string() + ".restore-" + RandomSuffix());
-    plan.push_back(std::move(s));
-    std::error_code error;
-    plan.back().target_existed = fs::exists(plan.back().target, error);
-  }
-  for (const RestoreTarget& t : options.targets) {
-    if (!backed_up.count(t.role)) {
-      result.skipped.push_back(t.role + ": not in the backup; " + t.path.string() + " left as is");
-    }
-  }
-
-  // 1. Copies beside the targets, checked against the manifest.
-  try {
-    for (Staged& s : plan) {
-      const std::string& stored = s.stored;
-      std::error_code error;
-      fs::create_directories(s.staged.parent_path(), error);
-      if (error) {
-        throw IoError("cannot create " + s.staged.parent_path().string() + ": " + error.message());
-      }
-      std::map<std::string, FileDigest> copied;  // relative to the backup folder
-      if (s.kind == "directory") {
-        std::map<std::string, FileDigest> tree;
-        CopyTreeHashed(options.backup / stored, s.staged, &tree);
-        for (auto& [relative, digest] : tree) copied[stored + "/" + relative] = std::move(digest);
-      } else {
-        copied[stored] = CopyFileHashed(options.backup / stored, s.staged);
-      }
-      for (const auto& [relative, digest] : copied) {
-        const json::object* expected =
-            files.contains(relative) ? files.at(relative).if_object() : nullptr;
-        if (expected == nullptr || StringField(*expected, "sha256") != digest.sha256) {
-          throw DataError("restore " + s.role + ": the copy of " + relative +
-                          " does not match the backup's manifest");
-        }
-      }
-      log(fmt::format("staged {} ({} files)", s.role, copied.size()));
-    }
-  } catch (...) {
-    for (const Staged& s : plan) RemoveStaged(s);
-    throw;
-  }
-
-  // 2. Swap them in; on any failure swap back what was done.
-  size_t swaps = 0;
-  try {
-    for (Staged& s : plan) {
-      if (s.kind == "sqlite" && s.target_existed) {
-        try {
-          SettleSqliteDatabase(s.target);
-        } catch (const Error& e) {
-          log(
-              fmt::format("note: the current {} could not be checkpointed ({}); its WAL is "
-                          "discarded with it",
-                          s.role, e.what()));
-        }
-      }
-      SwapIn(&s);
-      ++swaps;
-      if (options.fail_after_swaps >= 0 && swaps == static_cast<size_t>(options.fail_after_swaps)) {
-        throw IoError("restore: failure injected after " + std::to_string(swaps) + " swaps");
-      }
-    }
-  } catch (...) {
-    for (auto it = plan.rbegin(); it != plan.rend(); ++it) SwapBack(&*it);
-    for (const Staged& s : plan) RemoveStaged(s);
-    throw;
-  }
-
-  // 3. The old data (now at the staged paths) goes.
-  std::set<fs::path> parents;
-  for (const Staged& s : plan) {
-    RemoveStaged(s);
-    parents.insert(s.target.parent_path().empty() ? fs::path(".") : s.target.parent_path());
-    result.restored.push_back(s.role + " -> " + s.target.string());
-    log("restored " + s.role + " -> " + s.target.string());
-  }
-  for (const fs::path& parent : parents) SyncDirectory(parent);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return result;
 }
 
 }  // namespace chatbot::ops

@@ -11,22 +11,16 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace chatbot::ops {
 namespace {
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 template <typename T>
 bool ParseNumber(std::string_view text, T* value) {
-  text = Trim(text);
+  text = Trim(text, " \t\r");
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
   return error == std::errc() && end == text.data() + text.size();
 }
@@ -104,13 +98,7 @@ std::vector<GpuSample> ParseNvidiaSmiCsv(std::string_view csv) {
     const size_t newline = csv.find('\n');
     std::string_view line = csv.substr(0, newline);
     csv.remove_prefix(newline == std::string_view::npos ? csv.size() : newline + 1);
-    std::vector<std::string_view> fields;
-    while (true) {
-      const size_t comma = line.find(',');
-      fields.push_back(Trim(line.substr(0, comma)));
-      if (comma == std::string_view::npos) break;
-      line.remove_prefix(comma + 1);
-    }
+    const std::vector<std::string_view> fields = SplitTrimmed(line, ',', " \t\r");
     if (fields.size() != 5) continue;
     GpuSample s;
     double utilization = 0;
@@ -285,8 +273,8 @@ void GpuMonitor::Run() {
   }
 }
 
-int GpuMonitor::AddCollector(MetricsRegistry* registry) {
-  return registry->AddCollector([this](MetricWriter& w) {
+int GpuMonitor::AddCollector(metrics::MetricsRegistry* registry) {
+  return registry->AddCollector([this](metrics::MetricWriter& w) {
     const std::vector<GpuSample> samples = Latest();
     struct Family {
       const char* name;
@@ -303,10 +291,10 @@ int GpuMonitor::AddCollector(MetricsRegistry* registry) {
          [](const GpuSample& s) { return static_cast<double>(s.memory_total_bytes); }},
     };
     for (const Family& family : kFamilies) {
-      w.Header(family.name, family.help, MetricType::kGauge);
+      w.Header(family.name, family.help, metrics::MetricType::kGauge);
       for (const GpuSample& s : samples) {
         const std::string index = std::to_string(s.index);
-        const Label labels[] = {{"gpu", index}, {"name", s.name}};
+        const metrics::Label labels[] = {{"gpu", index}, {"name", s.name}};
         w.Sample(family.name, labels, family.value(s));
       }
     }

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "ops/metrics_registry.h"
+#include "metrics/metrics_registry.h"
 
 namespace chatbot::ops {
 
@@ -62,7 +62,7 @@ class GpuMonitor {
 
   // Writes the latest sample through `registry` (see above); returns the
   // collector's id. The monitor must outlive the collector.
-  int AddCollector(MetricsRegistry* registry);
+  int AddCollector(metrics::MetricsRegistry* registry);
 
   // A way of reading the GPUs (NVML, nvidia-smi); defined in the .cc.
   struct Source;

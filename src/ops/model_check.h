@@ -1,6 +1,6 @@
 // What `chatbot check-model` and `chatbot verify-model` look at, for any
-// model directory with a manifest.json (nlu/model_manifest.h): model/svm
-// today, model/bert and others as they arrive.
+// model directory with a manifest.json (nlu/model_manifest.h): model/svm,
+// model/bert or any other.
 //
 // The manifest is read generically (format, version, creation time, labels,
 // held-out metrics, the size and SHA-256 of every file); the model itself is

@@ -143,8 +143,9 @@ std::optional<DiskStats> ReadDiskStats(const std::filesystem::path& path) {
   return stats;
 }
 
-int AddProcessCollector(MetricsRegistry* registry, std::vector<std::filesystem::path> disk_paths) {
-  return registry->AddCollector([disk_paths = std::move(disk_paths)](MetricWriter& w) {
+int AddProcessCollector(metrics::MetricsRegistry* registry,
+                        std::vector<std::filesystem::path> disk_paths) {
+  return registry->AddCollector([disk_paths = std::move(disk_paths)](metrics::MetricWriter& w) {
     const ProcessStats p = ReadProcessStats();
     w.Counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
               p.cpu_seconds);
@@ -180,11 +181,11 @@ int AddProcessCollector(MetricsRegistry* registry, std::vector<std::filesystem::
       if (!free_header) {
         w.Header("chatbot_disk_free_bytes",
                  "Bytes available to the service on the file system holding a data folder.",
-                 MetricType::kGauge);
+                 metrics::MetricType::kGauge);
         free_header = true;
       }
       const std::string name = path.string();
-      const Label label{"path", name};
+      const metrics::Label label{"path", name};
       w.Sample("chatbot_disk_free_bytes", {&label, 1}, static_cast<double>(d->free_bytes));
     }
     bool total_header = false;
@@ -193,11 +194,11 @@ int AddProcessCollector(MetricsRegistry* registry, std::vector<std::filesystem::
       if (!d) continue;
       if (!total_header) {
         w.Header("chatbot_disk_total_bytes", "Size of the file system holding a data folder.",
-                 MetricType::kGauge);
+                 metrics::MetricType::kGauge);
         total_header = true;
       }
       const std::string name = path.string();
-      const Label label{"path", name};
+      const metrics::Label label{"path", name};
       w.Sample("chatbot_disk_total_bytes", {&label, 1}, static_cast<double>(d->total_bytes));
     }
   });

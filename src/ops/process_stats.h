@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/metrics_registry.h"
+#include "metrics/metrics_registry.h"
 
 namespace chatbot::ops {
 
@@ -60,7 +60,7 @@ std::optional<DiskStats> ReadDiskStats(const std::filesystem::path& path);
 // chatbot_disk_{free,total}_bytes{path=...} for each of `disk_paths` (the
 // sessions, models, logs and backups folders, say; duplicates on one file
 // system are written once per path). Returns the collector's id.
-int AddProcessCollector(MetricsRegistry* registry,
+int AddProcessCollector(metrics::MetricsRegistry* registry,
                         std::vector<std::filesystem::path> disk_paths = {});
 
 }  // namespace chatbot::ops

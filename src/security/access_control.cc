@@ -13,10 +13,10 @@
 #include "common/ascii_text.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/time.h"
 #include "security/access_policy.h"
 #include "security/api_key.h"
 #include "security/client_address.h"
-#include "security/duration.h"
 
 namespace chatbot::security {
 namespace {

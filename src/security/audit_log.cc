@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/logging.h"
 #include "common/private_files.h"
-#include "security/duration.h"
+#include "common/time.h"
 
 namespace chatbot::security {
 

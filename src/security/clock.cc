@@ -1,11 +1,11 @@
 #include "security/clock.h"
 
+#include "common/time.h"
+
 namespace chatbot::security {
 
 int64_t SystemClock::WallMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return NowMs();
 }
 
 int64_t SystemClock::SteadyNs() const {

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "security/duration.h"
+#include "common/time.h"
 
 namespace chatbot::security {
 namespace json = boost::json;

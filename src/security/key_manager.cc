@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
-#include "security/duration.h"
+#include "common/time.h"
 #include "security/ip_network.h"
 
 namespace chatbot::security {

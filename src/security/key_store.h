@@ -1,17 +1,14 @@
-// The keys database: API keys (hashes only) and the lockdown state, in one
-// SQLite file (`[security] database`, WAL mode), so that one backup carries
-// both and the command line and the service see the same state.
+// The keys store: API keys (hashes only), their usage counters and the
+// lockdown state, in one place (`[security] database`), so that one backup
+// carries them all and the command line and the service see the same state.
 //
 // Used by management operations only (the CLI, the admin API, the service's
 // start) and by the service's background thread (reloading after changes,
 // writing batched usage counters): never on the request path, which reads
 // an in-memory table (access_control.h).
 //
-// Thread-safe: one connection behind a mutex. Other processes open their own
-// connection; WAL lets readers and the writer proceed together and
-// busy_timeout makes writers wait their turn. DataVersion() is SQLite's
-// PRAGMA data_version, which changes when another connection commits: the
-// service polls it to notice what the CLI changed.
+// Implementations are thread-safe, and several processes may open the same
+// store at once.
 #ifndef CHATBOT_SECURITY_KEY_STORE_H_
 #define CHATBOT_SECURITY_KEY_STORE_H_
 
@@ -19,15 +16,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "security/api_key.h"
 #include "security/role.h"
-
-struct sqlite3;
 
 namespace chatbot::security {
 
@@ -75,51 +69,43 @@ struct LockdownState {
   friend bool operator==(const LockdownState&, const LockdownState&) = default;
 };
 
+// Where keys, lockdown and usage counters live. The service, the CLI and
+// the admin API reach them only through this interface, so that another
+// backend is one more implementation of it (sqlite_key_store.h is the one
+// there is).
 class KeyStore {
  public:
-  static constexpr int64_t kSchemaVersion = 1;
-  // PRAGMA application_id ("CBKS"): another program's database is refused.
-  static constexpr int64_t kApplicationId = 0x43424b53;
-
-  // Opens or creates the database (its directory with mode 0700, the file
-  // with 0600). Throws StoreError naming the file.
+  // Opens or creates the keys database at `path` (SqliteKeyStore). Throws
+  // StoreError naming the file.
   static std::unique_ptr<KeyStore> Open(const std::filesystem::path& path);
-  ~KeyStore();
-  KeyStore(const KeyStore&) = delete;
-  KeyStore& operator=(const KeyStore&) = delete;
+
+  virtual ~KeyStore() = default;
 
   // Every key, oldest first.
-  std::vector<KeyRecord> List();
-  std::optional<KeyRecord> Get(const std::string& id);
+  virtual std::vector<KeyRecord> List() = 0;
+  virtual std::optional<KeyRecord> Get(const std::string& id) = 0;
   // False when the id is taken (the caller draws another).
-  bool Insert(const KeyRecord& record);
+  virtual bool Insert(const KeyRecord& record) = 0;
   // Inserts many keys in one transaction (imports, load tests); returns how
   // many were new.
-  int64_t InsertMany(const std::vector<KeyRecord>& records);
+  virtual int64_t InsertMany(const std::vector<KeyRecord>& records) = 0;
   // Reads the key, lets `change` edit it, and writes back its settings (not
   // its usage counters), in one write transaction. nullopt when there is no
   // such key; otherwise the record as written. `change` may throw to abort.
-  std::optional<KeyRecord> Modify(const std::string& id,
-                                  const std::function<void(KeyRecord&)>& change);
+  virtual std::optional<KeyRecord> Modify(const std::string& id,
+                                          const std::function<void(KeyRecord&)>& change) = 0;
   // Adds the counters, in one transaction.
-  void AddUsage(const std::vector<UsageDelta>& deltas);
+  virtual void AddUsage(const std::vector<UsageDelta>& deltas) = 0;
 
-  LockdownState GetLockdown();
-  void SetLockdown(const LockdownState& state);
+  virtual LockdownState GetLockdown() = 0;
+  virtual void SetLockdown(const LockdownState& state) = 0;
 
-  // Changes whenever another connection commits.
-  int64_t DataVersion();
+  // Changes whenever another process (or connection) commits a change: the
+  // service polls it to notice what the CLI changed.
+  virtual int64_t DataVersion() = 0;
 
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  explicit KeyStore(std::filesystem::path path);
-  void Initialize();
-
-  const std::filesystem::path path_;
-  const std::string path_string_;
-  std::mutex mu_;
-  sqlite3* db_ = nullptr;  // guarded by mu_
+  // Where the state lives, for messages and backups.
+  virtual const std::filesystem::path& path() const = 0;
 };
 
 }  // namespace chatbot::security

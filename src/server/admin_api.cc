@@ -5,9 +5,9 @@
 #include <cmath>
 #include <optional>
 
+#include "common/duration.h"
 #include "common/error.h"
 #include "common/logging.h"
-#include "security/duration.h"
 #include "security/key_json.h"
 #include "server/json_response.h"
 
@@ -82,7 +82,7 @@ security::Role RoleField(const std::string& text) {
 }
 
 int64_t DurationField(const std::string& field, const std::string& text, bool allow_zero) {
-  const std::optional<int64_t> ms = security::ParseDurationMs(text, allow_zero);
+  const std::optional<int64_t> ms = ParseDurationMs(text, allow_zero);
   if (!ms) {
     throw BadRequest{"bad_parameter",
                      field + " '" + text + "' is not a duration such as 30m, 24h, 90d or 2w"};

@@ -1,7 +1,5 @@
 #include "server/api_handler.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
@@ -10,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/logging.h"
-#include "dialogue/dialogue_engine.h"
+#include "dialogue/chat_service.h"
 #include "nlu/text_normalizer.h"
 #include "security/key_json.h"
 #include "server/compression.h"
@@ -25,12 +23,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsJsonContentType(std::string_view type) {
   // "application/json", optionally with parameters ("; charset=utf-8").
@@ -115,18 +107,6 @@ json::object PredictionJson(const nlu::IntentPrediction& p, const nlu::IntentCla
           {"model_version", model.version()}};
 }
 
-std::string NewSessionId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for a session id");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    id[2 * i] = kHex[bytes[i] >> 4];
-    id[2 * i + 1] = kHex[bytes[i] & 15];
-  }
-  return id;
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -144,6 +124,8 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
       models_(models),
       sessions_(sessions),
       started_(std::chrono::steady_clock::now()),
+      chat_(
+          std::make_unique<dialogue::ChatService>(sessions, static_cast<int>(settings.nlu.top_k))),
       review_(std::make_unique<ReviewApi>(sessions, models)) {
   if (settings_.web.enabled) {
     StaticFilesOptions options;
@@ -184,7 +166,7 @@ bool ApiHandler::Admit(const HttpRequest& request, HttpResponse* response,
 }
 
 std::mutex& ApiHandler::SessionLock(const std::string& id) {
-  return session_locks_[std::hash<std::string>{}(id) % session_locks_.size()];
+  return chat_->SessionLock(id);
 }
 
 bool ApiHandler::Cors(const HttpRequest& request, HttpResponse* response, bool preflight) const {
@@ -434,48 +416,18 @@ void ApiHandler::Chat(const HttpRequest& request, const security::Principal& pri
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
 
-  const int64_t received = NowMs();
-  std::optional<store::Session> session;
-  const bool new_session = session_id.empty();
-  if (new_session) session_id = NewSessionId();
-  std::lock_guard lock(SessionLock(session_id));
-  if (new_session) {
-    sessions_->CreateSession(session_id, received, principal.Owner());
-    metrics_->SessionCreated();
-    session.emplace();
-    session->summary.id = session_id;
-    session->summary.created_at_ms = received;
-    session->summary.updated_at_ms = received;
-  } else {
-    session = sessions_->GetSession(session_id, false);
-    if (!session || !MaySee(principal, session->summary)) {
-      return SetError(response, 404, "session_not_found", "no session " + session_id);
-    }
-  }
-  dialogue::DialogueState state = dialogue::ParseState(session->dialogue_state);
-  const auto started = std::chrono::steady_clock::now();
-  const nlu::IntentPrediction prediction = snapshot->classifier().Predict(
-      message, std::max<int>(2, static_cast<int>(settings_.nlu.top_k)));
-  metrics_->ObservePrediction(prediction.model, "chat", prediction, SecondsSince(started));
-  const dialogue::DialogueReply reply = snapshot->dialogue->Respond(message, prediction, &state);
-  metrics_->ObserveChatReply(reply.clarification  ? "clarification"
-                             : reply.out_of_scope ? "fallback"
-                                                  : "answer");
+  dialogue::ChatRequest chat{session_id, message, principal.Owner(), principal.SeesAllSessions()};
+  const std::optional<dialogue::ChatTurn> result =
+      chat_->Reply(chat, {snapshot->classifier(), *snapshot->dialogue});
+  if (!result) return SetError(response, 404, "session_not_found", "no session " + session_id);
+  if (result->new_session) metrics_->SessionCreated();
+  const nlu::IntentPrediction& prediction = result->prediction;
+  metrics_->ObservePrediction(prediction.model, "chat", prediction, result->predict_seconds);
+  const dialogue::DialogueReply& reply = result->reply;
+  metrics_->ObserveChatReply(dialogue::ReplyKind(reply));
+  const store::Turn& turn = result->stored;
 
-  store::Turn turn;
-  turn.number = session->summary.turn_count + 1;
-  turn.user_text = std::string(message);
-  turn.intent = reply.intent;
-  turn.confidence = reply.confidence;
-  turn.out_of_scope = reply.out_of_scope;
-  turn.reply = reply.reply;
-  turn.model = prediction.model;
-  turn.model_version = snapshot->classifier().version();
-  turn.received_at_ms = received;
-  turn.replied_at_ms = NowMs();
-  sessions_->AppendTurn(session_id, turn, dialogue::SerializeState(state));
-
-  json::object out{{"session_id", session_id},
+  json::object out{{"session_id", result->session_id},
                    {"reply", reply.reply},
                    {"intent", reply.intent},
                    {"confidence", reply.confidence},

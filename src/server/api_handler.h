@@ -1,16 +1,16 @@
-// The HTTP API (docs/api.md): routes requests to the model, the dialogue
-// engine and the session store, and shapes every error the same way:
+// The HTTP API (docs/api.md): routes requests to the model, the chat use
+// case (dialogue/chat_service.h) and the session store, and shapes every error the same way:
 //   {"error": {"code": "...", "message": "..."}}
 #ifndef CHATBOT_SERVER_API_HANDLER_H_
 #define CHATBOT_SERVER_API_HANDLER_H_
 
-#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "common/config.h"
+#include "dialogue/chat_service.h"
 #include "security/access_control.h"
 #include "server/admin_api.h"
 #include "server/http_types.h"
@@ -65,9 +65,8 @@ class ApiHandler final : public HttpHandler {
   void Model(HttpResponse* response);
   void ReloadModel(HttpResponse* response);
 
-  // Turns of one session are decided one at a time (the dialogue state and
-  // the turn number depend on the previous turn); sessions hash onto a fixed
-  // set of locks so that unrelated sessions rarely wait for each other.
+  // Turns (and deletion) of one session happen one at a time
+  // (dialogue::ChatService::SessionLock).
   std::mutex& SessionLock(const std::string& id);
 
   // The security pipeline; false when `response` holds the refusal.
@@ -78,7 +77,8 @@ class ApiHandler final : public HttpHandler {
   store::SessionStore* sessions_;
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> ready_{false};
-  std::array<std::mutex, 256> session_locks_;
+  // The chat turn itself (POST /v1/chat), shared with `chatbot chat`.
+  std::unique_ptr<dialogue::ChatService> chat_;
   security::AccessControl* access_ = nullptr;
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<ReviewApi> review_;

@@ -2,9 +2,10 @@
 
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/time.h"
+#include "dialogue/chat_service.h"
 #include "nlu/classifier_loader.h"
 #include "nlu/model_manifest.h"
-#include "nlu/training_data.h"
 
 namespace chatbot::server {
 
@@ -18,14 +19,8 @@ void ModelRegistry::Reload() {
     snapshot->directory = settings_.paths.models;
     snapshot->models = nlu::LoadClassifier(snapshot->directory, load_);
     snapshot->precision = load_.bert.precision;
-    const nlu::TrainingData domain = nlu::LoadTrainingData(std::vector<std::filesystem::path>(
-        settings_.paths.data.begin(), settings_.paths.data.end()));
-    dialogue::DialogueOptions options;
-    options.ambiguity_margin = settings_.dialogue.ambiguity_margin;
-    options.min_clarify_confidence = settings_.dialogue.min_clarify_confidence;
-    snapshot->dialogue = std::make_shared<dialogue::DialogueEngine>(
-        domain.intents, dialogue::VariablesFromSettings(settings_.bot), options);
-    snapshot->loaded_at = nlu::UtcTimestamp();
+    snapshot->dialogue = dialogue::LoadDialogueEngine(settings_);
+    snapshot->loaded_at = UtcTimestamp();
     for (const nlu::IntentClassifier* model : snapshot->Parts()) {
       AppLog()->info("model {} {} loaded from {}", model->kind(), model->version(),
                      snapshot->directory.string());

@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "common/time.h"
 #include "nlu/training_data.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
@@ -24,12 +25,6 @@ constexpr double kDefaultBelowConfidence = 0.5;
 constexpr int64_t kDefaultLimit = 100;
 constexpr int64_t kMaxLimit = 1000;
 constexpr std::string_view kLabelsPath = "/v1/review/labels";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 json::object LabelJson(const store::TurnLabel& label) {
   return {{"session_id", label.session_id},
@@ -273,11 +268,7 @@ void ReviewApi::Export(const HttpRequest& request, HttpResponse* response) {
   }
   size_t written = 0;
   std::string out = LabelsAsTrainingData(sessions_->ListLabels(since_ms), &written);
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char date[16];
-  std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
+  const std::string date = FormatUtc(std::time(nullptr), "%Y-%m-%d");
   response->status = 200;
   response->content_type = "application/x-ndjson";
   response->body = std::move(out);

@@ -20,7 +20,7 @@ const std::array<std::string, 600>& StatusLabels() {
 }
 
 template <typename Metric>
-Metric& Single(ops::Family<Metric>& family) {
+Metric& Single(metrics::Family<Metric>& family) {
   return family.WithLabels(std::span<const std::string_view>());
 }
 
@@ -53,7 +53,7 @@ ServiceMetrics::ServiceMetrics(std::string_view version)
       request_duration_(registry_.AddHistogram(
           "chatbot_http_request_duration_seconds",
           "Time from a request's first byte to its response written, by route.", {"route"},
-          ops::LatencyBucketsSeconds())),
+          metrics::LatencyBucketsSeconds())),
       in_flight_(Single(
           registry_.AddIntGauge("chatbot_http_requests_in_flight", "Requests being handled now."))),
       predictions_(registry_.AddCounter("chatbot_predictions_total",
@@ -61,7 +61,7 @@ ServiceMetrics::ServiceMetrics(std::string_view version)
                                         {"model", "endpoint"})),
       prediction_duration_(registry_.AddHistogram("chatbot_prediction_duration_seconds",
                                                   "Time of one prediction, by model.", {"model"},
-                                                  ops::LatencyBucketsSeconds())),
+                                                  metrics::LatencyBucketsSeconds())),
       intents_(registry_.AddCounter(
           "chatbot_intent_predictions_total",
           "Predictions by the intent decided (oos when out of scope), by model.",
@@ -88,7 +88,7 @@ ServiceMetrics::ServiceMetrics(std::string_view version)
           "chatbot_sessions_deleted_total",
           "Sessions deleted by this process, by reason (api or retention).", {"reason"})) {
   const std::string build_version(version);
-  registry_.AddCollector([build_version](ops::MetricWriter& w) {
+  registry_.AddCollector([build_version](metrics::MetricWriter& w) {
     w.Gauge("chatbot_build_info", "The running chatbot's version (always 1).", 1,
             {{"version", build_version}});
   });
@@ -130,7 +130,7 @@ void ServiceMetrics::SessionsDeleted(std::string_view reason, int64_t count) {
 
 void ServiceMetrics::Render(HttpResponse* response) const {
   response->status = 200;
-  response->content_type = std::string(ops::MetricsRegistry::kContentType);
+  response->content_type = std::string(metrics::MetricsRegistry::kContentType);
   response->body = registry_.Render();
 }
 

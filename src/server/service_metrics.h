@@ -30,8 +30,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "metrics/metrics_registry.h"
 #include "nlu/intent_classifier.h"
-#include "ops/metrics_registry.h"
 #include "server/http_types.h"
 
 namespace chatbot::server {
@@ -43,7 +43,7 @@ class ServiceMetrics {
  public:
   explicit ServiceMetrics(std::string_view version = "0.1.0");
 
-  ops::MetricsRegistry& registry() { return registry_; }
+  metrics::MetricsRegistry& registry() { return registry_; }
 
   // A finished request (HttpServerOptions::on_response).
   void ObserveRequest(std::string_view path, int status, int64_t latency_us);
@@ -57,7 +57,7 @@ class ServiceMetrics {
     InFlight& operator=(const InFlight&) = delete;
 
    private:
-    ops::IntGauge& gauge_;
+    metrics::IntGauge& gauge_;
   };
 
   // One prediction by `model` ("svm", "bert", "ensemble") for `endpoint`
@@ -82,19 +82,19 @@ class ServiceMetrics {
   void Render(HttpResponse* response) const;
 
  private:
-  ops::MetricsRegistry registry_;
-  ops::CounterFamily& requests_;
-  ops::HistogramFamily& request_duration_;
-  ops::IntGauge& in_flight_;
-  ops::CounterFamily& predictions_;
-  ops::HistogramFamily& prediction_duration_;
-  ops::CounterFamily& intents_;
-  ops::CounterFamily& out_of_scope_;
-  ops::CounterFamily& chat_replies_;
-  ops::HistogramFamily& batch_size_;
-  ops::CounterFamily& cache_;
-  ops::Gauge& sessions_stored_;
-  ops::CounterFamily& sessions_deleted_;
+  metrics::MetricsRegistry registry_;
+  metrics::CounterFamily& requests_;
+  metrics::HistogramFamily& request_duration_;
+  metrics::IntGauge& in_flight_;
+  metrics::CounterFamily& predictions_;
+  metrics::HistogramFamily& prediction_duration_;
+  metrics::CounterFamily& intents_;
+  metrics::CounterFamily& out_of_scope_;
+  metrics::CounterFamily& chat_replies_;
+  metrics::HistogramFamily& batch_size_;
+  metrics::CounterFamily& cache_;
+  metrics::Gauge& sessions_stored_;
+  metrics::CounterFamily& sessions_deleted_;
 };
 
 }  // namespace chatbot::server

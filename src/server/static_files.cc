@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "server/compression.h"
 
 namespace chatbot::server {
@@ -41,12 +42,7 @@ bool Compressible(const std::string& content_type) {
 
 std::string HttpDateOf(fs::file_time_type time) {
   const auto system = std::chrono::file_clock::to_sys(time);
-  const std::time_t t = std::chrono::system_clock::to_time_t(system);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buffer;
+  return HttpDate(std::chrono::system_clock::to_time_t(system));
 }
 
 std::string ReadAll(const fs::path& path) {

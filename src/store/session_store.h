@@ -1,6 +1,7 @@
-// Conversation sessions and their turns, behind an interface so that the
-// HTTP handlers do not depend on where sessions live: SQLite on one machine
-// (sqlite_session_store.h).
+// Conversation sessions, their turns and the review labels, behind an
+// interface so that the chat use case and the HTTP handlers do not depend on
+// where sessions live; sqlite_session_store.h keeps them in SQLite on one
+// machine, and another backend is one more implementation of this class.
 //
 // Durability contract: when AppendTurn returns, the turn and the session's
 // new dialogue state are committed; a crash of the process afterwards

@@ -4,13 +4,16 @@
 // the order of the document, to one fresh `chatbot serve` with the default
 // domain's model. The response must have the documented status, every
 // documented key (recursively; for arrays, the first element's keys in the
-// actual first element) with a value of the same JSON kind, and the same
+// actual first element) with a value of the same JSON kind, no key that no
+// example of the same endpoint (method and path) documents (recursively, in
+// every array element), and the same
 // values for "intent", "out_of_scope", "code" and "status" at the top level,
 // inside "error" and inside each element of "results".
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -203,6 +206,64 @@ void CompareValues(const json::value& documented, const json::value& actual,
   }
 }
 
+// Adds the keys documented in `more` to `shape` (objects merged key by key,
+// array elements merged into one); null, documented anywhere, stands for any
+// value.
+void MergeShape(json::value* shape, const json::value& more) {
+  if (shape->is_null()) return;
+  if (more.is_null()) {
+    *shape = nullptr;
+  } else if (shape->is_object() && more.is_object()) {
+    for (const auto& [key, value] : more.as_object()) {
+      json::object& object = shape->as_object();
+      if (json::value* existing = object.if_contains(key)) {
+        MergeShape(existing, value);
+      } else {
+        object[key] = value;
+      }
+    }
+  } else if (shape->is_array() && more.is_array()) {
+    for (const json::value& element : more.as_array()) {
+      json::array& array = shape->as_array();
+      if (array.empty()) {
+        array.push_back(element);
+      } else {
+        MergeShape(&array[0], element);
+      }
+    }
+    json::array& array = shape->as_array();
+    if (array.size() > 1) array.resize(1);
+  }
+}
+
+// Keys of `actual` (recursively, in every array element) that `shape` does
+// not document.
+void CheckDocumented(const json::value& shape, const json::value& actual, const std::string& path,
+                     std::vector<std::string>* problems) {
+  if (shape.is_object() && actual.is_object()) {
+    for (const auto& [key, value] : actual.as_object()) {
+      const std::string child = path + "." + std::string(key);
+      const json::value* documented = shape.as_object().if_contains(key);
+      if (documented == nullptr) {
+        problems->push_back(child + ": sent but not documented (" + json::serialize(value) + ")");
+      } else {
+        CheckDocumented(*documented, value, child, problems);
+      }
+    }
+  } else if (shape.is_array() && actual.is_array() && !shape.as_array().empty()) {
+    const json::array& elements = actual.as_array();
+    for (size_t i = 0; i < elements.size(); ++i) {
+      CheckDocumented(shape.as_array()[0], elements[i], path + "[" + std::to_string(i) + "]",
+                      problems);
+    }
+  }
+}
+
+// The endpoint of an example: method and path, without the query.
+std::string Endpoint(const Example& example) {
+  return example.method + " " + example.target.substr(0, example.target.find('?'));
+}
+
 void CompareExample(const json::value& documented, const json::value& actual,
                     std::vector<std::string>* problems) {
   CompareShape(documented, actual, "$", problems);
@@ -250,6 +311,15 @@ TEST(ApiDocsTest, ParserFindsRequestsResponsesAndBodies) {
   CompareExample(json::parse(R"({"a": {"b": 1, "c": [{"d": "x"}]}, "status": "ok"})"),
                  json::parse(R"({"a": {"b": 2, "c": [{"e": 1}]}, "status": "down"})"), &problems);
   EXPECT_EQ(problems.size(), 2u);  // $.a.c[0].d missing; $.status differs
+
+  // Keys sent must be documented by some example of the endpoint.
+  json::value shape = json::parse(R"({"a": {"b": 1}, "c": [{"d": 1}]})");
+  MergeShape(&shape, json::parse(R"({"a": {"x": 1}, "c": [{"e": 1}], "n": null})"));
+  problems.clear();
+  CheckDocumented(shape, json::parse(R"({"a": {"b": 1, "x": 2, "y": 3}, "c": [{"d": 1}, {"f": 1}],
+                                         "n": {"anything": 1}, "z": 0})"),
+                  "$", &problems);
+  EXPECT_EQ(problems.size(), 3u);  // $.a.y, $.c[1].f, $.z
 }
 
 TEST(ApiDocsTest, EveryExampleMatchesTheServer) {
@@ -259,6 +329,13 @@ TEST(ApiDocsTest, EveryExampleMatchesTheServer) {
                         << model.training.err;
   const std::vector<Example> examples = ParseExamples(ReadFileToString(kApiDoc));
   ASSERT_GE(examples.size(), 10u) << "too few examples found in " << kApiDoc;
+
+  // What each endpoint documents, over all its examples.
+  std::map<std::string, json::value> shapes;
+  for (const Example& example : examples) {
+    auto [it, added] = shapes.try_emplace(Endpoint(example), example.response);
+    if (!added) MergeShape(&it->second, example.response);
+  }
 
   TempDir work("chatbot-api-docs");
   InstallSharedModel(work.path());
@@ -296,6 +373,7 @@ TEST(ApiDocsTest, EveryExampleMatchesTheServer) {
     }
     std::vector<std::string> problems;
     CompareExample(example.response, actual, &problems);
+    CheckDocumented(shapes.at(Endpoint(example)), actual, "$", &problems);
     for (const std::string& problem : problems) {
       ADD_FAILURE() << problem << "\n(documented at " << Where(example.json_line)
                     << ")\nactual: " << result.body;

@@ -17,6 +17,7 @@
 
 #include "security/access_policy.h"
 #include "security/api_key.h"
+#include "temp_dir.h"
 
 namespace chatbot::security {
 namespace {
@@ -29,22 +30,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "chatbot-access-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 std::string ReadAll(const fs::path& path) {
   std::ifstream in(path);

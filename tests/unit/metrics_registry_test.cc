@@ -1,10 +1,10 @@
-// ops::MetricsRegistry: sharded counters and histograms that sum right under
+// metrics::MetricsRegistry: sharded counters and histograms that sum right under
 // concurrent writers, the Prometheus text format (HELP/TYPE, labels,
 // escaping, cumulative buckets, +Inf), families that stay silent until used,
 // the series cap, collectors; and the service's metrics (server::
 // ServiceMetrics): route labels that no request can multiply, and what a
 // request, a prediction and a chat reply record.
-#include "ops/metrics_registry.h"
+#include "metrics/metrics_registry.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,7 +24,7 @@
 
 #include "server/service_metrics.h"
 
-namespace chatbot::ops {
+namespace chatbot::metrics {
 namespace {
 
 using ::testing::HasSubstr;
@@ -269,7 +269,7 @@ TEST(MetricsRegistryTest, AServiceSizedRegistryRendersFast) {
 }
 
 }  // namespace
-}  // namespace chatbot::ops
+}  // namespace chatbot::metrics
 
 namespace chatbot::server {
 namespace {

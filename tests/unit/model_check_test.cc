@@ -15,6 +15,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "nlu/evaluation_report.h"
 #include "nlu/model_manifest.h"
 #include "nlu/svm_intent_model.h"
@@ -45,8 +46,8 @@ const fs::path& TrainedModel() {
     nlu::SvmTrainingResult result =
         nlu::TrainSvmModel(data.examples, {}, nlu::SvmTrainingOptions{});
     result.model->set_version("test-version");
-    result.model->set_manifest({{"created_at", nlu::UtcTimestamp()},
-                                {"heldout_metrics", nlu::ReportToJson(result.heldout)}});
+    result.model->set_manifest(
+        {{"created_at", UtcTimestamp()}, {"heldout_metrics", nlu::ReportToJson(result.heldout)}});
     const fs::path path = dir->path() / "svm";
     result.model->Save(path, result.heldout_examples, result.smoke_examples);
     return path;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ops/gpu_monitor.h"
+#include "temp_dir.h"
 
 namespace chatbot::ops {
 namespace {
@@ -26,22 +27,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "chatbot-ops-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 TEST(ProcessStatsTest, ReflectsThisProcess) {
   const ProcessStats before = ReadProcessStats();
@@ -93,7 +79,7 @@ TEST(ProcessStatsTest, HostAndDisk) {
 }
 
 TEST(ProcessStatsTest, CollectorWritesProcessHostAndDiskMetrics) {
-  MetricsRegistry registry;
+  metrics::MetricsRegistry registry;
   AddProcessCollector(&registry, {fs::temp_directory_path(), "/no/such/path"});
   const std::string text = registry.Render();
   for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
@@ -159,7 +145,7 @@ TEST(GpuMonitorTest, SamplesThroughNvidiaSmiAndWritesGauges) {
   }
   EXPECT_GE(monitor->Latest()[0].utilization, 0.03);
 
-  MetricsRegistry registry;
+  metrics::MetricsRegistry registry;
   monitor->AddCollector(&registry);
   const std::string text = registry.Render();
   EXPECT_THAT(text, HasSubstr("# TYPE chatbot_gpu_utilization_ratio gauge\n"));

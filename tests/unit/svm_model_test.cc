@@ -23,6 +23,7 @@
 #include "nlu/svm_intent_model.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/training_data.h"
+#include "temp_dir.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -33,27 +34,7 @@ using testing::HasSubstr;
 using testing::SizeIs;
 
 // A fresh directory under the system temp dir, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device random;
-    path_ =
-        fs::temp_directory_path() / ("svm_model_test." + std::to_string(::getpid()) + "." +
-                                     std::to_string(counter++) + "." + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 struct TrainedDomain {
   TrainingData data;

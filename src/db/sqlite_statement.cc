@@ -1,8 +1,8 @@
-#include "store/sqlite_statement.h"
+#include "db/sqlite_statement.h"
 
 #include "common/error.h"
 
-namespace chatbot::store::internal {
+namespace chatbot::db {
 
 void ThrowSqliteError(sqlite3* db, int rc, const std::string& db_path, std::string_view operation) {
   // sqlite3_errmsg describes the connection's last failure, which is more
@@ -41,6 +41,62 @@ void Statement::BindText(int index, std::string_view text) {
   const int rc =
       sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
   if (rc != SQLITE_OK) ThrowSqliteError(db_, rc, db_path_, operation_);
+}
+
+void Statement::BindTextCopy(int index, std::string_view text) {
+  const int rc =
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) ThrowSqliteError(db_, rc, db_path_, operation_);
+}
+
+void Statement::BindBlob(int index, std::span<const uint8_t> bytes) {
+  const int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) ThrowSqliteError(db_, rc, db_path_, operation_);
+}
+
+void Statement::BindNull(int index) {
+  const int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) ThrowSqliteError(db_, rc, db_path_, operation_);
+}
+
+void Statement::BindOptionalInt64(int index, const std::optional<int64_t>& value) {
+  value ? BindInt64(index, *value) : BindNull(index);
+}
+
+void Statement::BindOptionalDouble(int index, const std::optional<double>& value) {
+  value ? BindDouble(index, *value) : BindNull(index);
+}
+
+bool Statement::ColumnIsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::span<const uint8_t> Statement::ColumnBlob(int column) const {
+  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  return {data, data == nullptr ? 0 : static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+int64_t QueryInt64(sqlite3* db, const std::string& db_path, std::string_view operation,
+                   const std::string& sql) {
+  Statement statement(db, db_path, operation, sql);
+  ResetOnExit reset(statement);
+  if (!statement.Step()) {
+    throw StoreError(db_path + ": " + std::string(operation) + ": no result");
+  }
+  return statement.ColumnInt64(0);
+}
+
+Transaction::Transaction(sqlite3* db, const std::string& db_path, std::string_view operation)
+    : db_(db), db_path_(db_path), operation_(operation) {
+  Execute(db_, db_path_, operation_, "BEGIN IMMEDIATE");
+}
+
+Transaction::~Transaction() {
+  if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::Commit() {
+  Execute(db_, db_path_, operation_, "COMMIT");
 }
 
 void Statement::BindInt64(int index, int64_t value) {
@@ -85,4 +141,4 @@ void Statement::Reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-}  // namespace chatbot::store::internal
+}  // namespace chatbot::db

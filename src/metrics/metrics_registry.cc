@@ -1,4 +1,4 @@
-#include "ops/metrics_registry.h"
+#include "metrics/metrics_registry.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace chatbot::ops {
+namespace chatbot::metrics {
 namespace {
 
 constexpr double kLatencyBuckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -438,4 +438,4 @@ std::string MetricsRegistry::Render() const {
   return out;
 }
 
-}  // namespace chatbot::ops
+}  // namespace chatbot::metrics

@@ -1,7 +1,8 @@
 // A fresh directory under the system's temporary directory for one test,
-// removed with everything in it on destruction.
-#ifndef CHATBOT_TESTS_UNIT_TEMP_DIR_H_
-#define CHATBOT_TESTS_UNIT_TEMP_DIR_H_
+// removed with everything in it on destruction. Unit and integration tests
+// both use it (tests/support).
+#ifndef CHATBOT_TESTS_SUPPORT_TEMP_DIR_H_
+#define CHATBOT_TESTS_SUPPORT_TEMP_DIR_H_
 
 #include <stdlib.h>
 
@@ -16,8 +17,9 @@ class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "chatbot-test") {
     std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
+    // Canonical, so that paths printed by a child process compare equal.
+    path_ = std::filesystem::canonical(pattern);
   }
   ~TempDir() {
     std::error_code ignored;
@@ -34,4 +36,4 @@ class TempDir {
 
 }  // namespace chatbot::test_support
 
-#endif  // CHATBOT_TESTS_UNIT_TEMP_DIR_H_
+#endif  // CHATBOT_TESTS_SUPPORT_TEMP_DIR_H_

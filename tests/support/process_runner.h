@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace chatbot::testing {
 
 struct ProcessOptions {
@@ -46,18 +48,7 @@ std::vector<std::string> Lines(const std::string& text);
 
 // A fresh directory under the system's temporary directory, removed with
 // everything in it on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "chatbot-test");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = test_support::TempDir;
 
 // Whole-file helpers; they throw std::runtime_error on failure.
 std::string ReadFileToString(const std::filesystem::path& path);

@@ -16,8 +16,8 @@
 // samples through a MetricWriter during Render(). AddCollector returns an
 // id that RemoveCollector takes, so a component can plug in its own source
 // (the BERT batcher, say) and unplug it when it goes away.
-#ifndef CHATBOT_OPS_METRICS_REGISTRY_H_
-#define CHATBOT_OPS_METRICS_REGISTRY_H_
+#ifndef CHATBOT_METRICS_METRICS_REGISTRY_H_
+#define CHATBOT_METRICS_METRICS_REGISTRY_H_
 
 #include <array>
 #include <atomic>
@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-namespace chatbot::ops {
+namespace chatbot::metrics {
 
 // Shards per metric: at least the number of I/O threads on common machines;
 // more threads share shards (still correct, slightly more contention).
@@ -268,6 +268,6 @@ class MetricsRegistry {
   int next_collector_ = 1;
 };
 
-}  // namespace chatbot::ops
+}  // namespace chatbot::metrics
 
-#endif  // CHATBOT_OPS_METRICS_REGISTRY_H_
+#endif  // CHATBOT_METRICS_METRICS_REGISTRY_H_

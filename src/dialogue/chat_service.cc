@@ -1,0 +1,89 @@
+#include "dialogue/chat_service.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "common/error.h"
+#include "common/time.h"
+#include "nlu/training_data.h"
+
+namespace chatbot::dialogue {
+
+std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings) {
+  const nlu::TrainingData domain = nlu::LoadTrainingData(
+      std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
+  DialogueOptions options;
+  options.ambiguity_margin = settings.dialogue.ambiguity_margin;
+  options.min_clarify_confidence = settings.dialogue.min_clarify_confidence;
+  return std::make_shared<DialogueEngine>(domain.intents, VariablesFromSettings(settings.bot),
+                                          options);
+}
+
+std::string NewSessionId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for a session id");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 15];
+  }
+  return id;
+}
+
+std::string_view ReplyKind(const DialogueReply& reply) {
+  return reply.clarification ? "clarification" : reply.out_of_scope ? "fallback" : "answer";
+}
+
+ChatService::ChatService(store::SessionStore* sessions, int top_k)
+    : sessions_(sessions), top_k_(std::max(2, top_k)) {}
+
+std::mutex& ChatService::SessionLock(const std::string& id) {
+  return session_locks_[std::hash<std::string>{}(id) % session_locks_.size()];
+}
+
+std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const ChatModels& models) {
+  const int64_t received = NowMs();
+  ChatTurn out;
+  out.session_id = request.session_id;
+  out.new_session = out.session_id.empty();
+  if (out.new_session) out.session_id = NewSessionId();
+  std::lock_guard lock(SessionLock(out.session_id));
+  std::optional<store::Session> session;
+  if (out.new_session) {
+    sessions_->CreateSession(out.session_id, received, request.owner);
+    session.emplace();
+    session->summary.id = out.session_id;
+    session->summary.created_at_ms = received;
+    session->summary.updated_at_ms = received;
+  } else {
+    session = sessions_->GetSession(out.session_id, false);
+    if (!session) return std::nullopt;
+    if (!request.sees_all_sessions && session->summary.owner != request.owner) return std::nullopt;
+  }
+  DialogueState state = ParseState(session->dialogue_state);
+  const auto started = std::chrono::steady_clock::now();
+  out.prediction = models.classifier.Predict(request.message, top_k_);
+  out.predict_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out.reply = models.engine.Respond(request.message, out.prediction, &state);
+
+  store::Turn& turn = out.stored;
+  turn.number = session->summary.turn_count + 1;
+  turn.user_text = std::string(request.message);
+  turn.intent = out.reply.intent;
+  turn.confidence = out.reply.confidence;
+  turn.out_of_scope = out.reply.out_of_scope;
+  turn.reply = out.reply.reply;
+  turn.model = out.prediction.model;
+  turn.model_version = models.classifier.version();
+  turn.received_at_ms = received;
+  turn.replied_at_ms = NowMs();
+  sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
+  return out;
+}
+
+}  // namespace chatbot::dialogue

@@ -1,0 +1,315 @@
+#include "nlu/training_run.h"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "common/error.h"
+#include "common/logging.h"
+#include "common/time.h"
+#include "nlu/classifier_loader.h"
+#include "nlu/ensemble_classifier.h"
+#include "nlu/evaluation_report.h"
+#include "nlu/heldout_calibration.h"
+#include "nlu/training_data.h"
+
+namespace chatbot::nlu {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+json::object Hyperparameters(const SvmTrainingOptions& o) {
+  return {{"c", o.svm.c},
+          {"epsilon", o.svm.epsilon},
+          {"solver", o.svm.solver == SvmSolver::kNative ? "native" : "liblinear"},
+          {"word_ngram_max", o.tfidf.ngrams.word_ngram_max},
+          {"char_ngram_min", o.tfidf.ngrams.char_ngram_min},
+          {"char_ngram_max", o.tfidf.ngrams.char_ngram_max},
+          {"min_df", o.tfidf.min_df},
+          {"sublinear_tf", o.tfidf.sublinear_tf},
+          {"strip_accents", o.normalization.strip_accents},
+          {"validation_fraction", o.validation_fraction},
+          {"refit_with_validation", o.refit_with_validation},
+          {"oos_max_in_scope_loss", o.oos_max_in_scope_loss},
+          {"seed", o.seed}};
+}
+
+json::object Hyperparameters(const BertTrainingOptions& o) {
+  return {{"init", o.init.string()},
+          {"size", o.init.empty() ? o.size : "checkpoint"},
+          {"vocab_size", o.vocab_size},
+          {"max_length", o.max_length},
+          {"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"learning_rate", o.learning_rate},
+          {"weight_decay", o.weight_decay},
+          {"warmup_fraction", o.warmup_fraction},
+          {"dropout", o.dropout},
+          {"max_grad_norm", o.max_grad_norm},
+          {"patience", o.patience},
+          {"head", o.init.empty() ? "mean" : "pooler"},
+          {"seed", o.seed}};
+}
+
+// The labelled examples of a held-out file (one example per intent is enough).
+TrainingData LoadHeldOut(const fs::path& file) {
+  LoadOptions options;
+  options.require_two_examples_per_intent = false;
+  return LoadTrainingData({file}, options);
+}
+
+// The data of a run, with its warnings and the run's first lines in the
+// training log.
+struct RunData {
+  TrainingData data;
+  TrainingData validation;
+};
+
+RunData LoadRunData(const TrainingRunOptions& options, double validation_fraction,
+                    const json::object& hyperparameters) {
+  auto log = TrainingLog();
+  RunData run{LoadTrainingData(options.data), {}};
+  if (!options.validation.empty()) run.validation = LoadHeldOut(options.validation);
+  for (const std::string& warning : run.data.warnings) log->warn("data: {}", warning);
+  std::vector<std::string> files;
+  for (const auto& f : run.data.files) files.push_back(f.string());
+  log->info("training run: model {}, {} examples, {} intents, {} warnings, files: {}",
+            options.model, run.data.examples.size(), run.data.Labels().size(),
+            run.data.warnings.size(), fmt::join(files, ", "));
+  log->info("held-out data: {}", options.validation.empty()
+                                     ? fmt::format("{:.0f}% stratified split of the training data",
+                                                   validation_fraction * 100)
+                                     : fmt::format("{} ({} examples)", options.validation.string(),
+                                                   run.validation.examples.size()));
+  log->info("hyper-parameters: {}", json::serialize(hyperparameters));
+  return run;
+}
+
+// What the manifest says about the data a model learned from.
+json::object TrainingDataJson(const TrainingData& data, const std::string& sha256) {
+  json::array files;
+  for (const auto& f : data.files) files.push_back(json::string(f.string()));
+  return {{"sha256", sha256},
+          {"files", std::move(files)},
+          {"examples", data.examples.size()},
+          {"intents", data.Labels().size()}};
+}
+
+json::object HeldOutJson(const EvaluationReport& report, const fs::path& validation) {
+  json::object heldout = ReportToJson(report);
+  heldout["source"] = validation.empty() ? "split" : validation.string();
+  return heldout;
+}
+
+// Stamps the version and the creation time, then publishes `model` to `dir`.
+template <typename Model>
+std::string Publish(Model& model, json::object manifest, const std::string& version_suffix,
+                    const fs::path& dir, const std::vector<TrainingExample>& heldout,
+                    const std::vector<TrainingExample>& smoke) {
+  const std::string created_at = UtcTimestamp();
+  manifest["created_at"] = created_at;
+  model.set_version(CompactTimestamp(created_at) + "-" + version_suffix);
+  model.set_manifest(std::move(manifest));
+  model.Save(dir, heldout, smoke);
+  return model.version();
+}
+
+void LogSummary(const std::string& summary) {
+  TrainingLog()->info("{}", summary);
+  AppLog()->info("{}", summary);
+}
+
+std::string EnsembleSummary(const EnsembleCalibration& e) {
+  return fmt::format(
+      "ensemble on {} held-out examples: svm weight {:.2f}; in-scope accuracy svm {:.2f}%, bert "
+      "{:.2f}%, ensemble {:.2f}% (out-of-scope recall {:.2f}%, {:.2f}%, {:.2f}%); cascade "
+      "{:.2f}% asking BERT for {:.1f}% of texts",
+      e.examples, e.svm_weight, e.svm.in_scope_accuracy * 100, e.bert.in_scope_accuracy * 100,
+      e.ensemble.in_scope_accuracy * 100, e.svm.oos_recall * 100, e.bert.oos_recall * 100,
+      e.ensemble.oos_recall * 100, e.cascade.in_scope_accuracy * 100, e.bert_call_share * 100);
+}
+
+TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
+  const json::object hyperparameters = Hyperparameters(options.svm);
+  const RunData run = LoadRunData(options, options.svm.validation_fraction, hyperparameters);
+  SvmTrainingResult result =
+      TrainSvmModel(run.data.examples, run.validation.examples, options.svm, options.svm_progress);
+
+  TrainingRunResult out;
+  out.data_warnings = run.data.warnings.size();
+  out.directory = options.models_dir / kSvmDirectory;
+  out.version = Publish(*result.model,
+                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
+                         {"hyperparameters", hyperparameters},
+                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
+                         {"training_seconds", result.seconds}},
+                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
+                        result.smoke_examples);
+  const EvaluationReport& r = result.heldout;
+  out.summary = fmt::format(
+      "trained svm model {} in {:.2f}s: {} examples, {} intents, {} features; held-out ({} "
+      "examples): accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, "
+      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      out.version, result.seconds, run.data.examples.size(), run.data.Labels().size(),
+      result.model->num_features(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
+      r.oos_recall * 100, r.macro_f1 * 100,
+      result.refitted ? " (then refitted on training + held-out data)" : "",
+      result.model->temperature(), result.model->out_of_scope_threshold(), out.directory.string());
+  LogSummary(out.summary);
+  return out;
+}
+
+// Chooses the ensemble's weights and thresholds on the held-out examples.
+// The SVM served is refitted on its held-out data, so its probabilities on
+// these examples would look better than they are; the weights are chosen
+// with an SVM trained the same way on BERT's training part only, which sees
+// the held-out examples as new, as both models will see real requests.
+EnsembleCalibration CalibrateEnsemble(const TrainingRunOptions& options,
+                                      const std::vector<TrainingExample>& examples,
+                                      const BertTrainingResult& bert) {
+  // The training part BERT learned from (the split is deterministic).
+  std::vector<TrainingExample> train_part = examples;
+  if (bert.heldout_from_split) {
+    std::vector<TrainingExample> ignored;
+    train_part.clear();
+    SplitStratified(examples, options.bert.validation_fraction, options.bert.seed, &train_part,
+                    &ignored);
+  }
+  SvmTrainingOptions svm_options = options.svm;
+  svm_options.refit_with_validation = false;
+  const SvmTrainingResult svm = TrainSvmModel(train_part, bert.heldout_examples, svm_options);
+  return ChooseEnsembleWeights(*svm.model, *bert.model, bert.heldout_examples,
+                               options.svm.oos_max_in_scope_loss);
+}
+
+TrainingRunResult TrainBert(const TrainingRunOptions& options) {
+  const json::object hyperparameters = Hyperparameters(options.bert);
+  const RunData run = LoadRunData(options, options.bert.validation_fraction, hyperparameters);
+  BertTrainingResult result = TrainBertModel(run.data.examples, run.validation.examples,
+                                             options.bert, options.bert_progress);
+  TrainingRunResult out;
+  out.data_warnings = run.data.warnings.size();
+  if (!result.heldout_examples.empty()) {
+    const EnsembleCalibration ensemble = CalibrateEnsemble(options, run.data.examples, result);
+    result.model->set_ensemble(ensemble);
+    out.ensemble_summary = EnsembleSummary(ensemble);
+    TrainingLog()->info("{}", out.ensemble_summary);
+  }
+  json::array history;
+  for (const BertEpochSummary& e : result.history) {
+    history.push_back({{"epoch", e.epoch},
+                       {"loss", e.loss},
+                       {"validation_accuracy", e.validation_accuracy},
+                       {"seconds", e.seconds}});
+  }
+  out.directory = options.models_dir / kBertDirectory;
+  out.version = Publish(*result.model,
+                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
+                         {"hyperparameters", hyperparameters},
+                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
+                         {"training_seconds", result.seconds},
+                         {"examples_per_second", result.examples_per_second},
+                         {"best_epoch", result.best_epoch},
+                         {"parameters", result.parameters},
+                         {"history", std::move(history)}},
+                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
+                        result.smoke_examples);
+  const EvaluationReport& r = result.heldout;
+  out.summary = fmt::format(
+      "trained bert model {} in {:.1f}s ({} epochs, best {}; {:.0f} examples/s; {:.1f} M "
+      "parameters; peak memory {:.0f} MiB): {} examples, {} intents; held-out ({} examples): "
+      "accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, macro-F1 "
+      "{:.2f}%; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      out.version, result.seconds, result.history.size(), result.best_epoch,
+      result.examples_per_second, result.parameters / 1e6,
+      result.peak_rss_bytes / (1024.0 * 1024.0), run.data.examples.size(), run.data.Labels().size(),
+      r.examples, r.accuracy * 100, r.in_scope_accuracy * 100, r.oos_recall * 100, r.macro_f1 * 100,
+      result.model->temperature(), result.model->out_of_scope_threshold(), out.directory.string());
+  LogSummary(out.summary);
+  return out;
+}
+
+// Only the threshold is chosen: the model is adopted unchanged, so its
+// probabilities stay the softmax of its logits.
+float ChooseThreshold(const BertIntentModel& model, const std::vector<TrainingExample>& heldout,
+                      double max_in_scope_loss) {
+  std::vector<std::string> texts;
+  for (const auto& e : heldout) texts.push_back(e.text);
+  const std::vector<float> probabilities = model.ProbabilitiesBatch(texts);
+  std::vector<HeldOutOutcome> outcomes;
+  const auto& labels = model.labels();
+  for (size_t i = 0; i < heldout.size(); ++i) {
+    const float* row = probabilities.data() + i * labels.size();
+    const size_t best = std::max_element(row, row + labels.size()) - row;
+    outcomes.push_back({row[best], heldout[i].intent == kOutOfScopeLabel,
+                        labels[best] == kOutOfScopeLabel, labels[best] == heldout[i].intent});
+  }
+  return ChooseOutOfScopeThreshold(outcomes, max_in_scope_loss).threshold;
+}
+
+}  // namespace
+
+std::string CompactTimestamp(const std::string& iso) {
+  std::string out;
+  for (char c : iso) {
+    if (c != '-' && c != ':') out += c;
+  }
+  return out;
+}
+
+TrainingRunResult RunTraining(const TrainingRunOptions& options) {
+  if (options.model == "svm") return TrainSvm(options);
+  if (options.model == "bert") return TrainBert(options);
+  throw ConfigError("train --model " + options.model + ": unknown model (svm or bert)");
+}
+
+TrainingRunResult ImportBertCheckpoint(const ImportOptions& options) {
+  std::unique_ptr<BertIntentModel> model = AdoptCheckpoint(options.checkpoint);
+  std::vector<TrainingExample> heldout;
+  std::string calibration_note = "not calibrated (no --validation): temperature 1";
+  if (!options.validation.empty()) {
+    heldout = LoadHeldOut(options.validation).examples;
+    model->set_out_of_scope_threshold(
+        ChooseThreshold(*model, heldout, options.oos_max_in_scope_loss));
+    calibration_note =
+        fmt::format("out-of-scope threshold {:.4f} chosen on {} ({} examples)",
+                    model->out_of_scope_threshold(), options.validation.string(), heldout.size());
+    if (ModelPresent(options.models_dir, kSvmDirectory)) {
+      const auto svm = SvmIntentModel::Load(options.models_dir / kSvmDirectory);
+      if (svm->labels() == model->labels()) {
+        model->set_ensemble(
+            ChooseEnsembleWeights(*svm, *model, heldout, options.oos_max_in_scope_loss));
+        calibration_note += "; " + EnsembleSummary(model->ensemble());
+      }
+    }
+  }
+  json::object manifest{{"imported_from", fs::absolute(options.checkpoint).string()},
+                        {"training_data", {{"sha256", "imported"}}}};
+  if (!heldout.empty()) {
+    std::vector<std::string> expected, predicted;
+    for (const auto& e : heldout) {
+      expected.push_back(e.intent);
+      predicted.push_back(model->Predict(e.text, 1).intent);
+    }
+    json::object metrics = ReportToJson(ScorePredictions(expected, predicted));
+    metrics["source"] = options.validation.string();
+    manifest["heldout_metrics"] = metrics;
+  }
+  TrainingRunResult out;
+  out.directory = options.models_dir / kBertDirectory;
+  // A few examples per intent, for verify-model.
+  out.version = Publish(*model, std::move(manifest), "imported", out.directory, heldout,
+                        SmokeExamples(heldout, 3));
+  out.summary = fmt::format(
+      "imported bert model {} from {}: {} labels, {} layers, hidden {}; {}; saved to {}",
+      out.version, options.checkpoint.string(), model->labels().size(),
+      model->checkpoint().config.num_hidden_layers, model->checkpoint().config.hidden_size,
+      calibration_note, out.directory.string());
+  LogSummary(out.summary);
+  return out;
+}
+
+}  // namespace chatbot::nlu

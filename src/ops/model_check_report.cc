@@ -1,0 +1,220 @@
+#include "ops/model_check_report.h"
+
+#include <fmt/core.h>
+
+#include "ops/http_probe.h"
+
+namespace chatbot::ops {
+namespace {
+
+namespace json = boost::json;
+
+// A JSON value as text: strings without their quotes.
+std::string Plain(const json::object& object, std::string_view key) {
+  const json::value* v = object.if_contains(key);
+  if (v == nullptr) return "?";
+  if (v->is_string()) return std::string(v->as_string());
+  return json::serialize(*v);
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  if (bytes < 1024ull * 1024 * 1024) return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+  return fmt::format("{:.2f} GiB", bytes / 1073741824.0);
+}
+
+std::string Micros(double us) {
+  return us < 1000 ? fmt::format("{:.0f} µs", us) : fmt::format("{:.2f} ms", us / 1000);
+}
+
+double Number(const json::object& object, std::string_view key) {
+  const json::value* v = object.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_double()) return v->as_double();
+  if (v->is_int64()) return static_cast<double>(v->as_int64());
+  if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+  return 0;
+}
+
+std::string HeldOutLine(const json::object& m) {
+  if (m.empty()) return "none recorded";
+  std::string line =
+      fmt::format("accuracy {:.2f}%, in-scope accuracy {:.2f}%, macro-F1 {:.2f}% ({} examples)",
+                  Number(m, "accuracy") * 100, Number(m, "in_scope_accuracy") * 100,
+                  Number(m, "macro_f1") * 100, static_cast<int64_t>(Number(m, "examples")));
+  if (const json::value* oos = m.if_contains("has_out_of_scope");
+      oos && oos->is_bool() && oos->as_bool()) {
+    line += fmt::format("; out-of-scope recall {:.2f}%, precision {:.2f}%",
+                        Number(m, "oos_recall") * 100, Number(m, "oos_precision") * 100);
+  }
+  return line;
+}
+
+std::string LabelsLine(const std::vector<std::string>& labels) {
+  std::string line = std::to_string(labels.size());
+  if (labels.empty()) return line;
+  line += " (";
+  for (size_t i = 0; i < labels.size() && i < 6; ++i) line += (i ? ", " : "") + labels[i];
+  if (labels.size() > 6) line += ", ...";
+  return line + ")";
+}
+
+std::string LatencyLine(const nlu::LatencySummary& l) {
+  return fmt::format("p50 {}, p90 {}, p99 {}, max {}", Micros(l.p50_us), Micros(l.p90_us),
+                     Micros(l.p99_us), Micros(l.max_us));
+}
+
+json::value ParseBody(const ProbeResponse& r) {
+  boost::system::error_code error;
+  json::value value = json::parse(r.body, error);
+  return error ? json::value(nullptr) : value;
+}
+
+}  // namespace
+
+std::string StatusText(const ModelStatus& s) {
+  const std::string head = fmt::format("model {} ({})", s.name, s.directory.string());
+  if (!s.present) return head + ": not present\n";
+  std::string out = head + ": " + (s.healthy() ? "healthy" : "NOT LOADABLE") + "\n";
+  out += fmt::format("  format {} v{}, version {}, created {}\n", s.format.empty() ? "?" : s.format,
+                     s.format_version, s.version.empty() ? "?" : s.version,
+                     s.created_at.empty() ? "?" : s.created_at);
+  if (!s.manifest_problem.empty()) out += "  manifest: " + s.manifest_problem + "\n";
+  size_t bad = 0;
+  for (const FileCheck& f : s.files) bad += f.problem.empty() ? 0 : 1;
+  out += fmt::format("  files: {}, {}, {}\n", s.files.size(), HumanBytes(s.bytes),
+                     bad == 0 ? "sizes and checksums as in the manifest"
+                              : fmt::format("{} differ from the manifest", bad));
+  for (const FileCheck& f : s.files) {
+    if (!f.problem.empty()) out += "    " + f.name + ": " + f.problem + "\n";
+  }
+  out += "  labels: " + LabelsLine(s.loaded ? s.labels : s.manifest_labels) + "\n";
+  out += "  held-out: " + HeldOutLine(s.heldout_metrics) + "\n";
+  if (!s.loaded) return out + "  load: FAILED: " + s.load_error + "\n";
+  out += fmt::format("  load: {:.0f} ms", s.load_seconds * 1000);
+  if (s.latency_samples > 0) {
+    out +=
+        fmt::format("; latency over {} predictions: {}", s.latency_samples, LatencyLine(s.latency));
+  }
+  return out + "\n";
+}
+
+std::string VerifyText(const VerifyReport& r) {
+  const ModelStatus& s = r.status;
+  const std::string head = fmt::format("verify {} ({})", s.name, s.directory.string());
+  if (!s.present) return head + ": not present\n";
+  const std::vector<std::string> problems = r.Problems();
+  std::string out = head + ": " + (problems.empty() ? "OK" : "FAILED") + "\n";
+  out += fmt::format("  version {}, {} files checked against the manifest\n", s.version,
+                     s.files.size());
+  if (s.loaded) {
+    out += fmt::format("  load: ok, {} labels\n", s.labels.size());
+    out += fmt::format("  smoke test: {} of {} stored examples predicted as when saved\n",
+                       r.smoke_examples - r.smoke_mismatches.size(), r.smoke_examples);
+    if (r.recorded_accuracy) {
+      out +=
+          fmt::format("  held-out: accuracy {:.2f}% on {} examples, {:.2f}% recorded at training\n",
+                      r.measured_accuracy * 100, r.heldout_examples, *r.recorded_accuracy * 100);
+    }
+  }
+  for (const std::string& p : problems) out += "  - " + p + "\n";
+  return out;
+}
+
+ServiceCheck CheckService(const std::string& url, const std::string& api_key, int samples) {
+  HttpProbe probe(url);
+  if (!api_key.empty()) probe.AddHeader("Authorization", "Bearer " + api_key);
+  ServiceCheck check;
+  check.url = url;
+  check.report = {{"url", url}};
+
+  const ProbeResponse health = probe.Get("/health");
+  check.health = ParseBody(health);
+  check.report["health"] = {{"status", health.status}, {"body", check.health}};
+  if (health.status != 200) {
+    check.problems.push_back(fmt::format("/health answered {}: {}", health.status, health.body));
+  }
+
+  const ProbeResponse model = probe.Get("/v1/model");
+  check.model = ParseBody(model);
+  check.report["model"] = {{"status", model.status}, {"body", check.model}};
+  if (model.status == 401 || model.status == 403) {
+    // Not a fault of the service: the models need an operator key to see.
+    check.notes.push_back(
+        fmt::format("/v1/model answered {}: give an operator key with --api-key "
+                    "to see the models",
+                    model.status));
+  } else if (model.status != 200) {
+    check.problems.push_back(fmt::format("/v1/model answered {}: {}", model.status, model.body));
+  }
+
+  // The live sample: single /v1/parse requests on one connection, timed by
+  // the client (network and server together).
+  const std::vector<std::string> texts = {"where is my order", "hello", "can I pay with paypal",
+                                          "I want to return my shoes",
+                                          "what is the meaning of life"};
+  int failures = 0;
+  std::string failure;
+  for (int i = 0; i < samples; ++i) {
+    const ProbeResponse r = probe.PostJson(
+        "/v1/parse", json::serialize(json::object{{"text", texts[i % texts.size()]}}));
+    if (r.status != 200) {
+      ++failures;
+      if (failure.empty()) failure = fmt::format("{}: {}", r.status, r.body);
+    } else {
+      check.latencies_us.push_back(r.seconds * 1e6);
+    }
+  }
+  check.latency = nlu::SummarizeLatencies(check.latencies_us);
+  if (failures > 0) {
+    check.problems.push_back(fmt::format("{} of {} /v1/parse requests failed ({}){}", failures,
+                                         samples, failure,
+                                         failure.starts_with("401") || failure.starts_with("403")
+                                             ? "; give a client key with --api-key"
+                                             : ""));
+  }
+  check.report["latency_us"] = {{"samples", check.latencies_us.size()},
+                                {"p50", check.latency.p50_us},
+                                {"p90", check.latency.p90_us},
+                                {"p99", check.latency.p99_us},
+                                {"max", check.latency.max_us}};
+  check.report["healthy"] = check.healthy();
+  check.report["problems"] = json::array(check.problems.begin(), check.problems.end());
+  check.report["notes"] = json::array(check.notes.begin(), check.notes.end());
+  return check;
+}
+
+std::string ServiceCheckText(const ServiceCheck& check) {
+  std::string summary;
+  if (check.health.is_object()) {
+    const json::object& h = check.health.as_object();
+    summary = fmt::format("status {}, version {}, up {:.0f} s, storage {}", Plain(h, "status"),
+                          Plain(h, "version"), Number(h, "uptime_s"), Plain(h, "storage"));
+  }
+  std::string out = fmt::format("service {}: {} ({})\n", check.url,
+                                check.healthy() ? "healthy" : "UNHEALTHY", summary);
+  if (check.model.is_object() && check.model.as_object().contains("models") &&
+      check.model.as_object().at("models").is_object()) {
+    for (const auto& [name, info_value] : check.model.as_object().at("models").as_object()) {
+      if (!info_value.is_object()) continue;
+      const json::object& info = info_value.as_object();
+      const json::value* labels = info.if_contains("labels");
+      const json::value* metrics = info.if_contains("heldout_metrics");
+      out += fmt::format(
+          "  {}: version {}, loaded {}, {} labels; held-out {}\n", std::string(name),
+          Plain(info, "version"), Plain(info, "loaded_at"),
+          labels && labels->is_array() ? labels->as_array().size() : size_t{0},
+          metrics && metrics->is_object() ? HeldOutLine(metrics->as_object()) : "none recorded");
+    }
+  }
+  if (!check.latencies_us.empty()) {
+    out += fmt::format("  latency over {} /v1/parse requests: {}\n", check.latencies_us.size(),
+                       LatencyLine(check.latency));
+  }
+  for (const std::string& n : check.notes) out += "  note: " + n + "\n";
+  for (const std::string& p : check.problems) out += "  - " + p + "\n";
+  return out;
+}
+
+}  // namespace chatbot::ops
