@@ -4,20 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/hash.h"
+
 namespace chatbot::security {
-namespace {
-
-uint64_t Mix(uint64_t x) {
-  // splitmix64's finaliser: key ids are random already, addresses are not.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-}  // namespace
 
 BucketId BucketId::ForAddress(Kind kind, const IpAddress& address) {
   BucketId id;
@@ -28,7 +17,8 @@ BucketId BucketId::ForAddress(Kind kind, const IpAddress& address) {
 }
 
 size_t LocalRateLimiter::Hash::operator()(const BucketId& b) const {
-  return static_cast<size_t>(Mix(b.lo ^ Mix(b.hi ^ static_cast<uint64_t>(b.kind))));
+  // Key ids are random already, addresses are not: mixed twice.
+  return static_cast<size_t>(Mix64(b.lo ^ Mix64(b.hi ^ static_cast<uint64_t>(b.kind))));
 }
 
 RateDecision LocalRateLimiter::Acquire(const BucketId& bucket, const RateLimit& limit,
