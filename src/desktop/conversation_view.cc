@@ -16,6 +16,7 @@ namespace {
 
 const char kMessageProperty[] = "chatbotMessage";
 const char kSummaryProperty[] = "chatbotSummary";
+const char kTextProperty[] = "chatbotText";
 
 QString Percent(double confidence) {
   return QStringLiteral("%1 %").arg(qRound(confidence * 100));
@@ -79,6 +80,14 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
   layout_->addStretch(0);
   setWidget(content_);
   setWelcome(Welcome{});
+  connect(verticalScrollBar(), &QScrollBar::rangeChanged, this, [this](int, int max) {
+    if (stick_to_end_) verticalScrollBar()->setValue(max);
+  });
+  connect(verticalScrollBar(), &QScrollBar::actionTriggered, this, [this] {
+    QTimer::singleShot(0, this, [this] {
+      stick_to_end_ = verticalScrollBar()->value() >= verticalScrollBar()->maximum() - 4;
+    });
+  });
 }
 
 void ConversationView::setWelcome(const Welcome& welcome) {
@@ -98,7 +107,7 @@ void ConversationView::setWelcome(const Welcome& welcome) {
     button->setObjectName(QStringLiteral("suggestion"));
     button->setCursor(Qt::PointingHandCursor);
     connect(button, &QPushButton::clicked, this,
-            [this, suggestion] { Q_EMIT sendRequested(suggestion); });
+            [this, suggestion] { Q_EMIT sendRequested(suggestion, QString()); });
     layout->addWidget(button);
   }
 }
@@ -136,6 +145,7 @@ QWidget* ConversationView::bubble(const QString& text, bool mine, bool fallback)
   label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
   label->setAccessibleName(mine ? tr("You said") : tr("%1 replied").arg(bot_name_));
   layout->addWidget(label);
+  frame->setProperty(kTextProperty, text);
   bubbles_ << frame;
   return frame;
 }
@@ -183,7 +193,7 @@ void ConversationView::addReply(const ChatTurn& turn) {
         for (const QPointer<QPushButton>& b : choices_) {
           if (b) b->setEnabled(false);
         }
-        Q_EMIT sendRequested(choice);
+        Q_EMIT sendRequested(choice, HumanIntent(choice));
       });
       buttons->addWidget(button);
       choices_ << button;
@@ -194,7 +204,7 @@ void ConversationView::addReply(const ChatTurn& turn) {
 
   QString summary;
   if (turn.out_of_scope) {
-    summary = tr("Fallback reply · not understood (%1)").arg(Percent(turn.confidence));
+    summary = tr("Fallback reply · outside what %1 can answer").arg(bot_name_);
   } else if (turn.clarification) {
     summary = tr("Clarifying question");
   } else {
@@ -218,9 +228,12 @@ void ConversationView::addReply(const ChatTurn& turn) {
 
 void ConversationView::showHistory(const QList<ChatTurn>& turns) {
   clear();
+  QStringList offered;  // the choices of the turn before
   for (const ChatTurn& turn : turns) {
-    addUserMessage(turn.message);
+    // An answer given with a choice button reads as the button did.
+    addUserMessage(offered.contains(turn.message) ? HumanIntent(turn.message) : turn.message);
     addReply(turn);
+    offered = turn.clarification ? turn.choices : QStringList();
   }
   // Old questions cannot be answered by buttons any more, except the last.
   if (!turns.isEmpty() && !turns.last().clarification) {
@@ -281,18 +294,31 @@ void ConversationView::resizeEvent(QResizeEvent* event) {
 }
 
 void ConversationView::fitBubbles() {
-  // Bubbles take at most about three quarters of the width, so that a long
-  // reply wraps into a readable column at any window size or scale.
-  const int width = qMax(200, viewport()->width() * 3 / 4);
+  // A bubble is as wide as its text on one line, up to about two thirds of
+  // the view (and never wider than a comfortable line of ~70 characters), so
+  // that a long reply wraps into a readable column at any window size or
+  // scale while a short one stays small.
+  const int line_limit = fontMetrics().averageCharWidth() * 70;
+  const int limit =
+      qMax(fontMetrics().averageCharWidth() * 20, qMin(viewport()->width() * 2 / 3, line_limit));
   for (const QPointer<QWidget>& b : bubbles_) {
-    if (b) b->setMaximumWidth(width);
+    if (!b) continue;
+    const QMargins m = b->layout()->contentsMargins();
+    int natural = 0;
+    for (const QString& line : b->property(kTextProperty).toString().split(u'\n')) {
+      const QLabel* label = b->findChild<QLabel*>();
+      natural =
+          qMax(natural, (label ? label->fontMetrics() : b->fontMetrics()).horizontalAdvance(line));
+    }
+    b->setFixedWidth(qMin(limit, natural + m.left() + m.right() + 4));
   }
 }
 
 void ConversationView::scrollToEnd() {
-  // After the layout has placed the new row.
-  QTimer::singleShot(0, this,
-                     [this] { verticalScrollBar()->setValue(verticalScrollBar()->maximum()); });
+  // The range grows once the layout has placed the new row: rangeChanged
+  // follows it down.
+  stick_to_end_ = true;
+  verticalScrollBar()->setValue(verticalScrollBar()->maximum());
 }
 
 }  // namespace chatbot::desktop

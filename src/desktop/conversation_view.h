@@ -52,8 +52,9 @@ class ConversationView : public QScrollArea {
   QList<QPushButton*> choiceButtons() const;
 
  Q_SIGNALS:
-  // A choice button or a suggested question: send this text.
-  void sendRequested(const QString& text);
+  // A choice button or a suggested question: send `text`, showing `shown`
+  // (empty: the text itself) as the user's message.
+  void sendRequested(const QString& text, const QString& shown);
   // A reply's intent label was hovered: its ranking is wanted.
   void rankRequested(const QString& text);
 
@@ -83,6 +84,7 @@ class ConversationView : public QScrollArea {
   QMultiHash<QString, QPointer<QLabel>> intent_labels_;
   QHash<QString, QList<RankedIntent>> rankings_;
   int reply_count_ = 0;
+  bool stick_to_end_ = true;
 };
 
 // "order_status" -> "Order status".

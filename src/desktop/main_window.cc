@@ -92,7 +92,8 @@ MainWindow::MainWindow(std::unique_ptr<ClientSettings> settings, QWidget* parent
     sendNext();
   });
 
-  connect(input_, &MessageInput::submitted, this, &MainWindow::sendMessage);
+  connect(input_, &MessageInput::submitted, this,
+          [this](const QString& text) { sendMessage(text); });
   connect(conversation_, &ConversationView::sendRequested, this, &MainWindow::sendMessage);
   connect(conversation_, &ConversationView::rankRequested, backend_, &ChatBackend::rank);
   connect(backend_, &ChatBackend::ranked, conversation_, &ConversationView::setRanking);
@@ -214,10 +215,10 @@ void MainWindow::loadWelcome() {
   });
 }
 
-void MainWindow::sendMessage(const QString& text) {
+void MainWindow::sendMessage(const QString& text, const QString& shown) {
   if (text.trimmed().isEmpty()) return;
   showChat();
-  conversation_->addUserMessage(text);
+  conversation_->addUserMessage(shown.isEmpty() ? text : shown);
   outbox_ << text;
   if (!waiting_ && !countdown_->isActive()) sendNext();
 }
@@ -265,6 +266,12 @@ void MainWindow::onFailed(const QString& what, const ApiReply& reply, const QStr
       session_id_.clear();
       settings_->setLastSession(QString());
     }
+    return;
+  }
+  if (what == QLatin1String("sessions") && reply.failure == ApiFailure::kRateLimited) {
+    // A background refresh: try again when the server allows, unannounced.
+    QTimer::singleShot(reply.retry_after_s * 1000, this,
+                       [this] { backend_->listSessions(sessions_->query()); });
     return;
   }
   if (what == QLatin1String("open")) {

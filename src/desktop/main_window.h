@@ -50,7 +50,8 @@ class MainWindow : public QMainWindow {
   bool busy() const { return waiting_; }
 
  public Q_SLOTS:
-  void sendMessage(const QString& text);
+  // Sends `text`, showing `shown` (empty: the text) as the user's message.
+  void sendMessage(const QString& text, const QString& shown = QString());
   void newConversation();
   void openSession(const QString& id);
   void showSettings();

@@ -21,6 +21,8 @@ MonitoringPanel::MonitoringPanel(ApiClient* api, QWidget* parent) : QWidget(pare
   details_->setObjectName(QStringLiteral("hint"));
   details_->setWordWrap(true);
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  status_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+  details_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
   layout->addWidget(status_);
   layout->addWidget(details_);
 
@@ -33,14 +35,22 @@ MonitoringPanel::MonitoringPanel(ApiClient* api, QWidget* parent) : QWidget(pare
   cpu_ = new Sparkline(tr("CPU (one core = 100 %)"), QStringLiteral("%"), 0);
   memory_ = new Sparkline(tr("Memory (resident)"), QStringLiteral("MiB"), 0);
   latency_->setColor(QColor(0x2f, 0x80, 0xed));
+  accuracy_->setColor(QColor(0x14, 0xb8, 0xa6));
+  // Small values stay small: an idle service's 1 % CPU is not a full chart.
+  latency_->setMinimumScale(5);
+  errors_->setMinimumScale(5);
+  rate_->setMinimumScale(1);
+  cpu_->setMinimumScale(25);
   errors_->setColor(QColor(0xe0, 0x4f, 0x4f));
   rate_->setColor(QColor(0x27, 0xae, 0x60));
   cpu_->setColor(QColor(0xf2, 0x99, 0x4a));
   memory_->setColor(QColor(0x9b, 0x51, 0xe0));
   const QList<Sparkline*> cards{latency_, errors_, rate_, accuracy_, cpu_, memory_};
   for (int i = 0; i < cards.size(); ++i) grid->addWidget(cards[i], i / 3, i % 3);
-  layout->addLayout(grid);
-  layout->addStretch(1);
+  grid->setRowStretch(0, 1);
+  grid->setRowStretch(1, 1);
+  layout->addLayout(grid, 1);
+  layout->addStretch(0);
 
   timer_ = new QTimer(this);
   timer_->setInterval(qEnvironmentVariableIntValue("CHATBOT_DESKTOP_REFRESH_MS") > 0
@@ -109,6 +119,7 @@ void MonitoringPanel::refresh() {
     if (!reply.ok()) return;
     const QJsonObject models = reply.json.value(QStringLiteral("models")).toObject();
     QStringList values;
+    std::optional<double> best;
     for (auto it = models.begin(); it != models.end(); ++it) {
       const QJsonValue accuracy = it.value()
                                       .toObject()
@@ -117,10 +128,11 @@ void MonitoringPanel::refresh() {
                                       .value(QStringLiteral("accuracy"));
       if (accuracy.isDouble()) {
         values << QStringLiteral("%1 %").arg(accuracy.toDouble() * 100, 0, 'f', 1);
+        best = qMax(best.value_or(0.0), accuracy.toDouble());
       }
     }
-    accuracy_->setValueText(values.isEmpty() ? tr("not measured")
-                                             : values.join(QStringLiteral(" / ")));
+    accuracy_->setValueText(
+        values.isEmpty() ? tr("not measured") : values.join(QStringLiteral(" / ")), best);
   });
   api_->get(QStringLiteral("/metrics"), this, [this](const ApiReply& reply) { onMetrics(reply); });
 }

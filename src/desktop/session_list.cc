@@ -29,7 +29,7 @@ SessionList::SessionList(QWidget* parent) : QWidget(parent) {
   new_button_->setObjectName(QStringLiteral("primary"));
   new_button_->setToolTip(tr("Start a new conversation (Ctrl+N)"));
   search_ = new QLineEdit;
-  search_->setPlaceholderText(tr("Search conversations (Ctrl+F)"));
+  search_->setPlaceholderText(tr("Search (Ctrl+F)"));
   search_->setClearButtonEnabled(true);
   search_->setAccessibleName(tr("Search conversations"));
   auto* heading = new QLabel(tr("Conversations"));
@@ -40,6 +40,8 @@ SessionList::SessionList(QWidget* parent) : QWidget(parent) {
   list_->setWordWrap(true);
   list_->setUniformItemSizes(false);
   list_->setTextElideMode(Qt::ElideRight);
+  list_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  setMinimumWidth(fontMetrics().averageCharWidth() * 30);
   layout->addWidget(new_button_);
   layout->addWidget(search_);
   layout->addWidget(heading);
@@ -68,7 +70,8 @@ void SessionList::setSessions(const QString& query, const QList<SessionSummary>&
     if (title.size() > 60) title = title.left(57) + QStringLiteral("…");
     auto* item = new QListWidgetItem(
         QStringLiteral("%1\n%2 · %3")
-            .arg(title, When(session.updated_at), tr("%n message(s)", nullptr, session.turns)));
+            .arg(title, When(session.updated_at),
+                 session.turns == 1 ? tr("1 message") : tr("%1 messages").arg(session.turns)));
     item->setData(Qt::UserRole, session.id);
     item->setToolTip(session.title);
     list_->addItem(item);

@@ -10,7 +10,8 @@ Sparkline::Sparkline(const QString& title, const QString& unit, int decimals, QW
     : QWidget(parent), title_(title), unit_(unit), decimals_(decimals) {
   setObjectName(QStringLiteral("sparkline"));
   setAccessibleName(title);
-  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+  setMaximumHeight(fontMetrics().height() * 13);
 }
 
 void Sparkline::addPoint(std::optional<double> value) {
@@ -21,8 +22,9 @@ void Sparkline::addPoint(std::optional<double> value) {
   update();
 }
 
-void Sparkline::setValueText(const QString& text) {
+void Sparkline::setValueText(const QString& text, std::optional<double> ratio) {
   value_text_ = text;
+  ratio_ = ratio;
   setAccessibleDescription(text);
   update();
 }
@@ -84,14 +86,33 @@ void Sparkline::paintEvent(QPaintEvent*) {
   // The chart below the value.
   const QRectF plot(pad, value_rect.bottom() + pad / 2, width() - 2 * pad,
                     height() - value_rect.bottom() - pad);
-  if (plot.height() < 8 || points_.size() < 2 || !value_text_.isEmpty()) return;
+  if (!value_text_.isEmpty()) {
+    if (!ratio_) return;
+    // A gauge: a rounded track filled to the ratio.
+    const double bar = fontMetrics().height() * 0.6;
+    const QRectF track(plot.left(), plot.bottom() - bar, plot.width(), bar);
+    QColor empty = pal.color(QPalette::Mid);
+    painter.setPen(Qt::NoPen);
+    painter.setBrush(empty);
+    painter.drawRoundedRect(track, bar / 2, bar / 2);
+    painter.setBrush(accent);
+    QRectF filled = track;
+    filled.setWidth(track.width() * std::clamp(*ratio_, 0.0, 1.0));
+    painter.drawRoundedRect(filled, bar / 2, bar / 2);
+    return;
+  }
+  if (plot.height() < 8 || points_.size() < 2) return;
   double high = 0;
   for (const auto& p : points_) {
     if (p) high = std::max(high, *p);
   }
-  if (high <= 0) high = 1;
   high *= 1.15;  // headroom above the highest point
-  const double step = plot.width() / (kMaxPoints - 1);
+  high = std::max(high, minimum_scale_);
+  if (high <= 0) high = 1;
+  // A short history is drawn across a window of at least kMinSpan points, so
+  // that the chart is readable from the first minute on.
+  const qsizetype span = std::max<qsizetype>(points_.size(), kMinSpan);
+  const double step = plot.width() / (span - 1);
   const double x0 = plot.right() - step * (points_.size() - 1);
   QPainterPath line;
   QPainterPath area;

@@ -133,6 +133,7 @@ QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 2px solid @acce
 #connection[state="bad"] { color: @bad; }
 #connection[state="warn"] { color: @fallbackText; }
 QTabWidget::pane { border: none; }
+QTabBar { qproperty-drawBase: 0; }
 QTabBar::tab { padding: 0.5em 1.2em; border: none; color: @muted; background: transparent; }
 QTabBar::tab:selected { color: @text; border-bottom: 2px solid @accent; font-weight: 600; }
 QTableWidget { background: @base; border: 1px solid @border; border-radius: 0.4em; gridline-color: @border; alternate-background-color: @alt; }
