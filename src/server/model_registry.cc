@@ -24,6 +24,7 @@ void ModelRegistry::Reload() {
     options.min_clarify_confidence = settings_.dialogue.min_clarify_confidence;
     snapshot->dialogue = std::make_shared<dialogue::DialogueEngine>(
         domain.intents, dialogue::VariablesFromSettings(settings_.bot), options);
+    snapshot->bot = BuildBotProfile(settings_.bot, domain);
     snapshot->loaded_at = nlu::UtcTimestamp();
     for (const nlu::IntentClassifier* model : snapshot->Parts()) {
       AppLog()->info("model {} {} loaded from {}", model->kind(), model->version(),
