@@ -10,7 +10,6 @@ MessageInput::MessageInput(QWidget* parent) : QPlainTextEdit(parent) {
   setPlaceholderText(tr("Type a message — Enter sends, Shift+Enter adds a line"));
   setAccessibleName(tr("Message"));
   setTabChangesFocus(true);  // Tab leaves the box: keyboard navigation
-  setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
   connect(this, &QPlainTextEdit::textChanged, this, &MessageInput::fitHeight);
   fitHeight();
 }
@@ -32,15 +31,30 @@ void MessageInput::keyPressEvent(QKeyEvent* event) {
   QPlainTextEdit::keyPressEvent(event);
 }
 
+void MessageInput::showEvent(QShowEvent* event) {
+  QPlainTextEdit::showEvent(event);
+  fitHeight();
+}
+
+void MessageInput::changeEvent(QEvent* event) {
+  QPlainTextEdit::changeEvent(event);
+  // The style sheet's padding and the font change the chrome around the text.
+  if (event->type() == QEvent::StyleChange || event->type() == QEvent::FontChange) fitHeight();
+}
+
 void MessageInput::fitHeight() {
   // Grows with its lines, from one to five, in the font's own units so that
-  // it scales with the screen.
-  const int lines = qBound(1, document()->blockCount(), 5);
-  const int line = fontMetrics().lineSpacing();
-  const int height =
-      lines * line + 2 * (static_cast<int>(document()->documentMargin()) + frameWidth()) + 8;
-  setMinimumHeight(height);
-  setMaximumHeight(height);
+  // it scales with the screen; the chrome (frame, padding) is measured, not
+  // assumed, so that a style sheet never leaves the text a scroll bar short.
+  const int blocks = document()->blockCount();
+  const int lines = qBound(1, blocks, 5);
+  // Before the first show the viewport has no geometry yet: an estimate,
+  // corrected by showEvent().
+  const int chrome = isVisible() ? height() - viewport()->height() : 2 * frameWidth() + 8;
+  const int wanted = lines * fontMetrics().lineSpacing() +
+                     2 * static_cast<int>(document()->documentMargin()) + chrome;
+  setVerticalScrollBarPolicy(blocks > 5 ? Qt::ScrollBarAsNeeded : Qt::ScrollBarAlwaysOff);
+  if (wanted != minimumHeight() || wanted != maximumHeight()) setFixedHeight(wanted);
 }
 
 }  // namespace chatbot::desktop

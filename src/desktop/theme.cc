@@ -189,12 +189,11 @@ void ApplyTheme(QApplication& app, ThemeChoice choice) {
   // Fusion draws the same on every platform and honours any palette, dark
   // ones included; the native styles of some desktops ignore the palette.
   app.setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
-  QPalette palette = choice == ThemeChoice::kLight  ? LightPalette()
-                     : choice == ThemeChoice::kDark ? DarkPalette()
-                                                    : app.style()->standardPalette();
-  if (choice == ThemeChoice::kSystem) palette = QGuiApplication::palette();
-  app.setPalette(palette);
-  app.setStyleSheet(StyleSheetFor(palette));
+  // The system's palette is left unset, so that Qt keeps following the
+  // platform's (MainWindow re-derives the style sheet when it changes).
+  if (choice == ThemeChoice::kLight) app.setPalette(LightPalette());
+  if (choice == ThemeChoice::kDark) app.setPalette(DarkPalette());
+  app.setStyleSheet(StyleSheetFor(QGuiApplication::palette()));
 }
 
 }  // namespace chatbot::desktop

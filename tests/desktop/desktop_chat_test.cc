@@ -90,6 +90,36 @@ class DesktopChatTest : public QObject {
         5000);
   }
 
+  void welcomeShowsTheBotsNameSuggestionsAndNotice() {
+    DesktopServer server;
+    QVERIFY2(server.Start({"--set", "bot.name=Nora", "--set",
+                           "bot.notice=Planned maintenance tonight from 22:00."}),
+             server.error().c_str());
+    auto window = OpenWindow(server.port(), "", SettingsFile("welcome"));
+    chatbot::desktop::ConversationView* view = window->conversation();
+    QTRY_COMPARE_WITH_TIMEOUT(view->findChild<QLabel*>(QStringLiteral("welcomeTitle"))->text(),
+                              QStringLiteral("Nora"), 10000);
+    QVERIFY(window->windowTitle().startsWith(QStringLiteral("Nora")));
+    QVERIFY(view->findChild<QLabel*>(QStringLiteral("welcomeText"))
+                ->text()
+                .contains(QStringLiteral("I'm Nora")));
+    QLabel* notice = view->findChild<QLabel*>(QStringLiteral("notice"));
+    QCOMPARE(notice->text(), QStringLiteral("Planned maintenance tonight from 22:00."));
+    QVERIFY(notice->isVisible());
+    const auto suggestions = view->findChildren<QPushButton*>(QStringLiteral("suggestion"));
+    QVERIFY(suggestions.size() >= 3);
+    // A suggestion is asked, answered in scope, and the welcome gives way.
+    const QString question = suggestions.first()->text();
+    QTest::mouseClick(suggestions.first(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(view->replyCount(), 1, 10000);
+    QVERIFY(!view->findChild<QWidget*>(QStringLiteral("welcome"))->isVisible());
+    const json::value session =
+        server.http().Get("/v1/sessions/" + window->currentSession().toStdString()).Json();
+    const json::value& turn = session.at("turns").as_array()[0];
+    QCOMPARE(QString::fromStdString(std::string(turn.at("message").as_string())), question);
+    QVERIFY(!turn.at("out_of_scope").as_bool());
+  }
+
   void fallbackReplyIsMarked() {
     DesktopServer server;
     QVERIFY2(server.Start(), server.error().c_str());

@@ -2,7 +2,7 @@
 // server (xvfb-run, see CMakeLists.txt): the chat window and the operator
 // console, light and dark, with a realistic conversation of the default
 // domain against the real server. Written to CHATBOT_DESKTOP_SCREENSHOTS
-// (docs/images/desktop-{chat,console}-{light,dark}.png).
+// (docs/images/desktop-{welcome,chat,console}-{light,dark}.png).
 #include <QApplication>
 #include <QDir>
 #include <QImage>
@@ -58,6 +58,11 @@ class DesktopScreenshotTest : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
     QTRY_COMPARE_WITH_TIMEOUT(window->console()->access(), ConsoleAccess::kAdmin, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(window->sessions()->count() >= 3, 10000);
+    // The welcome (GET /v1/bot) before the first message.
+    QTRY_VERIFY_WITH_TIMEOUT(window->windowTitle().startsWith(QStringLiteral("Ava")), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->api()->pending(), 0, 10000);
+    CheckAndSave(window->grab().toImage(),
+                 QDir(out_dir_).filePath(QStringLiteral("desktop-welcome-%1.png").arg(suffix)));
     Send(*window, QStringLiteral("Hi!"));
     Send(*window, QStringLiteral("Where is my order? I ordered hiking boots last week."));
     // Close between refund and exchange for the default model: a clarifying
