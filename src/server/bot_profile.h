@@ -22,9 +22,10 @@ struct BotProfile {
   std::string notice;
 };
 
-// Suggestions: one question (an example ending in '?', of at least five
-// words) from each of up to `count` intents spread evenly over the domain's
-// intents ("oos" and intents without such an example are left out).
+// Suggestions: one question (the first example of at least four words that
+// starts with a question word, capitalised, with a question mark) from each
+// of up to `count` intents spread evenly over the domain's intents; small
+// talk, yes/no, feedback and "oos" are left out.
 BotProfile BuildBotProfile(const Settings::Bot& bot, const nlu::TrainingData& domain,
                            size_t count = 4);
 

@@ -62,7 +62,7 @@ async function welcome() {
     $('bot-name').textContent = bot.name;
     document.title = `Chat with ${bot.name}`;
   }
-  $('welcome-title').textContent = bot.name ? `Hi, I'm ${bot.name}` : 'Hello';
+  $('welcome-title').textContent = bot.name || 'Hello';
   $('welcome-text').textContent = bot.greeting || 'Ask a question to start.';
   const box = $('suggestions');
   box.replaceChildren();
