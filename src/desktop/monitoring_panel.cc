@@ -7,6 +7,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "desktop/bar_chart.h"
 #include "desktop/sparkline.h"
 
 namespace chatbot::desktop {
@@ -49,6 +50,9 @@ MonitoringPanel::MonitoringPanel(ApiClient* api, QWidget* parent) : QWidget(pare
   for (int i = 0; i < cards.size(); ++i) grid->addWidget(cards[i], i / 3, i % 3);
   grid->setRowStretch(0, 1);
   grid->setRowStretch(1, 1);
+  intents_ = new BarChart(tr("Intents answered since the service started"), 8);
+  intents_->setColor(QColor(0x25, 0x63, 0xeb));
+  grid->addWidget(intents_, 2, 0, 1, 3);
   layout->addLayout(grid, 1);
   layout->addStretch(0);
 
@@ -139,7 +143,8 @@ void MonitoringPanel::refresh() {
 
 void MonitoringPanel::onMetrics(const ApiReply& reply) {
   if (!reply.ok()) return;
-  const ScrapeTotals now = TotalsOf(ParsePrometheusText(reply.body), clock_.elapsed() / 1000.0);
+  const QList<MetricSample> samples = ParsePrometheusText(reply.body);
+  const ScrapeTotals now = TotalsOf(samples, clock_.elapsed() / 1000.0);
   if (previous_) {
     const DerivedMetrics d = Derive(*previous_, now);
     latency_->addPoint(d.mean_response_ms);
@@ -148,6 +153,16 @@ void MonitoringPanel::onMetrics(const ApiReply& reply) {
     cpu_->addPoint(d.cpu_percent);
   }
   memory_->addPoint(now.resident_bytes / (1024.0 * 1024.0));
+  QMap<QString, double> by_intent;
+  for (const MetricSample& sample : samples) {
+    if (sample.name == QLatin1String("chatbot_intent_predictions_total")) {
+      by_intent[sample.labels.value(QStringLiteral("intent"))] += sample.value;
+    }
+  }
+  QList<QPair<QString, double>> items;
+  for (auto it = by_intent.cbegin(); it != by_intent.cend(); ++it)
+    items << qMakePair(it.key(), it.value());
+  intents_->setItems(items);
   previous_ = now;
   ++scrapes_;
 }

@@ -1,7 +1,8 @@
 // The console's monitoring: service health and model version (GET /health,
 // GET /v1/model), and the seed's main metrics from GET /metrics, refreshed
 // every few seconds: response time, error rate, requests per second, CPU and
-// memory, each a small chart; the model's held-out accuracy beside them.
+// memory, each a small chart; the model's held-out accuracy beside them; the
+// intents answered since the service started.
 #ifndef CHATBOT_DESKTOP_MONITORING_PANEL_H_
 #define CHATBOT_DESKTOP_MONITORING_PANEL_H_
 
@@ -17,6 +18,7 @@ class QTimer;
 
 namespace chatbot::desktop {
 
+class BarChart;
 class Sparkline;
 
 class MonitoringPanel : public QWidget {
@@ -49,6 +51,7 @@ class MonitoringPanel : public QWidget {
   Sparkline* accuracy_;
   Sparkline* cpu_;
   Sparkline* memory_;
+  BarChart* intents_;
   std::optional<ScrapeTotals> previous_;
   int scrapes_ = 0;
 };
