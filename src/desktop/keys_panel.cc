@@ -56,9 +56,10 @@ KeysPanel::KeysPanel(ApiClient* api, QWidget* parent) : QWidget(parent), api_(ap
   table_->verticalHeader()->hide();
   table_->setAlternatingRowColors(true);
   table_->setShowGrid(false);
-  table_->horizontalHeader()->setStretchLastSection(true);
-  table_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::Stretch);
-  table_->horizontalHeader()->setSectionResizeMode(kLastUsed, QHeaderView::ResizeToContents);
+  QHeaderView* header = table_->horizontalHeader();
+  header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+  header->setSectionResizeMode(QHeaderView::ResizeToContents);
+  header->setSectionResizeMode(kName, QHeaderView::Stretch);
   table_->setAccessibleName(tr("API keys"));
   layout->addWidget(table_, 1);
 
@@ -102,9 +103,6 @@ void KeysPanel::refresh() {
                                   .toString(QStringLiteral("d MMM HH:mm"));
       table_->setItem(row, kLastUsed, Cell(last));
     }
-    table_->resizeColumnToContents(kId);
-    table_->resizeColumnToContents(kRole);
-    table_->resizeColumnToContents(kStatus);
     if (!selected.isEmpty()) selectKey(selected);
     Q_EMIT refreshed(static_cast<int>(keys.size()));
   });

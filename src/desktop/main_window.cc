@@ -235,12 +235,12 @@ void MainWindow::onReplied(const QString& session_id, const ChatTurn& turn) {
   if (!outbox_.isEmpty()) outbox_.removeFirst();
   conversation_->setWaiting(false);
   hideBanner();
-  const bool new_session = session_id != session_id_;
   session_id_ = session_id;
   settings_->setLastSession(session_id);
   conversation_->addReply(turn);
   sessions_->setCurrent(session_id);
-  if (new_session || turn.number <= 1) backend_->listSessions(sessions_->query());
+  // The list shows each session's message count and order by last activity.
+  backend_->listSessions(sessions_->query());
   sendNext();
 }
 

@@ -53,6 +53,7 @@ ReviewPanel::ReviewPanel(ApiClient* api, QWidget* parent) : QWidget(parent), api
   table_->setAlternatingRowColors(true);
   table_->setShowGrid(false);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
   table_->horizontalHeader()->setSectionResizeMode(kMessage, QHeaderView::Stretch);
   table_->setAccessibleName(tr("Review queue"));
   layout->addWidget(table_, 1);

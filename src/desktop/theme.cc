@@ -103,6 +103,7 @@ QPushButton:focus { border: 2px solid @accent; }
 QPushButton:disabled { color: @muted; }
 QPushButton#primary { background: @accent; color: white; border-color: @accent; font-weight: 600; }
 QPushButton#danger { color: @bad; border-color: @bad; }
+QPushButton#danger:disabled { color: @muted; border-color: @border; }
 QPushButton#choice { background: @base; color: @accent; border: 1px solid @accent; border-radius: 1em; padding: 0.3em 1em; font-weight: 600; }
 QPushButton#choice:disabled { color: @muted; border-color: @border; }
 QPushButton#suggestion { background: @base; border: 1px solid @border; border-radius: 1em; padding: 0.45em 1.2em; }
@@ -137,6 +138,7 @@ QTabBar { qproperty-drawBase: 0; }
 QTabBar::tab { padding: 0.5em 1.2em; border: none; color: @muted; background: transparent; }
 QTabBar::tab:selected { color: @text; border-bottom: 2px solid @accent; font-weight: 600; }
 QTableWidget { background: @base; border: 1px solid @border; border-radius: 0.4em; gridline-color: @border; alternate-background-color: @alt; }
+QTableWidget::item { padding: 0 0.4em; }
 QHeaderView::section { background: @window; color: @muted; border: none; border-bottom: 1px solid @border; padding: 0.35em 0.5em; font-weight: 600; }
 QStatusBar { background: @sidebar; border-top: 1px solid @border; color: @muted; }
 QToolTip { padding: 0.3em; border: none; }

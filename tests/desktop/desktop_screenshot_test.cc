@@ -2,15 +2,17 @@
 // server (xvfb-run, see CMakeLists.txt): the chat window and the operator
 // console, light and dark, with a realistic conversation of the default
 // domain against the real server. Written to CHATBOT_DESKTOP_SCREENSHOTS
-// (docs/images/desktop-{welcome,chat,console}-{light,dark}.png).
+// (docs/images/desktop-{welcome,chat,console,keys}-{light,dark}.png).
 #include <QApplication>
 #include <QDir>
 #include <QImage>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include "desktop/conversation_view.h"
+#include "desktop/keys_panel.h"
 #include "desktop/message_input.h"
 #include "desktop/monitoring_panel.h"
 #include "desktop/operator_console.h"
@@ -81,9 +83,13 @@ class DesktopScreenshotTest : public QObject {
     window->showConsole();
     // Charts need a few scrapes with traffic in between.
     // Parse requests: traffic that adds no session to the side list.
+    const char* const traffic[] = {"do you ship to Canada?", "where is my order",
+                                   "how much is delivery",   "I want to return my boots",
+                                   "can I pay with paypal",  "what are your opening hours",
+                                   "my parcel is late",      "where is my order"};
     for (int i = 0; i < 14; ++i) {
       for (int j = 0; j <= i % 4; ++j) {
-        server_.http().Post("/v1/parse", {{"text", "do you ship to Canada?"}});
+        server_.http().Post("/v1/parse", {{"text", traffic[(i + j) % std::size(traffic)]}});
       }
       const int scrapes = window->console()->monitoring()->scrapes();
       QTRY_VERIFY_WITH_TIMEOUT(window->console()->monitoring()->scrapes() > scrapes, 5000);
@@ -91,6 +97,14 @@ class DesktopScreenshotTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(window->api()->pending(), 0, 10000);
     CheckAndSave(window->grab().toImage(),
                  QDir(out_dir_).filePath(QStringLiteral("desktop-console-%1.png").arg(suffix)));
+
+    // The keys (a few were made in initTestCase).
+    chatbot::desktop::OperatorConsole* console = window->console();
+    QSignalSpy keys(console->keys(), &chatbot::desktop::KeysPanel::refreshed);
+    console->tabs()->setCurrentWidget(console->keys());
+    QTRY_VERIFY_WITH_TIMEOUT(!keys.isEmpty(), 10000);
+    CheckAndSave(window->grab().toImage(),
+                 QDir(out_dir_).filePath(QStringLiteral("desktop-keys-%1.png").arg(suffix)));
   }
 
  private Q_SLOTS:
@@ -100,6 +114,10 @@ class DesktopScreenshotTest : public QObject {
     QVERIFY(QDir().mkpath(out_dir_));
     QCOMPARE(QGuiApplication::platformName(), QStringLiteral("xcb"));
     QVERIFY2(server_.Start(), server_.error().c_str());
+    // Keys for the console's list.
+    for (const char* name : {"support desk laptops", "shop frontend", "nightly export"}) {
+      server_.CreateKey(name, std::string(name) == "nightly export" ? "operator" : "client");
+    }
     // Earlier conversations for the side list.
     for (const char* first :
          {"How long does delivery take to Germany?", "I was charged twice for the same order",
