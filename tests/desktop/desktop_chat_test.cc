@@ -2,6 +2,7 @@
 // whole conversation with a clarifying question answered by its button, a
 // session resumed with its history, and the messages for a refused key (401)
 // and a rate limit (429, which counts down and sends again by itself).
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -172,6 +173,11 @@ class DesktopChatTest : public QObject {
       QCOMPARE(window->sessions()->idAt(0), QString::fromStdString(id));
       window->close();  // remembers the open session
     }
+    // The settings file holds the key: its owner's only.
+    const QFile::Permissions permissions = QFile::permissions(settings);
+    QVERIFY(permissions & QFile::ReadOwner);
+    QVERIFY(!(permissions &
+              (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther)));
     auto again = OpenWindow(server.port(), "", settings,
                             chatbot::desktop::ClientSettings(settings).lastSession());
     QTRY_COMPARE_WITH_TIMEOUT(again->conversation()->replyCount(), 1, 10000);
