@@ -13,6 +13,10 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
   zlib1g-dev libbrotli-dev libdnnl-dev
+  # The desktop client (src/desktop): Qt 6 Widgets, Network and Test. The
+  # OpenGL headers that Qt6Gui's CMake file requires (WrapOpenGL) and the
+  # platform plugins (xcb, offscreen) are among its hard dependencies.
+  qt6-base-dev
   # Needed only because libdnnl-dev's CMake file (dnnl-config.cmake) calls
   # find_package(OpenCL REQUIRED); apt brings it only as a recommendation.
   ocl-icd-opencl-dev
@@ -20,6 +24,9 @@ PACKAGES=(
   # headless Chromium (web pages), promtool (metrics format, alert rules),
   # prometheus (scrapes the service), systemd-analyze (unit files).
   libgtest-dev libgmock-dev chromium prometheus systemd
+  # The desktop client's screenshot test: a virtual X server (xvfb-run needs
+  # xauth) and fonts, so that the pictures have text.
+  xvfb xauth fonts-dejavu-core
   # Benchmarks: Google Benchmark, and wrk, curl and sqlite3 in bench/*.sh.
   libbenchmark-dev wrk curl sqlite3
 )

@@ -40,6 +40,7 @@ struct Settings {
     std::string support_phone = "+1 555 0100";                // {support_phone}
     std::string opening_hours = "Monday to Saturday, 9:00 to 18:00";  // {opening_hours}
     int64_t returns_days = 30;                                        // {returns_days}
+    std::string notice;  // shown by the chat pages before the first message; "" = none
     friend bool operator==(const Bot&, const Bot&) = default;
   } bot;
 

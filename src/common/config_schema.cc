@@ -61,6 +61,9 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(bot, returns_days),
        .comment = "Days a customer has to return an item, used in replies as {returns_days}.",
        .min = 1, .max = 3650},
+      {CHATBOT_SETTING(bot, notice),
+       .comment = "A service notice the chat pages show before the first message\n"
+                  "(GET /v1/bot), such as planned maintenance; empty: none."},
 
       {CHATBOT_SETTING(nlu, strip_accents),
        .comment = "Remove accents after NFKC normalisation and case folding."},

@@ -12,9 +12,17 @@
 
 namespace chatbot::dialogue {
 
-std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings) {
-  const nlu::TrainingData domain = nlu::LoadTrainingData(
+nlu::TrainingData LoadDomain(const Settings& settings) {
+  return nlu::LoadTrainingData(
       std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
+}
+
+std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings) {
+  return LoadDialogueEngine(settings, LoadDomain(settings));
+}
+
+std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,
+                                                         const nlu::TrainingData& domain) {
   DialogueOptions options;
   options.ambiguity_margin = settings.dialogue.ambiguity_margin;
   options.min_clarify_confidence = settings.dialogue.min_clarify_confidence;

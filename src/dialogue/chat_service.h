@@ -26,12 +26,19 @@
 #include "common/config.h"
 #include "dialogue/dialogue_engine.h"
 #include "nlu/intent_classifier.h"
+#include "nlu/training_data.h"
 #include "store/session_store.h"
 
 namespace chatbot::dialogue {
 
-// The dialogue engine for the configured domain: [paths] data's responses,
-// [bot] variables, [dialogue] margins. Throws DataError.
+// The configured domain: [paths] data's intents, examples and responses.
+// Throws DataError.
+nlu::TrainingData LoadDomain(const Settings& settings);
+
+// The dialogue engine for `domain` (LoadDomain's when omitted) with the [bot]
+// variables and [dialogue] margins. Throws DataError.
+std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,
+                                                         const nlu::TrainingData& domain);
 std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings);
 
 struct ChatRequest {

@@ -235,6 +235,10 @@ void ApiHandler::Route(const HttpRequest& request, HttpResponse* response) {
       if (method != "GET" && method != "HEAD") return MethodNotAllowed(response, "GET, HEAD");
       return Health(request, response, path == "/ready");
     }
+    if (path == "/v1/bot") {
+      if (method != "GET") return MethodNotAllowed(response, "GET");
+      return Bot(response);
+    }
     if (path == "/v1/sessions") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
       return ListSessions(request, principal, response);
@@ -522,6 +526,20 @@ void ApiHandler::DeleteSession(const std::string& id, const security::Principal&
   }
   metrics_->SessionsDeleted("api", 1);
   SetJson(response, 200, json::object{{"deleted", id}});
+}
+
+void ApiHandler::Bot(HttpResponse* response) {
+  const auto snapshot = models_->Current();
+  // Without a model the name and notice are still known; the greeting and
+  // suggestions come with the domain data.
+  BotProfile profile;
+  if (snapshot) {
+    profile = snapshot->bot;
+  } else {
+    profile.name = settings_.bot.name;
+    profile.notice = settings_.bot.notice;
+  }
+  SetJson(response, 200, BotProfileJson(profile));
 }
 
 void ApiHandler::Model(HttpResponse* response) {

@@ -63,6 +63,8 @@ class ApiHandler final : public HttpHandler {
   void DeleteSession(const std::string& id, const security::Principal& principal,
                      HttpResponse* response);
   void Model(HttpResponse* response);
+  // GET /v1/bot: the welcome of the chat pages (server/bot_profile.h).
+  void Bot(HttpResponse* response);
   void ReloadModel(HttpResponse* response);
 
   // Turns (and deletion) of one session happen one at a time

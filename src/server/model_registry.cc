@@ -19,7 +19,9 @@ void ModelRegistry::Reload() {
     snapshot->directory = settings_.paths.models;
     snapshot->models = nlu::LoadClassifier(snapshot->directory, load_);
     snapshot->precision = load_.bert.precision;
-    snapshot->dialogue = dialogue::LoadDialogueEngine(settings_);
+    const nlu::TrainingData domain = dialogue::LoadDomain(settings_);
+    snapshot->dialogue = dialogue::LoadDialogueEngine(settings_, domain);
+    snapshot->bot = BuildBotProfile(settings_.bot, domain);
     snapshot->loaded_at = UtcTimestamp();
     for (const nlu::IntentClassifier* model : snapshot->Parts()) {
       AppLog()->info("model {} {} loaded from {}", model->kind(), model->version(),

@@ -130,6 +130,10 @@ TEST(DeployTest, InstallLaysOutTheMachineAndKeepsTheConfiguration) {
   EXPECT_TRUE(fs::exists(root / "usr/local/lib/sysusers.d/chatbot.conf"));
   EXPECT_TRUE(fs::exists(root / "usr/local/share/chatbot/prometheus/alerts.yml"));
   EXPECT_TRUE(fs::exists(root / "usr/local/share/doc/chatbot/OPERATIONS.md"));
+  EXPECT_TRUE(fs::exists(root / "usr/local/bin/chatbot-desktop"));
+  EXPECT_EQ(Read(root / "usr/local/share/applications/chatbot-desktop.desktop"),
+            Read(kSourceDir / "deploy/desktop/chatbot-desktop.desktop"));
+  EXPECT_TRUE(fs::exists(root / "usr/local/share/icons/hicolor/scalable/apps/chatbot-desktop.svg"));
 
   // The installed program runs.
   ProcessOptions version;

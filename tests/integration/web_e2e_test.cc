@@ -107,6 +107,37 @@ TEST_F(WebE2eTest, ChatShowsRepliesWithIntentsAndSurvivesAReload) {
   EXPECT_TRUE(b.errors().empty()) << ::testing::PrintToString(b.errors());
 }
 
+TEST_F(WebE2eTest, WelcomeShowsTheBotsNameGreetingSuggestionsAndNotice) {
+  ServerProcess& server = StartServer(
+      {"--set", "bot.name=Nora", "--set", "bot.notice=Planned maintenance tonight from 22:00."});
+  HeadlessBrowser& b = Browser();
+  b.Navigate(Url(server, "/"));
+  ASSERT_TRUE(b.WaitFor("document.body.dataset.ready === '1'"));
+  EXPECT_EQ(std::string(b.Evaluate("document.getElementById('bot-name').textContent").as_string()),
+            "Nora");
+  EXPECT_EQ(std::string(b.Evaluate("document.title").as_string()), "Chat with Nora");
+  EXPECT_FALSE(b.Evaluate("document.getElementById('welcome').hidden").as_bool());
+  const std::string greeting(
+      b.Evaluate("document.getElementById('welcome-text').textContent").as_string());
+  EXPECT_NE(greeting.find("I'm Nora"), std::string::npos) << greeting;
+  EXPECT_EQ(std::string(b.Evaluate("document.getElementById('notice').textContent").as_string()),
+            "Planned maintenance tonight from 22:00.");
+  EXPECT_FALSE(b.Evaluate("document.getElementById('notice').hidden").as_bool());
+  ASSERT_GE(Count(b, "#suggestions button"), 3);
+  b.Screenshot(kScreenshots / "chat-welcome.png");
+  // A suggestion is a question the bot answers; the welcome then gives way.
+  const std::string question(
+      b.Evaluate("document.querySelector('#suggestions button').textContent").as_string());
+  b.Evaluate("document.querySelector('#suggestions button').click()");
+  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('.msg.bot').length === 1"));
+  EXPECT_EQ(std::string(b.Evaluate("document.querySelector('.msg.me').textContent").as_string()),
+            "You: " + question);
+  EXPECT_TRUE(b.Evaluate("document.getElementById('welcome').hidden").as_bool());
+  EXPECT_FALSE(
+      b.Evaluate("document.querySelector('.msg.bot').classList.contains('failed')").as_bool());
+  EXPECT_TRUE(b.errors().empty()) << ::testing::PrintToString(b.errors());
+}
+
 TEST_F(WebE2eTest, ClarifyingQuestionButtonsAnswerIt) {
   // Any in-scope message is ambiguous with a margin of 1.
   ServerProcess& server = StartServer({"--set", "dialogue.ambiguity_margin=1.0"});

@@ -51,6 +51,37 @@ async function call(method, url, payload) {
   return { ok: true, body };
 }
 
+// The welcome before the first message (GET /v1/bot): the bot's name, its
+// greeting, suggested questions, and the service notice when one is set.
+// Without an answer the page keeps its neutral title and shows no welcome.
+async function welcome() {
+  const r = await call('GET', '/v1/bot');
+  if (!r.ok) return;
+  const bot = r.body;
+  if (bot.name) {
+    $('bot-name').textContent = bot.name;
+    document.title = `Chat with ${bot.name}`;
+  }
+  $('welcome-title').textContent = bot.name || 'Hello';
+  $('welcome-text').textContent = bot.greeting || 'Ask a question to start.';
+  const box = $('suggestions');
+  box.replaceChildren();
+  for (const question of bot.suggestions || []) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = question;
+    b.addEventListener('click', () => send(question));
+    box.append(b);
+  }
+  $('notice').textContent = bot.notice || '';
+  $('notice').hidden = !bot.notice;
+  welcomeLoaded = true;
+  showWelcome();
+}
+
+let welcomeLoaded = false;
+function showWelcome() { $('welcome').hidden = !welcomeLoaded || log.children.length > 0; }
+
 function humanize(intent) { return String(intent).replace(/_/g, ' '); }
 
 function addMessage(who, text, meta) {
@@ -69,6 +100,7 @@ function addMessage(who, text, meta) {
     li.append(m);
   }
   log.append(li);
+  showWelcome();
   li.scrollIntoView({ block: 'end' });
 }
 
@@ -141,6 +173,7 @@ $('details').addEventListener('change', (e) => {
 $('new-chat').addEventListener('click', () => {
   localStorage.removeItem(SESSION);
   log.replaceChildren();
+  showWelcome();
   showChoices([]);
   showStatus('');
   input.focus();
@@ -169,5 +202,5 @@ if (localStorage.getItem('chatbot.details')) {
   $('details').checked = true;
   document.body.classList.add('details');
 }
-restore().finally(() => { document.body.dataset.ready = '1'; });
+Promise.all([restore(), welcome()]).finally(() => { document.body.dataset.ready = '1'; });
 input.focus();
