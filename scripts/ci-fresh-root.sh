@@ -60,10 +60,16 @@ done
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$(cd "$repo/.." && pwd)/shared"
 [ -d "$shared" ] || { echo "ci-fresh-root: $shared is missing (the data sets)" >&2; exit 2; }
-command -v mmdebstrap >/dev/null || {
-  echo "ci-fresh-root: installing mmdebstrap"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
-}
+# What this script needs on the host: mmdebstrap, and ip to bring up the
+# loopback of a stage's network namespace.
+host_missing=()
+command -v mmdebstrap >/dev/null || host_missing+=(mmdebstrap)
+command -v ip >/dev/null || host_missing+=(iproute2)
+if [ ${#host_missing[@]} -gt 0 ]; then
+  echo "ci-fresh-root: installing ${host_missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${host_missing[@]}" >/dev/null
+fi
 if [ -z "$root" ]; then
   root="$(mktemp -d /var/tmp/chatbot-fresh-root.XXXXXX)"
 elif [ -e "$root" ] && [ -n "$(ls -A "$root")" ]; then
