@@ -1,5 +1,9 @@
 #include "cli/command_context.h"
 
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/duration.h"
 #include "common/logging.h"
 
 namespace chatbot::cli {
@@ -11,6 +15,17 @@ Configuration LoadConfiguration(const GlobalOptions& options) {
   if (!options.models.empty()) sources.flags.push_back("paths.models=" + options.models);
   if (!options.log_level.empty()) sources.flags.push_back("logging.level=" + options.log_level);
   return Configuration::Load(sources);
+}
+
+std::optional<int64_t> DurationFlag(const char* flag, const std::string& text) {
+  std::string error;
+  const std::optional<int64_t> ms = ParseDurationMs(text, false, &error);
+  if (!ms) std::fprintf(stderr, "chatbot: %s: %s\n", flag, error.c_str());
+  return ms;
+}
+
+void OnParse(CLI::App* command, std::function<int()>* run, std::function<int()> body) {
+  command->callback([run, body = std::move(body)] { *run = body; });
 }
 
 void StartLogging(const Configuration& config) {

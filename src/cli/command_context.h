@@ -4,13 +4,19 @@
 #ifndef CHATBOT_CLI_COMMAND_CONTEXT_H_
 #define CHATBOT_CLI_COMMAND_CONTEXT_H_
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
 #include "nlu/settings_options.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace chatbot::cli {
 
@@ -30,6 +36,13 @@ struct GlobalOptions {
 // `--set` overrides, so `config show` reports them as flags). Throws
 // ConfigError.
 Configuration LoadConfiguration(const GlobalOptions& options);
+
+// The duration given to `flag` ("30d") in milliseconds, or nothing after
+// printing why on stderr (the command then exits kExitUsage).
+std::optional<int64_t> DurationFlag(const char* flag, const std::string& text);
+
+// Makes parsing `command` set `*run` to `body` (run after the parse).
+void OnParse(CLI::App* command, std::function<int()>* run, std::function<int()> body);
 
 // Starts the app/training/api loggers as configured.
 void StartLogging(const Configuration& config);

@@ -4,47 +4,27 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/security_commands.h"
-#include "common/error.h"
-#include "common/time.h"
-#include "security/audit_log.h"
 #include "security/key_json.h"
-#include "security/key_manager.h"
 
 namespace chatbot::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
 void Print(const security::LockdownState& state, bool as_json) {
   if (as_json) {
     std::printf("%s\n", boost::json::serialize(security::LockdownToJson(state)).c_str());
-    return;
+  } else {
+    std::printf("%s\n", security::LockdownText(state).c_str());
   }
-  if (state.since_ms == 0) {
-    std::printf("Lockdown is off (never switched on).\n");
-    return;
-  }
-  std::printf("Lockdown is %s since %s (by %s)%s%s\n", state.on ? "ON" : "off",
-              FormatTimestamp(state.since_ms).c_str(), state.by.c_str(),
-              state.reason.empty() ? "" : ": ", state.reason.c_str());
 }
 
 }  // namespace
 
 int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const Settings& settings = config.settings();
-  auto store = security::KeyStore::Open(settings.security.database);
-  security::AuditLog audit(fs::path(settings.paths.logs) / "audit.log");
-  security::KeyManager manager(store.get(), &audit, security::SystemClock::Instance());
   try {
-    const security::LockdownState state =
-        manager.SetLockdown(on, args.reason, security::Actor::CommandLine());
-    WaitForServiceRefresh(settings);
-    Print(state, args.json);
+    Print(security::KeyAdmin(config).SetLockdown(on, args.reason), args.json);
   } catch (const security::KeyError& e) {
     std::fprintf(stderr, "chatbot: %s\n", e.what());
     return kExitUsage;
@@ -57,10 +37,10 @@ int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) 
 
 int RunLockdownStatus(const GlobalOptions& global, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const fs::path path = config.settings().security.database;
-  std::error_code error;
   security::LockdownState state;
-  if (fs::exists(path, error)) state = security::KeyStore::Open(path)->GetLockdown();
+  if (security::KeyAdmin::DatabaseExists(config.settings())) {
+    state = security::KeyStore::Open(config.settings().security.database)->GetLockdown();
+  }
   Print(state, args.json);
   return kExitOk;
 }
@@ -73,19 +53,13 @@ void AddLockdownCommand(CLI::App& app, const GlobalOptions& global, LockdownArgs
   auto* on = lockdown->add_subcommand("on", "Refuse every request without an admin key (503)");
   on->add_option("--reason", args->reason, "Why; shown to clients and in the audit log");
   on->add_flag("--json", args->json, "Print the state as JSON");
-  on->callback([&global, args, run] {
-    *run = [&global, args] { return RunLockdown(global, true, *args); };
-  });
+  OnParse(on, run, [&global, args] { return RunLockdown(global, true, *args); });
   auto* off = lockdown->add_subcommand("off", "Serve every permitted request again");
   off->add_flag("--json", args->json, "Print the state as JSON");
-  off->callback([&global, args, run] {
-    *run = [&global, args] { return RunLockdown(global, false, *args); };
-  });
+  OnParse(off, run, [&global, args] { return RunLockdown(global, false, *args); });
   auto* status = lockdown->add_subcommand("status", "Show whether the lockdown is on");
   status->add_flag("--json", args->json, "As JSON");
-  status->callback([&global, args, run] {
-    *run = [&global, args] { return RunLockdownStatus(global, *args); };
-  });
+  OnParse(status, run, [&global, args] { return RunLockdownStatus(global, *args); });
 }
 
 }  // namespace chatbot::cli

@@ -23,9 +23,7 @@ void AddOpsCommands(CLI::App& app, const GlobalOptions& global, OpsArgs* args,
                    "Predictions timed (default 200); with --url, requests (default 10)")
       ->check(CLI::Range(0, 100000));
   check_cmd->add_flag("--json", check.json, "Print the report as JSON");
-  check_cmd->callback([run, &global, &check] {
-    *run = [&global, &check] { return RunCheckModel(global, check); };
-  });
+  OnParse(check_cmd, run, [&global, &check] { return RunCheckModel(global, check); });
 
   VerifyModelArgs& verify = args->verify_model;
   auto* verify_cmd = app.add_subcommand(
@@ -35,9 +33,7 @@ void AddOpsCommands(CLI::App& app, const GlobalOptions& global, OpsArgs* args,
       "verified, 1 any difference)");
   verify_cmd->add_option("--model", verify.model, "Only this model folder (svm, bert, ...)");
   verify_cmd->add_flag("--json", verify.json, "Print the report as JSON");
-  verify_cmd->callback([run, &global, &verify] {
-    *run = [&global, &verify] { return RunVerifyModel(global, verify); };
-  });
+  OnParse(verify_cmd, run, [&global, &verify] { return RunVerifyModel(global, verify); });
 
   BackupArgs& backup = args->backup;
   auto* backup_cmd = app.add_subcommand(
@@ -60,24 +56,18 @@ void AddOpsCommands(CLI::App& app, const GlobalOptions& global, OpsArgs* args,
   auto* list_cmd = backup_cmd->add_subcommand("list", "List the backups, oldest first");
   add_dest(list_cmd);
   list_cmd->add_flag("--json", backup.json, "One JSON object per line");
-  list_cmd->callback([run, &global, &backup] {
-    *run = [&global, &backup] { return RunBackupList(global, backup); };
-  });
+  OnParse(list_cmd, run, [&global, &backup] { return RunBackupList(global, backup); });
   auto* verify_backup_cmd = backup_cmd->add_subcommand(
       "verify", "Check a backup's files against its manifest (exit 0 sound, 1 damaged)");
   verify_backup_cmd->add_option("backup", backup.which, "NAME, latest or a backup folder")
       ->capture_default_str();
   add_dest(verify_backup_cmd);
-  verify_backup_cmd->callback([run, &global, &backup] {
-    *run = [&global, &backup] { return RunBackupVerify(global, backup); };
-  });
+  OnParse(verify_backup_cmd, run, [&global, &backup] { return RunBackupVerify(global, backup); });
   auto* prune_cmd =
       backup_cmd->add_subcommand("prune", "Remove old backups by count and age (never the newest)");
   add_dest(prune_cmd);
   add_retention(prune_cmd);
-  prune_cmd->callback([run, &global, &backup] {
-    *run = [&global, &backup] { return RunBackupPrune(global, backup); };
-  });
+  OnParse(prune_cmd, run, [&global, &backup] { return RunBackupPrune(global, backup); });
   backup_cmd->callback([run, &global, &backup, backup_cmd] {
     if (backup_cmd->get_subcommands().empty()) {
       *run = [&global, &backup] { return RunBackupCreate(global, backup); };
@@ -101,9 +91,7 @@ void AddOpsCommands(CLI::App& app, const GlobalOptions& global, OpsArgs* args,
   restore_cmd->add_option("--only", restore.only,
                           "Restore only this item: sessions, keys, admin_key, config or "
                           "model/NAME (repeatable)");
-  restore_cmd->callback([run, &global, &restore] {
-    *run = [&global, &restore] { return RunRestore(global, restore); };
-  });
+  OnParse(restore_cmd, run, [&global, &restore] { return RunRestore(global, restore); });
 }
 
 }  // namespace chatbot::cli

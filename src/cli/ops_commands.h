@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/command_context.h"
+#include "ops/restore_run.h"
 
 namespace CLI {
 class App;
@@ -49,14 +50,8 @@ int RunBackupList(const GlobalOptions& global, const BackupArgs& args);
 int RunBackupVerify(const GlobalOptions& global, const BackupArgs& args);
 int RunBackupPrune(const GlobalOptions& global, const BackupArgs& args);
 
-struct RestoreArgs {
-  std::string backup;             // latest, NAME or a path
-  std::string dest;               // the backups folder NAME is looked up in; empty: backup.dir
-  bool stop_server = false;       // stop a running service (SIGTERM) first
-  bool force = false;             // restore even while a service uses the data
-  bool no_config = false;         // leave the configuration file as it is
-  std::vector<std::string> only;  // restore only these roles ("sessions", "model/svm", ...)
-};
+// The restore's own options (its `say` is set by the command).
+using RestoreArgs = ops::RestoreRunOptions;
 int RunRestore(const GlobalOptions& global, const RestoreArgs& args);
 
 // Every argument struct of the commands above, owned by the caller for the

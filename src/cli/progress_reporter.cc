@@ -48,28 +48,10 @@ void ProgressReporter::Finish() {
   line_open_ = false;
 }
 
-namespace {
-
-std::string FormatDuration(double seconds) {
-  if (seconds < 0) seconds = 0;
-  const long total = static_cast<long>(seconds + 0.5);
-  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total / 60 % 60);
-  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
-  return fmt::format("{}s", total);
-}
-
-}  // namespace
-
 BertProgressPrinter::BertProgressPrinter() : interactive_(::isatty(STDERR_FILENO) == 1) {}
 
 void BertProgressPrinter::Update(const nlu::BertTrainingProgress& p) {
-  const std::string validation =
-      p.validation_accuracy < 0 ? "-" : fmt::format("{:.2f}%", p.validation_accuracy * 100);
-  const std::string line = fmt::format(
-      "epoch {}/{} step {}/{}: loss {:.4f}, validation accuracy {}, {:.0f} examples/s, "
-      "elapsed {}, ETA {}",
-      p.epoch, p.epochs, p.step, p.steps, p.loss, validation, p.examples_per_second,
-      FormatDuration(p.elapsed_seconds), FormatDuration(p.eta_seconds));
+  const std::string line = nlu::ProgressLine(p);
   if (interactive_) {
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     if (p.epoch_finished) std::fprintf(stderr, "\n");

@@ -1,190 +1,21 @@
-// `chatbot restore --backup latest|NAME|PATH`: puts a backup's sessions,
-// keys, models and configuration back where the current configuration says,
-// all or nothing (ops/backup.h), then verifies the restored models as
-// `verify-model` does.
-//
-// It will not pull the data from under a running service: the service
-// holds a shared lock on serve.lock beside the sessions database
-// (ops/data_lock.h) and restore needs it exclusively. --stop-server sends
-// the service SIGTERM and waits for it to finish its requests and exit;
-// --force restores anyway (the service then keeps writing to the files it
-// had open, which are no longer the restored ones: restart it at once).
-#include <fmt/core.h>
-#include <signal.h>
-
-#include <algorithm>
-#include <boost/json.hpp>
-#include <cerrno>
-#include <chrono>
+// `chatbot restore --backup latest|NAME|PATH`: parse, run the restore
+// (ops/restore_run.h), print its report as it goes.
 #include <cstdio>
-#include <cstring>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include "cli/backup_plan.h"
 #include "cli/ops_commands.h"
-#include "common/atomic_file.h"
-#include "common/error.h"
-#include "common/logging.h"
-#include "ops/backup.h"
-#include "ops/data_lock.h"
-#include "ops/model_check.h"
+#include "ops/restore_run.h"
 
 namespace chatbot::cli {
-namespace {
-
-namespace fs = std::filesystem;
-namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
-
-// How long --stop-server waits for a service to exit (its shutdown_timeout
-// is 10 s by default).
-constexpr auto kStopTimeout = std::chrono::seconds(60);
-
-// The roles a backup holds (items present), from its manifest; empty when
-// unreadable (the restore's own verification then says why).
-std::vector<std::string> BackupRoles(const fs::path& dir) {
-  std::vector<std::string> roles;
-  try {
-    boost::system::error_code error;
-    const json::value manifest = json::parse(ReadFile(dir / ops::kBackupManifest), error);
-    if (error || !manifest.is_object()) return roles;
-    const json::value* items = manifest.as_object().if_contains("items");
-    if (items == nullptr || !items->is_array()) return roles;
-    for (const json::value& item : items->as_array()) {
-      const json::object* i = item.if_object();
-      if (i == nullptr) continue;
-      const json::value* role = i->if_contains("role");
-      const json::value* present = i->if_contains("present");
-      if (role && role->is_string() && !(present && present->is_bool() && !present->as_bool())) {
-        roles.emplace_back(role->as_string());
-      }
-    }
-  } catch (const Error&) {
-  }
-  return roles;
-}
-
-// The exclusive data lock, stopping services first when asked to. nullptr
-// with `*refused` set when a service holds it (and --force was not given).
-std::unique_ptr<ops::DataLock> LockData(const fs::path& lock_path, const RestoreArgs& args,
-                                        bool* stopped, std::string* refused) {
-  pid_t holder = 0;
-  auto lock = ops::DataLock::TryAcquireExclusive(lock_path, &holder);
-  if (lock) return lock;
-  if (args.stop_server) {
-    const auto deadline = Clock::now() + kStopTimeout;
-    pid_t signalled = 0;
-    while (!lock && Clock::now() < deadline) {
-      if (holder > 0 && holder != signalled) {
-        std::printf("Stopping the service (process %d, SIGTERM)...\n", static_cast<int>(holder));
-        std::fflush(stdout);
-        AppLog()->info("restore: stopping process {} (SIGTERM)", holder);
-        if (::kill(holder, SIGTERM) != 0 && errno != ESRCH) {
-          *refused = fmt::format("cannot stop process {}: {}", holder, std::strerror(errno));
-          return nullptr;
-        }
-        signalled = holder;
-        *stopped = true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      lock = ops::DataLock::TryAcquireExclusive(lock_path, &holder);
-    }
-    if (lock) return lock;
-    *refused = fmt::format("the service (process {}) did not stop within {} s", holder,
-                           std::chrono::duration_cast<std::chrono::seconds>(kStopTimeout).count());
-    return nullptr;
-  }
-  if (args.force) {
-    std::printf(
-        "WARNING: a service (process %d) is using the data; restoring anyway (--force): restart "
-        "it as soon as the restore ends\n",
-        static_cast<int>(holder));
-    AppLog()->warn("restore --force while process {} uses the data", holder);
-    return nullptr;
-  }
-  *refused = fmt::format(
-      "a service{} is using the data ({} is locked): stop it first (systemctl stop chatbot), or "
-      "pass --stop-server to stop it, or --force to restore under it",
-      holder > 0 ? fmt::format(" (process {})", holder) : std::string(), lock_path.string());
-  return nullptr;
-}
-
-}  // namespace
 
 int RunRestore(const GlobalOptions& global, const RestoreArgs& args) {
-  const Clock::time_point start = Clock::now();
   const Configuration config = LoadConfiguration(global);
-  const Settings& settings = config.settings();
   StartLogging(config);
-  const fs::path dir = ops::ResolveBackup(BackupRoot(settings, args.dest), args.backup);
-  const std::vector<std::string> roles = BackupRoles(dir);
-  for (const std::string& role : args.only) {
-    if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
-      std::string held;
-      for (const std::string& r : roles) held += (held.empty() ? "" : ", ") + r;
-      throw ConfigError("--only " + role + ": not in backup " + dir.string() + " (it holds " +
-                        held + ")");
-    }
-  }
-  const auto selected = [&args](const std::string& role) {
-    return args.only.empty() ||
-           std::find(args.only.begin(), args.only.end(), role) != args.only.end();
-  };
-
-  bool stopped = false;
-  std::string refused;
-  const fs::path lock_path = ops::DataLock::PathFor(settings.sessions.path);
-  const auto lock = LockData(lock_path, args, &stopped, &refused);
-  if (!lock && !args.force) {
-    std::printf("Restore refused: %s\n", refused.c_str());
-    return kExitFailure;
-  }
-
-  ops::RestoreOptions options;
-  options.backup = dir;
-  for (ops::RestoreTarget& target : RestoreTargets(config, roles, !args.no_config)) {
-    if (selected(target.role)) options.targets.push_back(std::move(target));
-  }
-  options.log = [](const std::string& line) {
+  ops::RestoreRunOptions options = args;
+  options.say = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
-    AppLog()->info("restore: {}", line);
   };
-  ops::RestoreResult result;
-  try {
-    result = ops::RestoreBackup(options);
-  } catch (const DataError& e) {
-    // A damaged backup is a problem found, not a usage error.
-    std::printf("Restore refused: %s\n", e.what());
-    AppLog()->error("restore refused: {}", e.what());
-    return kExitFailure;
-  }
-  for (const std::string& s : result.skipped) std::printf("skipped %s\n", s.c_str());
-  std::printf("Restored %zu item%s from %s in %.2f s.\n", result.restored.size(),
-              result.restored.size() == 1 ? "" : "s", dir.c_str(), result.seconds);
-
-  // verify-model on what was restored.
-  bool models_ok = true;
-  for (const std::string& role : roles) {
-    if (!role.starts_with("model/") || !selected(role)) continue;
-    const std::string name = role.substr(6);
-    const ops::VerifyReport report = ops::VerifyModel(fs::path(settings.paths.models) / name, name);
-    const std::vector<std::string> problems = report.Problems();
-    std::printf("verify-model %s: %s (smoke test %zu/%zu, held-out accuracy %.2f%%)\n",
-                name.c_str(), problems.empty() ? "OK" : "FAILED",
-                report.smoke_examples - report.smoke_mismatches.size(), report.smoke_examples,
-                report.measured_accuracy * 100);
-    for (const std::string& p : problems) std::printf("  - %s\n", p.c_str());
-    if (!problems.empty()) models_ok = false;
-  }
-  const double total = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("Restore and verification took %.2f s.%s\n", total,
-              stopped ? " The service was stopped: start it again (systemctl start chatbot)." : "");
-  AppLog()->info("restore of {} finished in {:.2f} s{}", dir.string(), total,
-                 models_ok ? "" : "; a restored model failed verification");
-  return models_ok ? kExitOk : kExitFailure;
+  return ops::RunRestore(config, options) ? kExitOk : kExitFailure;
 }
 
 }  // namespace chatbot::cli

@@ -7,12 +7,9 @@
 //                       [--allow CIDR]... [--clear-allow] [--rate-limit R|default]
 //                       [--burst B|default]
 //   chatbot lockdown on [--reason TEXT] | off | status [--json]
-// They open the keys database ([security] database) with their own
-// connection, which is safe while the service runs (WAL); a running service
-// picks a change up within [security] refresh_ms, and the commands that
-// change something wait that long before they return, so that the change
-// is in force when they do. Exit status: 0 done, 1 no such key or a key
-// that cannot be changed (revoked), 2 bad arguments.
+// Each calls security::KeyAdmin (security/key_admin.h). Exit status: 0
+// done, 1 no such key or a key that cannot be changed (revoked), 2 bad
+// arguments.
 #ifndef CHATBOT_CLI_SECURITY_COMMANDS_H_
 #define CHATBOT_CLI_SECURITY_COMMANDS_H_
 
@@ -21,6 +18,7 @@
 #include <vector>
 
 #include "cli/command_context.h"
+#include "security/key_admin.h"
 
 namespace CLI {
 class App;
@@ -30,14 +28,8 @@ namespace chatbot::cli {
 
 struct KeysArgs {
   std::string id;
-  std::string name;
-  std::string role;
-  std::string expires;             // "90d"; update: also "never"
-  std::vector<std::string> allow;  // CIDR, repeatable
-  bool clear_allow = false;        // update
-  std::string rate_limit;          // requests/s; update: also "default"
-  std::string burst;               // update: also "default"
-  std::string grace;               // rotate: "24h"; empty: none
+  security::KeyRequestText request;  // create, update
+  std::string grace;                 // rotate: "24h"; empty: none
   bool json = false;
 };
 int RunKeysCreate(const GlobalOptions& global, const KeysArgs& args);
@@ -65,10 +57,6 @@ void AddSecurityCommands(CLI::App& app, const GlobalOptions& global, SecurityArg
 // The `lockdown` half (lockdown_command.cc).
 void AddLockdownCommand(CLI::App& app, const GlobalOptions& global, LockdownArgs* args,
                         std::function<int()>* run);
-
-// Shared by both: waits until a running service has seen a change made just
-// now ([security] refresh_ms and a margin).
-void WaitForServiceRefresh(const Settings& settings);
 
 }  // namespace chatbot::cli
 

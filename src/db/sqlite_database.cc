@@ -60,9 +60,15 @@ Connection OpenDatabase(const std::filesystem::path& path, const DatabaseSpec& s
   } catch (const IoError& e) {
     throw StoreError(p + ": " + e.what());
   }
+  if (sqlite3_threadsafe() == 0) {
+    throw StoreError(p + ": open: the SQLite library was built without thread support");
+  }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(
-      p.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  const int rc =
+      sqlite3_open_v2(p.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          (spec.connection_mutex ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX),
+                      nullptr);
   Connection db(raw);
   if (rc != SQLITE_OK) ThrowSqliteError(db.get(), rc, p, "open");
   sqlite3_extended_result_codes(db.get(), 1);
@@ -82,10 +88,15 @@ Connection OpenDatabase(const std::filesystem::path& path, const DatabaseSpec& s
   }
   if (version > schema_version) {
     throw StoreError(p + ": " + spec.kind + " database schema version " + std::to_string(version) +
-                     " is newer than this program's (" + std::to_string(schema_version) + ")");
+                     " is newer than this program's (" + std::to_string(schema_version) +
+                     "); run a newer chatbot or restore an older database");
+  }
+  if (version == 0 && spec.incremental_vacuum) {
+    Execute(db.get(), p, "set auto_vacuum", "PRAGMA auto_vacuum = INCREMENTAL");
   }
   UseWal(db.get(), p);
   Execute(db.get(), p, "set synchronous", "PRAGMA synchronous = " + spec.synchronous);
+  if (spec.foreign_keys) Execute(db.get(), p, "enable foreign keys", "PRAGMA foreign_keys = ON");
   Migrate(db.get(), p, spec);
   return db;
 }

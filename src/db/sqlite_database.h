@@ -29,6 +29,17 @@ struct DatabaseSpec {
   std::vector<Migration> migrations;
   std::string synchronous = "NORMAL";  // PRAGMA synchronous
   int busy_timeout_ms = 5000;
+  // False: the caller serialises every use of the connection with a lock of
+  // its own, so SQLite's per-connection mutex (SQLITE_OPEN_NOMUTEX) is left
+  // out.
+  bool connection_mutex = true;
+  // PRAGMA auto_vacuum = INCREMENTAL when the database is created (it cannot
+  // be switched on after the first table without a full VACUUM), so that
+  // freed pages can be given back cheaply.
+  bool incremental_vacuum = false;
+  // PRAGMA foreign_keys = ON (per connection; without it ON DELETE CASCADE
+  // is ignored).
+  bool foreign_keys = false;
 };
 
 struct CloseConnection {

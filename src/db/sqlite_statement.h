@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatbot::db {
 
@@ -58,6 +59,15 @@ class Statement {
   void BindOptionalInt64(int index, const std::optional<int64_t>& value);
   void BindOptionalDouble(int index, const std::optional<double>& value);
 
+  // Binds `values` to ?1, ?2, ... in order: text (not copied, as BindText;
+  // a temporary string does not compile), integers, doubles and bools (0 or
+  // 1). One call instead of one per parameter.
+  template <typename... Values>
+  void BindAll(Values&&... values) {
+    int index = 0;
+    (BindOne(++index, std::forward<Values>(values)), ...);
+  }
+
   // True when a row is available, false when the statement is done.
   bool Step();
   // Steps to completion; for statements that return no rows.
@@ -75,6 +85,12 @@ class Statement {
   void Reset();
 
  private:
+  void BindOne(int index, const std::string& text) { BindText(index, text); }
+  void BindOne(int index, std::string&& text) = delete;  // would dangle
+  void BindOne(int index, int64_t value) { BindInt64(index, value); }
+  void BindOne(int index, double value) { BindDouble(index, value); }
+  void BindOne(int index, bool value) { BindInt64(index, value ? 1 : 0); }
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   const std::string& db_path_;

@@ -1,5 +1,7 @@
 #include "nlu/bert_trainer.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -127,7 +129,25 @@ double Accuracy(const std::vector<float>& logits, const EncodedSet& set, int num
   return static_cast<double>(correct) / set.ids.size();
 }
 
+std::string FormatDuration(double seconds) {
+  if (seconds < 0) seconds = 0;
+  const long total = static_cast<long>(seconds + 0.5);
+  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total / 60 % 60);
+  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}s", total);
+}
+
 }  // namespace
+
+std::string ProgressLine(const BertTrainingProgress& p) {
+  const std::string validation =
+      p.validation_accuracy < 0 ? "-" : fmt::format("{:.2f}%", p.validation_accuracy * 100);
+  return fmt::format(
+      "epoch {}/{} step {}/{}: loss {:.4f}, validation accuracy {}, {:.0f} examples/s, "
+      "elapsed {}, ETA {}",
+      p.epoch, p.epochs, p.step, p.steps, p.loss, validation, p.examples_per_second,
+      FormatDuration(p.elapsed_seconds), FormatDuration(p.eta_seconds));
+}
 
 BertTrainingResult TrainBertModel(const std::vector<TrainingExample>& all_training,
                                   const std::vector<TrainingExample>& validation,

@@ -64,6 +64,11 @@ struct BertTrainingProgress {
 };
 using BertProgressCallback = std::function<void(const BertTrainingProgress&)>;
 
+// "epoch 2/4 step 10/40: loss 0.1234, validation accuracy 91.20%, 850
+// examples/s, elapsed 1m05s, ETA 3m10s", as progress is shown and finished
+// epochs are logged.
+std::string ProgressLine(const BertTrainingProgress& progress);
+
 struct BertEpochSummary {
   int epoch = 0;
   double loss = 0;

@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include "common/error.h"
+#include "common/logging.h"
+#include "common/strings.h"
 #include "ops/http_probe.h"
 
 namespace chatbot::ops {
@@ -15,13 +18,6 @@ std::string Plain(const json::object& object, std::string_view key) {
   if (v == nullptr) return "?";
   if (v->is_string()) return std::string(v->as_string());
   return json::serialize(*v);
-}
-
-std::string HumanBytes(uint64_t bytes) {
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
-  if (bytes < 1024ull * 1024 * 1024) return fmt::format("{:.1f} MiB", bytes / 1048576.0);
-  return fmt::format("{:.2f} GiB", bytes / 1073741824.0);
 }
 
 std::string Micros(double us) {
@@ -215,6 +211,88 @@ std::string ServiceCheckText(const ServiceCheck& check) {
   for (const std::string& n : check.notes) out += "  note: " + n + "\n";
   for (const std::string& p : check.problems) out += "  - " + p + "\n";
   return out;
+}
+
+namespace {
+
+// The model folders to look at: one (--model) or all.
+std::vector<std::string> Names(const Settings& settings, const std::string& only) {
+  if (!only.empty()) {
+    if (only.find('/') != std::string::npos || only == "." || only == "..") {
+      throw ConfigError("--model " + only + ": a model folder name (svm, bert, ...)");
+    }
+    return {only};
+  }
+  return ModelNames(settings.paths.models);
+}
+
+}  // namespace
+
+ModelsReport CheckModels(const Settings& settings, const std::string& only, int samples) {
+  std::vector<ModelStatus> statuses;
+  for (const std::string& name : Names(settings, only)) {
+    statuses.push_back(
+        InspectModel(std::filesystem::path(settings.paths.models) / name, name, samples));
+  }
+  size_t present = 0;
+  size_t healthy = 0;
+  for (const ModelStatus& s : statuses) {
+    present += s.present ? 1 : 0;
+    healthy += s.healthy() ? 1 : 0;
+  }
+  ModelsReport report;
+  report.ok = present > 0 && healthy == present;
+  json::array models;
+  for (const ModelStatus& s : statuses) models.push_back(StatusToJson(s));
+  report.json = {{"healthy", report.ok}, {"models", std::move(models)}};
+  for (const ModelStatus& s : statuses) report.text += StatusText(s);
+  if (present == 0) {
+    report.text += fmt::format("UNHEALTHY: no model in {} (train one: chatbot train)\n",
+                               settings.paths.models);
+  } else if (report.ok) {
+    report.text += fmt::format("healthy: {} model{} loadable\n", healthy, healthy == 1 ? "" : "s");
+  } else {
+    report.text +=
+        fmt::format("UNHEALTHY: {} of {} present models do not load\n", present - healthy, present);
+  }
+  return report;
+}
+
+ModelsReport VerifyModels(const Settings& settings, const std::string& only) {
+  std::vector<VerifyReport> reports;
+  for (const std::string& name : Names(settings, only)) {
+    reports.push_back(VerifyModel(std::filesystem::path(settings.paths.models) / name, name));
+  }
+  size_t present = 0;
+  size_t failed = 0;
+  for (const VerifyReport& r : reports) {
+    if (!r.status.present) continue;
+    ++present;
+    if (!r.ok()) ++failed;
+  }
+  ModelsReport report;
+  // A named model that is absent is a failure; absent defaults are not.
+  report.ok = present > 0 && failed == 0 && (only.empty() || present == reports.size());
+  json::array models;
+  for (const VerifyReport& r : reports) models.push_back(VerifyToJson(r));
+  report.json = {{"ok", report.ok}, {"models", std::move(models)}};
+  for (const VerifyReport& r : reports) {
+    report.text += VerifyText(r);
+    const std::vector<std::string> problems = r.Problems();
+    if (r.status.present && !problems.empty()) {
+      AppLog()->error("verify-model {}: {} problem(s): {}", r.status.name, problems.size(),
+                      problems.front());
+    }
+  }
+  if (present == 0) {
+    report.text += fmt::format("verify-model: FAILED: no model in {}\n", settings.paths.models);
+  } else if (report.ok) {
+    report.text +=
+        fmt::format("verify-model: OK, {} model{} as saved\n", present, present == 1 ? "" : "s");
+  } else {
+    report.text += "verify-model: FAILED\n";
+  }
+  return report;
 }
 
 }  // namespace chatbot::ops

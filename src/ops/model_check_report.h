@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "nlu/evaluation.h"
 #include "ops/model_check.h"
 
@@ -41,6 +42,21 @@ ServiceCheck CheckService(const std::string& url, const std::string& api_key, in
 
 // The check as people read it; lines ending in '\n'.
 std::string ServiceCheckText(const ServiceCheck& check);
+
+// The whole local check or verification of the model folders under
+// [paths] models: whether it passed, and the report in both forms.
+struct ModelsReport {
+  bool ok = false;
+  std::string text;
+  boost::json::object json;
+};
+// Every model folder, or only `only` (a folder name: ConfigError for a path).
+// Healthy when some model is present and every present one loads; `samples`
+// predictions are timed.
+ModelsReport CheckModels(const Settings& settings, const std::string& only, int samples);
+// Passed when some model is present and every present one is as saved, and
+// `only`, when given, is present; problems are also logged.
+ModelsReport VerifyModels(const Settings& settings, const std::string& only);
 
 }  // namespace chatbot::ops
 

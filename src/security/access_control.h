@@ -36,6 +36,10 @@
 // written to the database in one transaction every [security]
 // usage_flush_s; refusals are also counted per address and reason and
 // written to the audit log once per [security] audit_interval_s.
+//
+// The pipeline is in access_control.cc; the key table (snapshot, refresh,
+// management, flushes) in access_control_keys.cc; the state both share in
+// access_control_state.h.
 #ifndef CHATBOT_SECURITY_ACCESS_CONTROL_H_
 #define CHATBOT_SECURITY_ACCESS_CONTROL_H_
 

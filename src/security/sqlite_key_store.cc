@@ -230,11 +230,7 @@ void SqliteKeyStore::AddUsage(const std::vector<UsageDelta>& deltas) {
               "last_used_address = CASE WHEN ?4 > COALESCE(last_used_at_ms, 0) THEN ?5 "
               "ELSE last_used_address END WHERE id = ?1");
   for (const UsageDelta& d : deltas) {
-    s.BindTextCopy(1, d.id);
-    s.BindInt64(2, d.requests);
-    s.BindInt64(3, d.refused);
-    s.BindInt64(4, d.last_used_at_ms);
-    s.BindTextCopy(5, d.last_used_address);
+    s.BindAll(d.id, d.requests, d.refused, d.last_used_at_ms, d.last_used_address);
     s.Run();
     s.Reset();
   }

@@ -1,6 +1,8 @@
 // The HTTP API (docs/api.md): routes requests to the model, the chat use
 // case (dialogue/chat_service.h) and the session store, and shapes every error the same way:
 //   {"error": {"code": "...", "message": "..."}}
+// Routing, security, health and the model routes are in api_handler.cc;
+// parse, chat and sessions in api_chat_routes.cc.
 #ifndef CHATBOT_SERVER_API_HANDLER_H_
 #define CHATBOT_SERVER_API_HANDLER_H_
 

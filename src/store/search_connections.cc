@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstring>
 
+#include "db/sqlite_statement.h"
 #include "store/session_store.h"
-#include "store/sqlite_statement.h"
 
 namespace chatbot::store::internal {
 namespace {
+
+using db::Execute;
+using db::ThrowSqliteError;
 
 // Idle connections kept for reuse; more searches at once open more, which
 // are closed afterwards.

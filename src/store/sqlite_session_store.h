@@ -101,10 +101,9 @@ class SqliteSessionStore final : public SessionStore {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  struct Statements;  // the prepared statements, defined in the .cc
+  struct Statements;  // the prepared statements (sqlite_session_statements.h)
 
   explicit SqliteSessionStore(std::filesystem::path path);
-  void Initialize(bool full_sync);
   void LoadTurns(const std::string& session_id, std::vector<Turn>* turns);
 
   const std::filesystem::path path_;

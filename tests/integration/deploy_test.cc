@@ -213,7 +213,7 @@ TEST(DeployTest, PrometheusFilesParseAndAgree) {
   // against the sources that write them).
   std::string sources;
   for (const char* file :
-       {"src/server/service_metrics.cc", "src/ops/process_stats.cc", "src/cli/serve_command.cc"}) {
+       {"src/server/service_metrics.cc", "src/ops/process_stats.cc", "src/server/service.cc"}) {
     sources += Read(kSourceDir / file);
   }
   const std::regex metric(R"(\b((?:chatbot|process)_[a-z_]+?)(?:_bucket)?\{)");

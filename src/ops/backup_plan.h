@@ -5,10 +5,11 @@
 //   admin_key   file       security.admin_key_file       keys/<file>
 //   model/NAME  directory  paths.models/NAME             model/NAME
 //   config      file       the configuration file read   config/<file>
+// and the run of a backup with its retention.
 // A restore puts each role where the *current* configuration says, so a
 // backup taken on one machine restores onto another laid out differently.
-#ifndef CHATBOT_CLI_BACKUP_PLAN_H_
-#define CHATBOT_CLI_BACKUP_PLAN_H_
+#ifndef CHATBOT_OPS_BACKUP_PLAN_H_
+#define CHATBOT_OPS_BACKUP_PLAN_H_
 
 #include <filesystem>
 #include <string>
@@ -17,21 +18,32 @@
 #include "common/config.h"
 #include "ops/backup.h"
 
-namespace chatbot::cli {
+namespace chatbot::ops {
 
 // The items of a backup made now.
-std::vector<ops::BackupItem> BackupItems(const Configuration& config);
+std::vector<BackupItem> BackupItems(const Configuration& config);
 
 // Where each role of a backup goes; `roles` are those the backup holds
 // (model folders are named by them). The configuration file goes to the
 // one in use, or to config/chatbot.toml when none is.
-std::vector<ops::RestoreTarget> RestoreTargets(const Configuration& config,
-                                               const std::vector<std::string>& roles,
-                                               bool with_config);
+std::vector<RestoreTarget> RestoreTargets(const Configuration& config,
+                                          const std::vector<std::string>& roles, bool with_config);
+
+// A backup made now into `root`, and the older ones retention removed.
+struct BackupRun {
+  BackupResult result;
+  std::vector<std::string> removed;
+};
+// Backs up BackupItems(config) at a lower CPU priority (the service keeps
+// the CPU; the copy is bounded by the disk anyway), then removes the
+// backups beyond `keep` or older than `max_age_seconds` (0: no limit);
+// logs both. Throws as CreateBackup.
+BackupRun RunBackup(const Configuration& config, const std::filesystem::path& root, int64_t keep,
+                    int64_t max_age_seconds, const std::string& program_version);
 
 // The backups folder: `dest` when given, else backup.dir.
 std::filesystem::path BackupRoot(const Settings& settings, const std::string& dest);
 
-}  // namespace chatbot::cli
+}  // namespace chatbot::ops
 
-#endif  // CHATBOT_CLI_BACKUP_PLAN_H_
+#endif  // CHATBOT_OPS_BACKUP_PLAN_H_

@@ -1,0 +1,90 @@
+#include "ops/backup_plan.h"
+
+#include <sys/resource.h>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "ops/model_check.h"
+
+namespace chatbot::ops {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDefaultConfigFile = "config/chatbot.toml";
+
+std::string FileName(const std::string& path, const char* fallback) {
+  const std::string name = fs::path(path).filename().string();
+  return name.empty() ? fallback : name;
+}
+
+}  // namespace
+
+std::vector<BackupItem> BackupItems(const Configuration& config) {
+  const Settings& s = config.settings();
+  std::vector<BackupItem> items = {
+      {BackupItemKind::kSqlite, "sessions", s.sessions.path,
+       "sessions/" + FileName(s.sessions.path, "sessions.db")},
+      {BackupItemKind::kSqlite, "keys", s.security.database,
+       "keys/" + FileName(s.security.database, "keys.db")},
+      {BackupItemKind::kFile, "admin_key", s.security.admin_key_file,
+       "keys/" + FileName(s.security.admin_key_file, "admin.key")},
+  };
+  for (const std::string& name : ModelNames(s.paths.models)) {
+    items.push_back({BackupItemKind::kDirectory, "model/" + name, fs::path(s.paths.models) / name,
+                     "model/" + name});
+  }
+  if (config.file()) {
+    items.push_back({BackupItemKind::kFile, "config", *config.file(),
+                     "config/" + FileName(config.file()->string(), "chatbot.toml")});
+  } else {
+    // Recorded as absent: the service ran on the embedded defaults.
+    items.push_back({BackupItemKind::kFile, "config", "", "config/chatbot.toml"});
+  }
+  return items;
+}
+
+std::vector<RestoreTarget> RestoreTargets(const Configuration& config,
+                                          const std::vector<std::string>& roles, bool with_config) {
+  const Settings& s = config.settings();
+  std::vector<RestoreTarget> targets = {
+      {"sessions", s.sessions.path},
+      {"keys", s.security.database},
+      {"admin_key", s.security.admin_key_file},
+  };
+  for (const std::string& role : roles) {
+    if (role.starts_with("model/") && role.size() > 6 && role.find('/', 6) == std::string::npos &&
+        role.find("..") == std::string::npos) {
+      targets.push_back({role, fs::path(s.paths.models) / role.substr(6)});
+    }
+  }
+  if (with_config) {
+    targets.push_back({"config", config.file() ? *config.file() : fs::path(kDefaultConfigFile)});
+  }
+  return targets;
+}
+
+BackupRun RunBackup(const Configuration& config, const fs::path& root, int64_t keep,
+                    int64_t max_age_seconds, const std::string& program_version) {
+  ::setpriority(PRIO_PROCESS, 0, 10);
+  BackupOptions options;
+  options.root = root;
+  options.items = BackupItems(config);
+  options.program_version = program_version;
+  BackupRun run;
+  run.result = CreateBackup(options);
+  const BackupResult& r = run.result;
+  AppLog()->info("backup {} written to {} in {:.2f} s: {} files, {} bytes", r.name, r.dir.string(),
+                 r.seconds, r.files, r.bytes);
+  if (keep > 0 || max_age_seconds > 0) {
+    run.removed = PruneBackups(root, keep, max_age_seconds, r.name);
+    if (!run.removed.empty()) AppLog()->info("backup retention removed {}", JoinNames(run.removed));
+  }
+  return run;
+}
+
+fs::path BackupRoot(const Settings& settings, const std::string& dest) {
+  return dest.empty() ? fs::path(settings.backup.dir) : fs::path(dest);
+}
+
+}  // namespace chatbot::ops

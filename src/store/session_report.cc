@@ -1,0 +1,87 @@
+#include "store/session_report.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <system_error>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "common/time.h"
+
+namespace chatbot::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The database and its WAL, in bytes (0 for a missing file).
+uintmax_t DatabaseBytes(const fs::path& path) {
+  uintmax_t total = 0;
+  for (const fs::path& file : {path, fs::path(path.string() + "-wal")}) {
+    std::error_code error;
+    const uintmax_t size = fs::file_size(file, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
+}  // namespace
+
+std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const fs::path& path, bool full_sync) {
+  std::error_code error;
+  if (!fs::exists(path, error) && !error) return nullptr;
+  return SqliteSessionStore::Open(path, full_sync);
+}
+
+std::string SessionTable(const std::vector<SessionSummary>& sessions) {
+  size_t id_width = 2;
+  for (const SessionSummary& s : sessions) id_width = std::max(id_width, s.id.size());
+  const int width = static_cast<int>(id_width);
+  std::string out;
+  AppendPrintf(&out, "%-*s  %-24s  %-24s  %s\n", width, "ID", "CREATED", "UPDATED", "TURNS");
+  for (const SessionSummary& s : sessions) {
+    AppendPrintf(&out, "%-*s  %-24s  %-24s  %" PRId64 "\n", width, s.id.c_str(),
+                 FormatTimestamp(s.created_at_ms).c_str(), FormatTimestamp(s.updated_at_ms).c_str(),
+                 s.turn_count);
+  }
+  return out;
+}
+
+std::string SessionText(const Session& session) {
+  const SessionSummary& s = session.summary;
+  std::string out;
+  AppendPrintf(&out, "session  %s\n", s.id.c_str());
+  AppendPrintf(&out, "created  %s\n", FormatTimestamp(s.created_at_ms).c_str());
+  AppendPrintf(&out, "updated  %s\n", FormatTimestamp(s.updated_at_ms).c_str());
+  AppendPrintf(&out, "turns    %" PRId64 "\n", s.turn_count);
+  AppendPrintf(&out, "state    %s\n",
+               session.dialogue_state.empty() ? "-" : session.dialogue_state.c_str());
+  for (const Turn& t : session.turns) {
+    AppendPrintf(&out, "\nturn %" PRId64 "  %s  (%" PRId64 " ms, %s %s)\n", t.number,
+                 FormatTimestamp(t.received_at_ms).c_str(), t.replied_at_ms - t.received_at_ms,
+                 t.model.c_str(), t.model_version.c_str());
+    AppendPrintf(&out, "  user:   %s\n", t.user_text.c_str());
+    AppendPrintf(&out, "  intent: %s %.4f%s\n", t.intent.c_str(), t.confidence,
+                 t.out_of_scope ? " (out of scope)" : "");
+    AppendPrintf(&out, "  bot:    %s\n", t.reply.c_str());
+  }
+  return out;
+}
+
+CleanResult CleanSessions(const fs::path& path, bool full_sync, int64_t cutoff_ms, bool vacuum,
+                          const std::string& idle_text) {
+  CleanResult result;
+  const auto store = OpenExistingSessionStore(path, full_sync);
+  if (store == nullptr) return result;
+  result.database = true;
+  result.deleted = store->DeleteSessionsUpdatedBefore(cutoff_ms);
+  AppLog()->info("sessions clean: deleted {} sessions of {} idle for more than {}", result.deleted,
+                 store->path().string(), idle_text);
+  if (!vacuum) return result;
+  result.bytes_before = DatabaseBytes(store->path());
+  store->Vacuum();
+  result.bytes_after = DatabaseBytes(store->path());
+  return result;
+}
+
+}  // namespace chatbot::store

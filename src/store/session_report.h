@@ -1,0 +1,46 @@
+// The stored conversations as an operator sees them from the command line
+// (`chatbot sessions`, docs/sessions.md): the tables and texts printed, the
+// database opened only when it exists, and cleaning with the space given
+// back. The commands open the database with their own connection, which is
+// safe while the service runs: WAL lets them read without blocking it, and
+// cleaning deletes in short transactions.
+#ifndef CHATBOT_STORE_SESSION_REPORT_H_
+#define CHATBOT_STORE_SESSION_REPORT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_session_store.h"
+
+namespace chatbot::store {
+
+// The database at `path`, or nullptr when there is none: reading commands
+// create nothing (nor a directory), e.g. when run from the wrong directory.
+// A path that cannot even be examined is left to Open to report.
+std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const std::filesystem::path& path,
+                                                             bool full_sync);
+
+// `sessions list`: a header and a row per session.
+std::string SessionTable(const std::vector<SessionSummary>& sessions);
+// `sessions show`: the session, then each turn.
+std::string SessionText(const Session& session);
+
+struct CleanResult {
+  bool database = false;  // false: there is no database (nothing deleted)
+  int64_t deleted = 0;
+  // The database and its WAL, in bytes, around the vacuum (both 0 without).
+  uintmax_t bytes_before = 0;
+  uintmax_t bytes_after = 0;
+};
+// Deletes the sessions of the database at `path` (when there is one) last
+// active before `cutoff_ms`, logs it, then gives the freed pages back to the
+// file system when `vacuum`. `idle_text` says in the log why.
+CleanResult CleanSessions(const std::filesystem::path& path, bool full_sync, int64_t cutoff_ms,
+                          bool vacuum, const std::string& idle_text);
+
+}  // namespace chatbot::store
+
+#endif  // CHATBOT_STORE_SESSION_REPORT_H_
