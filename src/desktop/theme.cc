@@ -5,6 +5,7 @@
 #include <QRegularExpression>
 #include <QStyle>
 #include <QStyleFactory>
+#include <utility>
 
 namespace chatbot::desktop {
 
@@ -31,43 +32,70 @@ bool IsDark(const QPalette& palette) {
   return palette.color(QPalette::Window).lightness() < 128;
 }
 
-QPalette LightPalette() {
+namespace {
+
+// A palette's colours, as 0xRRGGBB. Window text, text and button text are
+// one colour.
+struct PaletteColors {
+  QRgb window, text, base, alternate_base, button, highlight, highlighted_text, mid, midlight,
+      placeholder, tooltip_base, tooltip_text, link;
+};
+
+QPalette MakePalette(const PaletteColors& c) {
   QPalette p;
-  p.setColor(QPalette::Window, QColor(0xf4, 0xf6, 0xf9));
-  p.setColor(QPalette::WindowText, QColor(0x1f, 0x29, 0x37));
-  p.setColor(QPalette::Base, Qt::white);
-  p.setColor(QPalette::AlternateBase, QColor(0xf0, 0xf3, 0xf7));
-  p.setColor(QPalette::Text, QColor(0x1f, 0x29, 0x37));
-  p.setColor(QPalette::Button, QColor(0xff, 0xff, 0xff));
-  p.setColor(QPalette::ButtonText, QColor(0x1f, 0x29, 0x37));
-  p.setColor(QPalette::Highlight, QColor(0x25, 0x63, 0xeb));
-  p.setColor(QPalette::HighlightedText, Qt::white);
-  p.setColor(QPalette::Mid, QColor(0xd5, 0xdb, 0xe3));
-  p.setColor(QPalette::Midlight, QColor(0xe5, 0xe9, 0xef));
-  p.setColor(QPalette::PlaceholderText, QColor(0x8a, 0x94, 0xa3));
-  p.setColor(QPalette::ToolTipBase, QColor(0x1f, 0x29, 0x37));
-  p.setColor(QPalette::ToolTipText, Qt::white);
-  p.setColor(QPalette::Link, QColor(0x25, 0x63, 0xeb));
+  const std::pair<QPalette::ColorRole, QRgb> roles[] = {
+      {QPalette::Window, c.window},
+      {QPalette::WindowText, c.text},
+      {QPalette::Base, c.base},
+      {QPalette::AlternateBase, c.alternate_base},
+      {QPalette::Text, c.text},
+      {QPalette::Button, c.button},
+      {QPalette::ButtonText, c.text},
+      {QPalette::Highlight, c.highlight},
+      {QPalette::HighlightedText, c.highlighted_text},
+      {QPalette::Mid, c.mid},
+      {QPalette::Midlight, c.midlight},
+      {QPalette::PlaceholderText, c.placeholder},
+      {QPalette::ToolTipBase, c.tooltip_base},
+      {QPalette::ToolTipText, c.tooltip_text},
+      {QPalette::Link, c.link},
+  };
+  for (const auto& [role, rgb] : roles) p.setColor(role, QColor(rgb));
   return p;
 }
 
+}  // namespace
+
+QPalette LightPalette() {
+  return MakePalette({.window = 0xf4f6f9,
+                      .text = 0x1f2937,
+                      .base = 0xffffff,
+                      .alternate_base = 0xf0f3f7,
+                      .button = 0xffffff,
+                      .highlight = 0x2563eb,
+                      .highlighted_text = 0xffffff,
+                      .mid = 0xd5dbe3,
+                      .midlight = 0xe5e9ef,
+                      .placeholder = 0x8a94a3,
+                      .tooltip_base = 0x1f2937,
+                      .tooltip_text = 0xffffff,
+                      .link = 0x2563eb});
+}
+
 QPalette DarkPalette() {
-  QPalette p;
-  p.setColor(QPalette::Window, QColor(0x17, 0x1b, 0x22));
-  p.setColor(QPalette::WindowText, QColor(0xe6, 0xe9, 0xef));
-  p.setColor(QPalette::Base, QColor(0x21, 0x26, 0x2f));
-  p.setColor(QPalette::AlternateBase, QColor(0x26, 0x2c, 0x36));
-  p.setColor(QPalette::Text, QColor(0xe6, 0xe9, 0xef));
-  p.setColor(QPalette::Button, QColor(0x2a, 0x30, 0x3b));
-  p.setColor(QPalette::ButtonText, QColor(0xe6, 0xe9, 0xef));
-  p.setColor(QPalette::Highlight, QColor(0x4f, 0x8c, 0xf7));
-  p.setColor(QPalette::HighlightedText, Qt::white);
-  p.setColor(QPalette::Mid, QColor(0x3a, 0x41, 0x4d));
-  p.setColor(QPalette::Midlight, QColor(0x30, 0x36, 0x41));
-  p.setColor(QPalette::PlaceholderText, QColor(0x8b, 0x93, 0xa1));
-  p.setColor(QPalette::ToolTipBase, QColor(0xe6, 0xe9, 0xef));
-  p.setColor(QPalette::ToolTipText, QColor(0x17, 0x1b, 0x22));
-  p.setColor(QPalette::Link, QColor(0x7d, 0xab, 0xff));
+  QPalette p = MakePalette({.window = 0x171b22,
+                            .text = 0xe6e9ef,
+                            .base = 0x21262f,
+                            .alternate_base = 0x262c36,
+                            .button = 0x2a303b,
+                            .highlight = 0x4f8cf7,
+                            .highlighted_text = 0xffffff,
+                            .mid = 0x3a414d,
+                            .midlight = 0x303641,
+                            .placeholder = 0x8b93a1,
+                            .tooltip_base = 0xe6e9ef,
+                            .tooltip_text = 0x171b22,
+                            .link = 0x7dabff});
   for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText}) {
     p.setColor(QPalette::Disabled, role, QColor(0x6b, 0x72, 0x80));
   }

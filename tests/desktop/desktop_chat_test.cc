@@ -7,7 +7,6 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
-#include <QTemporaryDir>
 #include <QTest>
 
 #include "desktop/conversation_view.h"
@@ -17,15 +16,12 @@
 
 using chatbot::desktop::MainWindow;
 using chatbot::desktop_test::DesktopServer;
+using chatbot::desktop_test::DesktopSuite;
 using chatbot::desktop_test::OpenWindow;
 namespace json = boost::json;
 
-class DesktopChatTest : public QObject {
+class DesktopChatTest : public DesktopSuite {
   Q_OBJECT
-
- private:
-  QTemporaryDir settings_dir_;
-  QString SettingsFile(const QString& name) { return settings_dir_.filePath(name + ".conf"); }
 
   static void Type(MainWindow& window, const QString& text) {
     window.input()->setFocus();

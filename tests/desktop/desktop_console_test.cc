@@ -5,7 +5,6 @@
 #include <QSignalSpy>
 #include <QTabBar>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QTest>
 
 #include "desktop/keys_panel.h"
@@ -18,16 +17,13 @@
 using chatbot::desktop::ConsoleAccess;
 using chatbot::desktop_test::AcceptNextDialog;
 using chatbot::desktop_test::DesktopServer;
+using chatbot::desktop_test::DesktopSuite;
 using chatbot::desktop_test::HttpResult;
 using chatbot::desktop_test::OpenWindow;
 namespace json = boost::json;
 
-class DesktopConsoleTest : public QObject {
+class DesktopConsoleTest : public DesktopSuite {
   Q_OBJECT
-
- private:
-  QTemporaryDir settings_dir_;
-  QString SettingsFile(const QString& name) { return settings_dir_.filePath(name + ".conf"); }
 
  private Q_SLOTS:
   void hiddenForAClientKey() {

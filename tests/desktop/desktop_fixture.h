@@ -9,6 +9,7 @@
 #include <QApplication>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <boost/json.hpp>
@@ -84,6 +85,18 @@ class DesktopServer {
   std::unique_ptr<chatbot::testing::ServerProcess> server_;
   std::unique_ptr<HttpClient> client_;
   std::string error_;
+};
+
+// What a suite's test class derives from: a private folder for the settings
+// files its windows write, one file per name.
+class DesktopSuite : public QObject {
+ protected:
+  QString SettingsFile(const QString& name) {
+    return settings_dir_.filePath(name + QStringLiteral(".conf"));
+  }
+
+ private:
+  QTemporaryDir settings_dir_;
 };
 
 // A window connected to `port` with `key`, its settings in `settings_file`

@@ -3,13 +3,10 @@
 // roles that may read it; and a real Prometheus, started on loopback with
 // the shipped deploy/prometheus/prometheus.yml pointed at the service and
 // the shipped alert rules loaded, that scrapes it.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -26,6 +23,7 @@
 #include <vector>
 
 #include "ci_skip.h"
+#include "free_port.h"
 #include "http_client.h"
 #include "process_runner.h"
 #include "server_process.h"
@@ -282,17 +280,6 @@ class Background {
   pid_t pid_ = -1;
 };
 
-uint16_t FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 TEST_F(MetricsTest, ARealPrometheusScrapesTheServiceWithTheShippedConfiguration) {
   const fs::path prometheus = FindProgram("prometheus");

@@ -1,0 +1,17 @@
+// A loopback TCP port that is free now, for a program that cannot be told
+// to pick its own (port 0) and report it, such as Prometheus: the kernel
+// picks it for a socket that is closed at once. Another process could take
+// it in between, which on a test machine does not happen in practice.
+#ifndef CHATBOT_TESTS_SUPPORT_FREE_PORT_H_
+#define CHATBOT_TESTS_SUPPORT_FREE_PORT_H_
+
+#include <cstdint>
+
+namespace chatbot::testing {
+
+// 0 when no socket could be bound.
+uint16_t FreeLoopbackPort();
+
+}  // namespace chatbot::testing
+
+#endif  // CHATBOT_TESTS_SUPPORT_FREE_PORT_H_
