@@ -21,6 +21,7 @@
 #include "ops/process_stats.h"
 #include "security/access_control.h"
 #include "security/admin_key_file.h"
+#include "security/rate_limiter_factory.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
 #include "server/expensive_requests.h"
@@ -183,7 +184,8 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
   auto keys = security::KeyStore::Open(settings.security.database);
   security::AuditLog audit(std::filesystem::path(settings.paths.logs) / "audit.log");
   security::AccessControl access(security_options, keys.get(), &audit,
-                                 security::SystemClock::Instance());
+                                 security::SystemClock::Instance(),
+                                 security::MakeRateLimiter(settings, &metrics->registry()));
   if (const auto first =
           security::EnsureAdminKey(&access.manager(), settings.security.admin_key_file)) {
     // Said once, here: the key itself is only in the file.
