@@ -188,7 +188,8 @@ const std::vector<SettingDefinition>& Definitions() {
                   "(shared by every instance using the same Redis; docs/security.md).",
        .allowed = {"local", "redis"}},
       {CHATBOT_SETTING(security, rate_limit_redis_url),
-       .comment = "Redis for rate_limit_backend = redis: redis://[:password@]host[:port][/db].",
+       .comment = "Redis for rate_limit_backend = redis: redis://[:password@]host[:port][/db].\n"
+                  "config show prints this value: keep a password in the password file.",
        .non_empty = true},
       {CHATBOT_SETTING(security, rate_limit_redis_password_file),
        .comment = "File holding the Redis password (one line); replaces the URL's password.\n"

@@ -24,17 +24,6 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
-std::string Code(const HttpResult& r) {
-  boost::system::error_code error;
-  const json::value v = json::parse(r.body, error);
-  if (error || !v.is_object() || !v.as_object().contains("error")) return "";
-  return std::string(v.at("error").at("code").as_string());
-}
-
-HttpResult Parse(HttpClient& client, const HttpHeaders& headers = {}) {
-  return client.Post("/v1/parse", json::object{{"text", "where is my order"}}, headers);
-}
-
 class RedisRateLimitTest : public SecurityTest {
  protected:
   void SetUp() override {
