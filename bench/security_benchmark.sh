@@ -11,6 +11,10 @@
 #               SHA-256, constant-time compare, role check, token bucket (the
 #               key's limit raised to 1,000,000/s so it never refuses)
 #   key+100k    server B, the same key among 100,000 more in its database
+#   key+redis   server C, the same key with its bucket in Redis
+#               (security.rate_limit_backend = redis): one round trip to a
+#               redis-server on this machine per request; left out when
+#               redis-server is not installed
 #
 #   bench/security_benchmark.sh [DURATION_SECONDS] [RUNS] [BINARY]
 #   (defaults: 10, 3, build/release/apps/chatbot)
@@ -35,12 +39,13 @@ trap cleanup EXIT
 train_svm "$work/model" "$work/logs"
 
 # Server A: one key in its database. Server B: the same key and 100,000
-# more (inserted with sqlite3 before it starts). Both run throughout; the
-# runs alternate A without a key, A with the key, B with the key, so that
-# the machine's noise spreads over all three alike.
+# more (inserted with sqlite3 before it starts). All run throughout; the
+# runs alternate A without a key, A with the key, B with the key (C with it), so that
+# the machine's noise spreads over all of them alike.
 key=""
-start_server() {  # name -> sets port_<name>; the key database is $work/<name>/keys.db
+start_server() {  # name [serve options] -> sets port_<name>; the key database is $work/<name>/keys.db
   local name="$1" dir="$work/$1"
+  shift
   mkdir -p "$dir"
   local common=(--set paths.logs="$dir/logs" --set security.database="$dir/keys.db"
                 --set security.admin_key_file="$dir/admin.key")
@@ -61,7 +66,7 @@ SQL
   fi
   "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
     --set sessions.path="$dir/sessions.db" --set security.rate_limit_anonymous=0 \
-    "${common[@]}" --log-level warn >"$dir/serve.out" 2>"$dir/serve.err" &
+    "${common[@]}" "$@" --log-level warn >"$dir/serve.out" 2>"$dir/serve.err" &
   echo $! >"$dir/pid"
   local port
   port="$(wait_for_port "$dir/serve.out" "$dir/serve.err")"
@@ -71,6 +76,32 @@ start_server a
 start_server b
 pids="$(cat "$work/a/pid") $(cat "$work/b/pid")"
 server_pid="$pids"
+
+# Server C: A's key, its bucket in a throwaway redis-server (loopback, no
+# persistence) on a free port.
+redis_bin="$(command -v redis-server || true)"
+[ -z "$redis_bin" ] && [ -x /usr/bin/redis-server ] && redis_bin=/usr/bin/redis-server
+servers="a b"
+if [ -n "$redis_bin" ]; then
+  mkdir -p "$work/redis"
+  for _ in $(seq 20); do
+    redis_port=$((20000 + RANDOM % 30000))
+    printf 'port %s\nbind 127.0.0.1\ndir %s\nsave ""\nappendonly no\nlogfile %s\n' \
+      "$redis_port" "$work/redis" "$work/redis/redis.log" >"$work/redis/redis.conf"
+    "$redis_bin" "$work/redis/redis.conf" &
+    redis_pid=$!
+    server_pid="$server_pid $redis_pid"
+    for _ in $(seq 100); do
+      [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break 2
+      kill -0 "$redis_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+  done
+  start_server c --set security.rate_limit_backend=redis \
+    --set security.rate_limit_redis_url="redis://127.0.0.1:$redis_port/0"
+  server_pid="$server_pid $(cat "$work/c/pid")"
+  servers="a b c"
+fi
 
 cat >"$work/parse.lua" <<'LUA'
 wrk.method = "POST"
@@ -125,12 +156,16 @@ summary() {  # label -> "median (min..max)"
 echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per run, $runs runs each"
 echo "keys in the databases: A $(sqlite3 "$work/a/keys.db" 'SELECT count(*) FROM keys'), \
 B $(sqlite3 "$work/b/keys.db" 'SELECT count(*) FROM keys')"
+if [ -n "$redis_bin" ]; then
+  echo "C: A's key, rate_limit_backend = redis ($("$redis_bin" --version | cut -d' ' -f3))"
+fi
 echo
 printf '| %-10s | %12s | %10s | %8s | %8s | %s\n' run requests/s "server µs" p50 p99 \
   "non-2xx / errors"
 echo "|------------|--------------|------------|----------|----------|------"
 # Warm-up (first touch of the model, the allocator).
-for port in "$port_a" "$port_b"; do
+for server in $servers; do
+  port="$(eval echo "\$port_$server")"
   wrk -t1 -c16 -d2s -s "$work/parse.lua" -H "Authorization: Bearer $key" \
     "http://127.0.0.1:$port/v1/parse" >/dev/null
 done
@@ -138,6 +173,7 @@ for _ in $(seq "$runs"); do
   measure anonymous a
   measure key a -H "Authorization: Bearer $key"
   measure key+100k b -H "Authorization: Bearer $key"
+  if [ -n "$redis_bin" ]; then measure key+redis c -H "Authorization: Bearer $key"; fi
 done
 median() { sort -n "$work/$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo
@@ -150,3 +186,9 @@ awk -v a="$(median anonymous)" -v k="$(median key)" -v m="$(median key+100k)" \
   printf "key+100k vs key: requests/s %+.1f %%, CPU per request %+.1f %%\n", (m - k) / k * 100, (mc - kc) / kc * 100 }'
 rss() { echo $(($(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/$1/pid")/status") / 1024)); }
 echo "resident memory: A (1 key) $(rss a) MiB, B (100,001 keys) $(rss b) MiB"
+if [ -n "$redis_bin" ]; then
+  echo "median requests/s: key+redis $(summary key+redis); CPU per request (µs): $(median key+redis.cpu)"
+  awk -v k="$(median key)" -v r="$(median key+redis)" -v kc="$(median key.cpu)" \
+      -v rc="$(median key+redis.cpu)" 'BEGIN {
+    printf "key+redis vs key: requests/s %+.1f %%, CPU per request %+.1f %%\n", (r - k) / k * 100, (rc - kc) / kc * 100 }'
+fi

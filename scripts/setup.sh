@@ -13,6 +13,9 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
   zlib1g-dev libbrotli-dev libdnnl-dev
+  # hiredis: the rate limits shared by several instances through Redis
+  # (security.rate_limit_backend = redis).
+  libhiredis-dev
   # The desktop client (src/desktop): Qt 6 Widgets, Network and Test. The
   # OpenGL headers that Qt6Gui's CMake file requires (WrapOpenGL) and the
   # platform plugins (xcb, offscreen) are among its hard dependencies.
@@ -24,6 +27,9 @@ PACKAGES=(
   # headless Chromium (web pages), promtool (metrics format, alert rules),
   # prometheus (scrapes the service), systemd-analyze (unit files).
   libgtest-dev libgmock-dev chromium prometheus systemd
+  # redis-server: the Redis rate limiter's tests start their own, on a
+  # loopback port (tests/support/redis_server.h).
+  redis-server
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core

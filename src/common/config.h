@@ -98,8 +98,14 @@ struct Settings {
     double rate_limit_client = 50;       // requests/s per key, by role; 0 = no limit
     double rate_limit_operator = 200;
     double rate_limit_admin = 200;
-    double rate_limit_per_address = 0;      // every request, per client address; 0 = off
-    double burst_seconds = 2;               // a bucket holds rate x this many requests
+    double rate_limit_per_address = 0;         // every request, per client address; 0 = off
+    double burst_seconds = 2;                  // a bucket holds rate x this many requests
+    std::string rate_limit_backend = "local";  // local|redis: where the buckets are kept
+    std::string rate_limit_redis_url = "redis://127.0.0.1:6379/0";
+    std::string rate_limit_redis_password_file;          // empty: the URL's password, if any
+    int64_t rate_limit_redis_timeout_ms = 50;            // connect and command timeout
+    std::string rate_limit_redis_down_policy = "local";  // local|closed: while Redis is down
+    int64_t rate_limit_instances = 1;       // instances sharing the limits (local policy divides)
     int64_t auth_failures_per_minute = 10;  // failed authentications per address before 429
     int64_t refresh_ms = 100;               // how often changes by other processes are looked for
     int64_t usage_flush_s = 10;             // usage counters written to the database this often

@@ -183,6 +183,28 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(security, burst_seconds),
        .comment = "A rate-limit bucket holds this many seconds' worth of requests (at least 1).",
        .min = 0, .min_exclusive = true, .max = 3600},
+      {CHATBOT_SETTING(security, rate_limit_backend),
+       .comment = "Where the rate-limit buckets are kept: local (in this process) or redis\n"
+                  "(shared by every instance using the same Redis; docs/security.md).",
+       .allowed = {"local", "redis"}},
+      {CHATBOT_SETTING(security, rate_limit_redis_url),
+       .comment = "Redis for rate_limit_backend = redis: redis://[:password@]host[:port][/db].\n"
+                  "config show prints this value: keep a password in the password file.",
+       .non_empty = true},
+      {CHATBOT_SETTING(security, rate_limit_redis_password_file),
+       .comment = "File holding the Redis password (one line); replaces the URL's password.\n"
+                  "Empty: the URL's password, if any."},
+      {CHATBOT_SETTING(security, rate_limit_redis_timeout_ms),
+       .comment = "Connect and command timeout for Redis; a request never waits longer\n"
+                  "for its rate-limit decision.",
+       .min = 1, .max = 10000},
+      {CHATBOT_SETTING(security, rate_limit_redis_down_policy),
+       .comment = "While Redis cannot be reached: local limits each instance to the limit\n"
+                  "divided by rate_limit_instances; closed answers 503 with Retry-After.",
+       .allowed = {"local", "closed"}},
+      {CHATBOT_SETTING(security, rate_limit_instances),
+       .comment = "Instances sharing the Redis rate limits (the local policy's divisor).", .min = 1,
+       .max = 10000},
       {CHATBOT_SETTING(security, auth_failures_per_minute),
        .comment = "Failed authentications one address may make per minute (also the burst);\n"
                   "beyond them its attempts get 429.",

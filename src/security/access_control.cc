@@ -56,9 +56,20 @@ bool AccessControl::Refuse(Refusal* refusal, int status, std::string_view code, 
 bool AccessControl::RefuseRate(Refusal* refusal, const RateDecision& decision,
                                std::string_view code, std::string message, const IpAddress& address,
                                const KeyEntry* key) {
+  const std::string retry_after =
+      std::to_string(std::max<int64_t>(1, CeilSeconds(decision.retry_after_s)));
+  if (decision.unavailable) {
+    // The limiter could not decide (rate_limiter.h): the service is
+    // unavailable for the moment, not the client over its limit.
+    Refuse(refusal, 503, "rate_limiter_unavailable",
+           "rate limits cannot be checked at the moment (their shared store is unreachable); "
+           "try again shortly",
+           address, key);
+    refusal->headers.emplace_back("Retry-After", retry_after);
+    return false;
+  }
   Refuse(refusal, 429, code, std::move(message), address, key);
-  refusal->headers.emplace_back(
-      "Retry-After", std::to_string(std::max<int64_t>(1, CeilSeconds(decision.retry_after_s))));
+  refusal->headers.emplace_back("Retry-After", retry_after);
   refusal->headers.emplace_back("RateLimit-Limit", std::to_string(decision.limit));
   refusal->headers.emplace_back("RateLimit-Remaining", std::to_string(decision.remaining));
   refusal->headers.emplace_back("RateLimit-Reset", std::to_string(CeilSeconds(decision.reset_s)));

@@ -52,6 +52,9 @@ struct RateDecision {
   int64_t remaining = 0;     // whole tokens left after this request (RateLimit-Remaining)
   double reset_s = 0;        // until the bucket is full again (RateLimit-Reset)
   double retry_after_s = 0;  // when refused: until one token is back (Retry-After)
+  // Refused because the limiter could not decide (its Redis is down and the
+  // policy is closed): 503 rather than 429.
+  bool unavailable = false;
 };
 
 class RateLimiter {

@@ -14,6 +14,7 @@
 #include "ops/process_stats.h"
 #include "security/access_control.h"
 #include "security/admin_key_file.h"
+#include "security/rate_limiter_factory.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
 #include "server/expensive_requests.h"
@@ -139,7 +140,8 @@ struct Service::Parts {
         handler(std::make_shared<ApiHandler>(settings, &models, sessions.get())),
         keys(security::KeyStore::Open(settings.security.database)),
         audit(std::filesystem::path(settings.paths.logs) / "audit.log"),
-        access(security_options, keys.get(), &audit, security::SystemClock::Instance()) {}
+        access(security_options, keys.get(), &audit, security::SystemClock::Instance(),
+               security::MakeRateLimiter(settings, &handler->metrics().registry())) {}
 
   // Held while serving: a restore refuses to replace the data meanwhile.
   std::unique_ptr<ops::DataLock> data_lock;

@@ -1,7 +1,8 @@
 // What the security integration tests share: a fixture that starts the real
 // `chatbot serve` in a fresh directory, reads its first admin key, creates
 // keys through the admin API, runs the `chatbot keys`/`lockdown` commands,
-// and after every test checks that no key it saw reached any log.
+// and after every test checks that no key it saw reached any log; and the
+// helpers to send a parse request and read an error's code.
 #ifndef CHATBOT_TESTS_INTEGRATION_SECURITY_FIXTURE_H_
 #define CHATBOT_TESTS_INTEGRATION_SECURITY_FIXTURE_H_
 
@@ -130,6 +131,19 @@ class SecurityTest : public ::testing::Test {
   // Declared after work_: the servers end before their directory goes.
   std::vector<std::unique_ptr<ServerProcess>> servers_;
 };
+
+// The error code of an error answer ("" for any other answer).
+inline std::string Code(const HttpResult& r) {
+  boost::system::error_code error;
+  const boost::json::value v = boost::json::parse(r.body, error);
+  if (error || !v.is_object() || !v.as_object().contains("error")) return "";
+  return std::string(v.at("error").at("code").as_string());
+}
+
+// POST /v1/parse with a fixed text.
+inline HttpResult Parse(HttpClient& client, const HttpHeaders& headers = {}) {
+  return client.Post("/v1/parse", boost::json::object{{"text", "where is my order"}}, headers);
+}
 
 }  // namespace chatbot::testing
 

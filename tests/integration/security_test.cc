@@ -43,17 +43,6 @@ std::string Str(const json::value& v) {
   return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
 }
 
-std::string Code(const HttpResult& r) {
-  boost::system::error_code error;
-  const json::value v = json::parse(r.body, error);
-  if (error || !v.is_object() || !v.as_object().contains("error")) return "";
-  return std::string(v.at("error").at("code").as_string());
-}
-
-HttpResult Parse(HttpClient& client, const HttpHeaders& headers = {}) {
-  return client.Post("/v1/parse", json::object{{"text", "where is my order"}}, headers);
-}
-
 std::vector<std::string> Lines(const fs::path& path) {
   return chatbot::testing::Lines(ReadFileToString(path));
 }

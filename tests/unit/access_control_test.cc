@@ -479,6 +479,42 @@ TEST_F(AccessControlTest, RateLimitsAnswer429WithTheirHeaders) {
   EXPECT_EQ(record.refused, 3);
 }
 
+// A limiter that cannot decide (its Redis down, the closed policy).
+class UnavailableLimiter final : public RateLimiter {
+ public:
+  RateDecision Acquire(const BucketId&, const RateLimit& limit, int64_t, double) override {
+    return Peek(BucketId{}, limit, 0);
+  }
+  RateDecision Peek(const BucketId&, const RateLimit& limit, int64_t) override {
+    RateDecision d;
+    if (limit.unlimited()) return d;
+    d.allowed = false;
+    d.unavailable = true;
+    d.retry_after_s = 1.5;
+    return d;
+  }
+};
+
+TEST_F(AccessControlTest, AnUnavailableLimiterAnswers503WithRetryAfter) {
+  settings_.security.rate_limit_anonymous = 10;
+  access_ = std::make_unique<AccessControl>(SecurityOptions::FromSettings(settings_), store_.get(),
+                                            audit_.get(), &clock_,
+                                            std::make_unique<UnavailableLimiter>());
+  access_->Start(/*background=*/false);
+  const Outcome refused = Send("/v1/parse");
+  EXPECT_REFUSED(refused, 503, "rate_limiter_unavailable");
+  EXPECT_EQ(refused.Header("Retry-After"), "2");
+  EXPECT_EQ(refused.Header("RateLimit-Limit"), "");  // no limit was exceeded
+  // Without a limit, nothing to ask the limiter.
+  settings_.security.rate_limit_anonymous = 0;
+  access_.reset();
+  access_ = std::make_unique<AccessControl>(SecurityOptions::FromSettings(settings_), store_.get(),
+                                            audit_.get(), &clock_,
+                                            std::make_unique<UnavailableLimiter>());
+  access_->Start(/*background=*/false);
+  EXPECT_ADMITTED(Send("/v1/parse"));
+}
+
 TEST_F(AccessControlTest, RoleDefaultsAndAnonymousLimitsPerAddress) {
   settings_.security.rate_limit_client = 5;
   settings_.security.burst_seconds = 1;  // buckets of 5
