@@ -1,8 +1,11 @@
 #include "process_runner.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,10 +101,19 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return pointers;
 }
 
-// Only async-signal-safe calls between fork and exec.
+// Only async-signal-safe calls between fork and exec. A background child
+// dies with the thread that started it and starts with no signal blocked
+// (a test thread may block some).
 [[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
-                            const char* directory, int in, int out, int err) {
+                            const char* directory, int in, int out, int err,
+                            bool background = false) {
   ::setpgid(0, 0);  // so that a timeout kills whatever the child started too
+  if (background) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  }
   if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
       ::dup2(err, STDERR_FILENO) < 0) {
     ::_exit(126);
@@ -115,6 +127,12 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   static const char kMessage[] = "process_runner: cannot execute the program\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(127);
+}
+
+int ExitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
 }
 
 }  // namespace
@@ -170,6 +188,98 @@ ProcessResult RunProcess(const ProcessOptions& options) {
   result.out = out.ReadAll();
   result.err = err.ReadAll();
   return result;
+}
+
+pid_t StartBackgroundProcess(const ProcessOptions& options, const std::filesystem::path& out,
+                             const std::filesystem::path& err) {
+  const auto open = [](const std::filesystem::path& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd < 0) throw SystemError("open " + path.string());
+    return fd;
+  };
+  const int in_fd = open("/dev/null", O_RDONLY);
+  int out_fd = -1;
+  int err_fd = -1;
+  try {
+    out_fd = open(out, O_WRONLY | O_CREAT | O_APPEND);
+    err_fd = open(err, O_WRONLY | O_CREAT | O_APPEND);
+  } catch (...) {
+    ::close(in_fd);
+    if (out_fd >= 0) ::close(out_fd);
+    throw;
+  }
+  std::vector<std::string> arg_strings = {options.program.string()};
+  arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(options);
+  std::vector<char*> argv = Pointers(arg_strings);
+  std::vector<char*> envp = Pointers(env_strings);
+  const std::string program = options.program.string();
+  const std::string directory = options.working_directory.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ExecChild(program.c_str(), argv.data(), envp.data(),
+              directory.empty() ? nullptr : directory.c_str(), in_fd, out_fd, err_fd,
+              /*background=*/true);
+  }
+  const int fork_errno = errno;
+  ::close(in_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (pid < 0) {
+    errno = fork_errno;
+    throw SystemError("fork");
+  }
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+bool BackgroundProcessEnded(pid_t pid, int* exit_status) {
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (done != pid) return false;
+  *exit_status = ExitStatus(status);
+  return true;
+}
+
+int WaitForBackgroundProcess(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int exit_status = -1;
+  while (!BackgroundProcessEnded(pid, &exit_status)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      KillBackgroundProcess(pid);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return exit_status;
+}
+
+void KillBackgroundProcess(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+uint16_t FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw SystemError("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    const std::runtime_error error = SystemError("bind 127.0.0.1:0");
+    ::close(fd);
+    throw error;
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 std::string ReadFileToString(const std::filesystem::path& path) {

@@ -5,7 +5,10 @@
 #ifndef CHATBOT_TESTS_INTEGRATION_PROCESS_RUNNER_H_
 #define CHATBOT_TESTS_INTEGRATION_PROCESS_RUNNER_H_
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -42,6 +45,28 @@ ProcessResult RunProcess(const ProcessOptions& options);
 
 // For assertion messages: how the child ended and what it printed.
 std::string Describe(const ProcessResult& result);
+
+// A child left running while a test talks to it (nginx, database servers):
+// started like RunProcess's (`timeout` and `stdin_data` unused; stdin is
+// /dev/null) with stdout and stderr written to the two files, and killed by
+// the kernel when the thread that started it ends, so a crashed test leaves
+// nothing behind. Returns its pid (also its process group's id); throws
+// std::runtime_error when it cannot be started.
+pid_t StartBackgroundProcess(const ProcessOptions& options, const std::filesystem::path& out,
+                             const std::filesystem::path& err);
+// Reaps the child if it has ended: true then, with `exit_status` set to its
+// exit status (0..255) or 128 + the signal that ended it.
+bool BackgroundProcessEnded(pid_t pid, int* exit_status);
+// Waits up to `timeout` for the child to end: its exit status as above, or
+// -1 when it did not end in time (its process group is then killed).
+int WaitForBackgroundProcess(pid_t pid, std::chrono::milliseconds timeout);
+// SIGKILL to the child's whole process group, then reaps the child.
+void KillBackgroundProcess(pid_t pid);
+
+// A TCP port on 127.0.0.1 that nothing listens on now, for servers that
+// cannot take port 0 and report theirs; another process may take it before
+// the server binds it, so callers retry with another on "address in use".
+uint16_t FreeLoopbackPort();
 
 // The lines of `text`, without their newlines.
 std::vector<std::string> Lines(const std::string& text);

@@ -144,7 +144,7 @@ std::vector<std::string> ServerProcess::Arguments() const {
   // per-address limit for those is off; security tests set theirs after it.
   std::vector<std::string> args = {"serve",
                                    "--port",
-                                   "0",
+                                   std::to_string(options_.port),
                                    "--set",
                                    "server.host=127.0.0.1",
                                    "--set",
