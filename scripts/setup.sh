@@ -24,6 +24,10 @@ PACKAGES=(
   # headless Chromium (web pages), promtool (metrics format, alert rules),
   # prometheus (scrapes the service), systemd-analyze (unit files).
   libgtest-dev libgmock-dev chromium prometheus systemd
+  # nginx: the load balancer's tests run it on deploy/nginx/chatbot.conf in
+  # front of several instances, and check that configuration with nginx -t
+  # (nginx-light: the modules that file uses, no more).
+  nginx-light
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core
