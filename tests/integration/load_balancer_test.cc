@@ -13,12 +13,15 @@
 //     client's own X-Forwarded-For changes nothing;
 //   - an instance killed with SIGKILL: parse requests, new chats and GETs
 //     keep succeeding through nginx (passive health check); restarted on
-//     its port, it is sent requests again.
+//     its port, it is sent requests again;
+//   - an instance stopped with SIGTERM and started again while a client
+//     sends chats, parses and GETs without pause: not one fails.
 // Each instance has its own SQLite sessions: sessions shared between
 // instances are the PostgreSQL backend's.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
@@ -286,6 +289,51 @@ TEST_F(LoadBalancerTest, AKilledInstanceIsPassedOverAndServesAgainWhenRestarted)
   }
   EXPECT_TRUE(rejoined) << "the restarted instance got no request within 20 s\n"
                         << nginx_->ErrorLog();
+}
+
+TEST_F(LoadBalancerTest, AnInstanceRestartedGracefullyCostsNoRequest) {
+  StartCluster();
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0};
+  std::vector<std::string> failures;
+  std::thread client_thread([&] {
+    HttpClient client(nginx_->port());
+    for (int i = 0; !stop.load(); ++i) {
+      try {
+        const HttpResult r = i % 3 == 0   ? client.Post("/v1/chat", json::object{{"message", "hi"}})
+                             : i % 3 == 1 ? client.Post("/v1/parse", ParseBody())
+                                          : client.Get("/v1/bot");
+        if (r.status != 200) failures.push_back(r.Describe());
+      } catch (const std::exception& e) {
+        failures.push_back(e.what());
+      }
+      ++sent;
+    }
+  });
+  const auto wait_for_requests = [&](int n) {
+    const int target = sent.load() + n;
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
+    while (sent.load() < target && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  wait_for_requests(50);
+  ServerProcess& instance = *instances_[1];
+  EXPECT_EQ(instance.Terminate(), 0) << instance.Describe();
+  wait_for_requests(50);
+  instance.Start();
+  // Back in the rotation once fail_timeout has passed, if nginx had marked
+  // it down at all.
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
+  const size_t logged_before = JsonLines(ApiLog(1)).size();
+  while (JsonLines(ApiLog(1)).size() <= logged_before + 10 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  stop = true;
+  client_thread.join();
+  EXPECT_GT(JsonLines(ApiLog(1)).size(), logged_before + 10) << "the instance got no requests";
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << sent.load() << " failed; first:\n"
+                                << failures.front();
 }
 
 }  // namespace
