@@ -10,7 +10,8 @@
 #
 # nginx runs the shipped deploy/nginx/chatbot.conf (only its listen and
 # access_log lines replaced, as tests/support/nginx_server.cc does) with
-# NGINX_WORKERS worker processes (default 1). The instances behind nginx
+# NGINX_WORKERS worker processes (default 1); NGINX_SITE=FILE benchmarks
+# another site file instead (tuning experiments). The instances behind nginx
 # trust it (trusted_proxies = 127.0.0.1/32); the direct one trusts nobody,
 # so both serve anonymous loopback clients. Besides requests/s and latency,
 # each row gives the CPU time per request of the instances and of nginx
@@ -25,6 +26,7 @@ duration="${1:-10}"
 runs="${2:-3}"
 binary="${3:-build/release/apps/chatbot}"
 workers="${NGINX_WORKERS:-1}"
+site="${NGINX_SITE:-deploy/nginx/chatbot.conf}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release ($binary)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
 nginx=/usr/sbin/nginx
@@ -83,12 +85,12 @@ start_nginx() {
     port=$((20000 + RANDOM % 30000))
     sed -e "s|^\( *\)listen 8080;|\1listen 127.0.0.1:$port;|" \
       -e "s|/var/log/nginx/chatbot-access.log|$dir/logs/access.log|" \
-      deploy/nginx/chatbot.conf >"$dir/site.conf"
+      "$site" >"$dir/site.conf"
     "$nginx" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
       -g "daemon off; pid $dir/nginx.pid;" >"$dir/nginx.out" 2>&1 &
     local pid=$!
     for _ in $(seq 100); do
-      curl -s -o /dev/null "http://127.0.0.1:$port/health" && break
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.05
     done
@@ -111,19 +113,7 @@ start_nginx lb1 b1
 start_nginx lb3 b1 b2 b3
 
 mkdir -p "$work/results"
-cat >"$work/parse.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local texts = {"what is my bank balance", "book a flight to paris tomorrow",
-  "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
-  "what's the weather like today", "can you recommend a good restaurant nearby",
-  "please transfer 100 dollars to my savings account"}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
-end
-LUA
+write_parse_script "$work/parse.lua"
 
 cpu_ticks() {  # pid... -> user + system clock ticks used so far by them and their children
   local total=0 pid child
@@ -171,7 +161,7 @@ median() {  # file -> the median of its numbers
 }
 
 echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per run, $runs runs each;"
-echo "nginx $("$nginx" -v 2>&1 | sed 's|.*/||'), $workers worker(s); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx $("$nginx" -v 2>&1 | sed 's|.*/||') on $site, $workers worker(s); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '| %-8s | %12s | %8s | %8s | %13s | %9s | %s\n' run requests/s p50 p99 \
   "instances µs" "nginx µs" "non-2xx / errors"
