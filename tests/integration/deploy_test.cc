@@ -20,6 +20,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -386,8 +387,8 @@ TEST(DeployTest, ClusterComposeNamesSettingsTheServiceKnows) {
   show.args = {"config", "show", "--config", (kSourceDir / "config/chatbot.toml").string()};
   const ProcessResult defaults = RunProcess(show);
   ASSERT_EQ(defaults.exit_code, 0) << Describe(defaults);
-  // The backends' settings come with their code; a build without them
-  // cannot check these variables.
+  // The backends' settings come with their code: in a build without any of
+  // them, their variables cannot be checked (every other one is).
   const bool backends = defaults.out.find("\n[store]\n") != std::string::npos &&
                         defaults.out.find("\nrate_limit_backend = ") != std::string::npos;
   std::vector<std::string> unchecked;
@@ -408,10 +409,10 @@ TEST(DeployTest, ClusterComposeNamesSettingsTheServiceKnows) {
       ADD_FAILURE() << key << "=" << value << ": " << Describe(r);
     }
   }
-  if (!unchecked.empty()) {
-    std::string names;
-    for (const std::string& key : unchecked) names += " " + key;
-    CHATBOT_SKIP("this build has no store or rate-limit backend settings:" << names);
+  // Checked as soon as the build has them; until then, said.
+  for (const std::string& key : unchecked) {
+    std::cout << "not checked (this build has no store or rate-limit backend settings): " << key
+              << "\n";
   }
 }
 

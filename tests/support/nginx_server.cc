@@ -20,16 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 const fs::path kShippedDir = fs::path(CHATBOT_SOURCE_DIR) / "deploy" / "nginx";
 
-std::string ReadIfExists(const fs::path& path) {
-  std::error_code error;
-  if (!fs::exists(path, error)) return "";
-  try {
-    return ReadFileToString(path);
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
 // Replaces the one line of `text` matching `line`; throws when there is not
 // exactly one.
 std::string ReplaceLine(const std::string& text, const std::string& line,
@@ -100,7 +90,7 @@ fs::path NginxServer::AccessLogPath() const {
 }
 
 std::string NginxServer::ErrorLog() const {
-  return ReadIfExists(options_.dir / "logs" / "error.log");
+  return ReadFileIfExists(options_.dir / "logs" / "error.log");
 }
 
 void NginxServer::WriteConfiguration(uint16_t port) {
@@ -201,7 +191,7 @@ std::string NginxServer::Describe() const {
   out << "command: " << NginxProgram().string();
   for (const std::string& arg : Arguments(/*test_only=*/false)) out << ' ' << arg;
   out << "\n--- stderr ---\n"
-      << ReadIfExists(options_.dir / "nginx.stderr").substr(0, 4000) << "\n--- error.log ---\n"
+      << ReadFileIfExists(options_.dir / "nginx.stderr").substr(0, 4000) << "\n--- error.log ---\n"
       << ErrorLog().substr(0, 4000);
   return out.str();
 }

@@ -101,11 +101,29 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return pointers;
 }
 
+// What execve needs, prepared before fork (nothing may allocate after it).
+struct ChildCommand {
+  explicit ChildCommand(const ProcessOptions& options)
+      : program(options.program.string()),
+        directory(options.working_directory.string()),
+        arg_strings({program}),
+        env_strings(ChildEnvironment(options)) {
+    arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
+    argv = Pointers(arg_strings);
+    envp = Pointers(env_strings);
+  }
+  std::string program;
+  std::string directory;  // empty: the parent's
+  std::vector<std::string> arg_strings;
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
 // Only async-signal-safe calls between fork and exec. A background child
 // dies with the thread that started it and starts with no signal blocked
 // (a test thread may block some).
-[[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
-                            const char* directory, int in, int out, int err,
+[[noreturn]] void ExecChild(const ChildCommand& command, int in, int out, int err,
                             bool background = false) {
   ::setpgid(0, 0);  // so that a timeout kills whatever the child started too
   if (background) {
@@ -118,12 +136,12 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
       ::dup2(err, STDERR_FILENO) < 0) {
     ::_exit(126);
   }
-  if (directory != nullptr && ::chdir(directory) != 0) {
+  if (!command.directory.empty() && ::chdir(command.directory.c_str()) != 0) {
     static const char kMessage[] = "process_runner: cannot change directory\n";
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
     ::_exit(126);
   }
-  ::execve(program, argv, envp);
+  ::execve(command.program.c_str(), command.argv.data(), command.envp.data());
   static const char kMessage[] = "process_runner: cannot execute the program\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(127);
@@ -143,20 +161,13 @@ ProcessResult RunProcess(const ProcessOptions& options) {
   AnonymousFile err;
   in.Write(options.stdin_data);
 
-  std::vector<std::string> arg_strings = {options.program.string()};
-  arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
-  std::vector<std::string> env_strings = ChildEnvironment(options);
-  std::vector<char*> argv = Pointers(arg_strings);
-  std::vector<char*> envp = Pointers(env_strings);
-  const std::string program = options.program.string();
-  const std::string directory = options.working_directory.string();
+  ChildCommand command(options);
 
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid < 0) throw SystemError("fork");
   if (pid == 0) {
-    ExecChild(program.c_str(), argv.data(), envp.data(),
-              directory.empty() ? nullptr : directory.c_str(), in.fd(), out.fd(), err.fd());
+    ExecChild(command, in.fd(), out.fd(), err.fd());
   }
   ::setpgid(pid, pid);  // also here, against the race with the child's own call
 
@@ -208,18 +219,10 @@ pid_t StartBackgroundProcess(const ProcessOptions& options, const std::filesyste
     if (out_fd >= 0) ::close(out_fd);
     throw;
   }
-  std::vector<std::string> arg_strings = {options.program.string()};
-  arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
-  std::vector<std::string> env_strings = ChildEnvironment(options);
-  std::vector<char*> argv = Pointers(arg_strings);
-  std::vector<char*> envp = Pointers(env_strings);
-  const std::string program = options.program.string();
-  const std::string directory = options.working_directory.string();
+  ChildCommand command(options);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ExecChild(program.c_str(), argv.data(), envp.data(),
-              directory.empty() ? nullptr : directory.c_str(), in_fd, out_fd, err_fd,
-              /*background=*/true);
+    ExecChild(command, in_fd, out_fd, err_fd, /*background=*/true);
   }
   const int fork_errno = errno;
   ::close(in_fd);
@@ -288,6 +291,16 @@ std::string ReadFileToString(const std::filesystem::path& path) {
   std::ostringstream contents;
   contents << in.rdbuf();
   return contents.str();
+}
+
+std::string ReadFileIfExists(const std::filesystem::path& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return "";
+  try {
+    return ReadFileToString(path);
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 void WriteStringToFile(const std::filesystem::path& path, const std::string& contents) {

@@ -77,6 +77,9 @@ using TempDir = test_support::TempDir;
 
 // Whole-file helpers; they throw std::runtime_error on failure.
 std::string ReadFileToString(const std::filesystem::path& path);
+// The file's contents, or "" when it is missing or unreadable (for the
+// messages of a test that failed: a server's output, its logs).
+std::string ReadFileIfExists(const std::filesystem::path& path);
 void WriteStringToFile(const std::filesystem::path& path, const std::string& contents);
 
 }  // namespace chatbot::testing

@@ -31,11 +31,11 @@ namespace chatbot::testing {
 struct ServerOptions {
   std::filesystem::path dir;            // working directory; holds model/, logs/, sessions.db
   std::vector<std::string> extra_args;  // appended to the command line
+  std::map<std::string, std::string> environment;
+  std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
   // --port: 0 lets the server pick a free one; a fixed one lets a server
   // restarted after a kill come back where a load balancer expects it.
   uint16_t port = 0;
-  std::map<std::string, std::string> environment;
-  std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
 };
 
 class ServerProcess {
