@@ -1,5 +1,6 @@
 # What the benchmark scripts share (sourced, not run): training the SVM they
-# serve, and waiting for a `chatbot serve` started on --port 0 to listen.
+# serve, waiting for a `chatbot serve` started on --port 0 to listen, and
+# the wrk script of /v1/parse requests.
 # Expects $binary (the chatbot executable) to be set.
 
 # train_svm MODELS_DIR LOGS_DIR: the CLINC150 SVM when ../shared has it, else
@@ -27,6 +28,24 @@ wait_for_port() {
   port="$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$out")"
   [ -n "$port" ] || { cat "$err" >&2; exit 1; }
   echo "$port"
+}
+
+# write_parse_script FILE: a wrk script that POSTs /v1/parse bodies, cycling
+# through eight texts of CLINC150's kind.
+write_parse_script() {
+  cat >"$1" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local texts = {"what is my bank balance", "book a flight to paris tomorrow",
+  "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
+  "what's the weather like today", "can you recommend a good restaurant nearby",
+  "please transfer 100 dollars to my savings account"}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
+end
+LUA
 }
 
 # start_work: a fresh temporary directory in $work, removed on exit after the

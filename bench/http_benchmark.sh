@@ -60,19 +60,7 @@ for _ in $(seq 16); do
   sessions+=("$(curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"message":"hello"}' "$url/v1/chat" | sed -n 's/.*"session_id":"\([0-9a-f]*\)".*/\1/p')")
 done
-cat >"$work/parse.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local texts = {"what is my bank balance", "book a flight to paris tomorrow",
-  "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
-  "what's the weather like today", "can you recommend a good restaurant nearby",
-  "please transfer 100 dollars to my savings account"}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
-end
-LUA
+write_parse_script "$work/parse.lua"
 {
   echo 'local sessions = {'
   for s in "${sessions[@]}"; do echo "  \"$s\","; done

@@ -103,19 +103,7 @@ if [ -n "$redis_bin" ]; then
   servers="a b c"
 fi
 
-cat >"$work/parse.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local texts = {"what is my bank balance", "book a flight to paris tomorrow",
-  "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
-  "what's the weather like today", "can you recommend a good restaurant nearby",
-  "please transfer 100 dollars to my savings account"}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
-end
-LUA
+write_parse_script "$work/parse.lua"
 
 cpu_ticks() {  # pid -> user + system clock ticks used so far
   awk '{print $14 + $15}' "/proc/$1/stat"

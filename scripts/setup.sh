@@ -30,6 +30,10 @@ PACKAGES=(
   # redis-server: the Redis rate limiter's tests start their own, on a
   # loopback port (tests/support/redis_server.h).
   redis-server
+  # nginx: the load balancer's tests run it on deploy/nginx/chatbot.conf in
+  # front of several instances, and check that configuration with nginx -t
+  # (nginx-light: the modules that file uses, no more).
+  nginx-light
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core

@@ -1,7 +1,8 @@
 // A loopback TCP port that is free now, for a program that cannot be told
-// to pick its own (port 0) and report it, such as Prometheus: the kernel
-// picks it for a socket that is closed at once. Another process could take
-// it in between, which on a test machine does not happen in practice.
+// to pick its own (port 0) and report it, such as Prometheus or nginx: the
+// kernel picks it for a socket that is closed at once. Another process may
+// take it before the program binds it, so callers that can retry with
+// another port on "address in use" do.
 #ifndef CHATBOT_TESTS_SUPPORT_FREE_PORT_H_
 #define CHATBOT_TESTS_SUPPORT_FREE_PORT_H_
 

@@ -87,6 +87,7 @@ std::string HttpResult::Describe() const {
 struct HttpClient::Impl {
   std::string host;
   uint16_t port = 0;
+  std::string source;  // local address to connect from; empty: the system's choice
   std::chrono::milliseconds timeout;
   net::io_context io;
   std::optional<beast::tcp_stream> stream;
@@ -106,6 +107,13 @@ struct HttpClient::Impl {
   tcp::endpoint Endpoint() const { return {net::ip::make_address(host), port}; }
 
   beast::error_code Connect(beast::tcp_stream& s) {
+    if (!source.empty()) {
+      beast::error_code error;
+      const net::ip::address address = net::ip::make_address(source, error);
+      if (!error) s.socket().open(address.is_v4() ? tcp::v4() : tcp::v6(), error);
+      if (!error) s.socket().bind(tcp::endpoint(address, 0), error);
+      if (error) return error;
+    }
     s.expires_after(timeout);
     return Run([&](auto handler) { s.async_connect(Endpoint(), std::move(handler)); });
   }
@@ -134,6 +142,11 @@ HttpClient::~HttpClient() {
 
 void HttpClient::Close() {
   impl_->Close();
+}
+
+void HttpClient::SetSourceAddress(std::string address) {
+  impl_->Close();
+  impl_->source = std::move(address);
 }
 
 bool HttpClient::connected() const {

@@ -87,6 +87,9 @@ class HttpClient {
 
   // Closes the persistent connection.
   void Close();
+  // Connects from this local address from now on (e.g. 127.0.0.2, to be a
+  // client other than 127.0.0.1 on loopback); closes the connection.
+  void SetSourceAddress(std::string address);
   bool connected() const;
   // How many connections Send has opened so far.
   int connections_opened() const { return connections_opened_; }

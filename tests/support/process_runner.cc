@@ -1,8 +1,11 @@
 #include "process_runner.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,23 +101,56 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return pointers;
 }
 
-// Only async-signal-safe calls between fork and exec.
-[[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
-                            const char* directory, int in, int out, int err) {
+// What execve needs, prepared before fork (nothing may allocate after it).
+struct ChildCommand {
+  explicit ChildCommand(const ProcessOptions& options)
+      : program(options.program.string()),
+        directory(options.working_directory.string()),
+        arg_strings({program}),
+        env_strings(ChildEnvironment(options)) {
+    arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
+    argv = Pointers(arg_strings);
+    envp = Pointers(env_strings);
+  }
+  std::string program;
+  std::string directory;  // empty: the parent's
+  std::vector<std::string> arg_strings;
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+// Only async-signal-safe calls between fork and exec. A background child
+// dies with the thread that started it and starts with no signal blocked
+// (a test thread may block some).
+[[noreturn]] void ExecChild(const ChildCommand& command, int in, int out, int err,
+                            bool background = false) {
   ::setpgid(0, 0);  // so that a timeout kills whatever the child started too
+  if (background) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  }
   if (::dup2(in, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
       ::dup2(err, STDERR_FILENO) < 0) {
     ::_exit(126);
   }
-  if (directory != nullptr && ::chdir(directory) != 0) {
+  if (!command.directory.empty() && ::chdir(command.directory.c_str()) != 0) {
     static const char kMessage[] = "process_runner: cannot change directory\n";
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
     ::_exit(126);
   }
-  ::execve(program, argv, envp);
+  ::execve(command.program.c_str(), command.argv.data(), command.envp.data());
   static const char kMessage[] = "process_runner: cannot execute the program\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(127);
+}
+
+int ExitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
 }
 
 }  // namespace
@@ -125,20 +161,13 @@ ProcessResult RunProcess(const ProcessOptions& options) {
   AnonymousFile err;
   in.Write(options.stdin_data);
 
-  std::vector<std::string> arg_strings = {options.program.string()};
-  arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
-  std::vector<std::string> env_strings = ChildEnvironment(options);
-  std::vector<char*> argv = Pointers(arg_strings);
-  std::vector<char*> envp = Pointers(env_strings);
-  const std::string program = options.program.string();
-  const std::string directory = options.working_directory.string();
+  ChildCommand command(options);
 
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid < 0) throw SystemError("fork");
   if (pid == 0) {
-    ExecChild(program.c_str(), argv.data(), envp.data(),
-              directory.empty() ? nullptr : directory.c_str(), in.fd(), out.fd(), err.fd());
+    ExecChild(command, in.fd(), out.fd(), err.fd());
   }
   ::setpgid(pid, pid);  // also here, against the race with the child's own call
 
@@ -172,12 +201,88 @@ ProcessResult RunProcess(const ProcessOptions& options) {
   return result;
 }
 
+pid_t StartBackgroundProcess(const ProcessOptions& options, const std::filesystem::path& out,
+                             const std::filesystem::path& err) {
+  const auto open = [](const std::filesystem::path& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd < 0) throw SystemError("open " + path.string());
+    return fd;
+  };
+  const int in_fd = open("/dev/null", O_RDONLY);
+  int out_fd = -1;
+  int err_fd = -1;
+  try {
+    out_fd = open(out, O_WRONLY | O_CREAT | O_APPEND);
+    err_fd = open(err, O_WRONLY | O_CREAT | O_APPEND);
+  } catch (...) {
+    ::close(in_fd);
+    if (out_fd >= 0) ::close(out_fd);
+    throw;
+  }
+  ChildCommand command(options);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ExecChild(command, in_fd, out_fd, err_fd, /*background=*/true);
+  }
+  const int fork_errno = errno;
+  ::close(in_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (pid < 0) {
+    errno = fork_errno;
+    throw SystemError("fork");
+  }
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+bool BackgroundProcessEnded(pid_t pid, int* exit_status) {
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (done != pid) return false;
+  *exit_status = ExitStatus(status);
+  return true;
+}
+
+int WaitForBackgroundProcess(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int exit_status = -1;
+  while (!BackgroundProcessEnded(pid, &exit_status)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      KillBackgroundProcess(pid);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return exit_status;
+}
+
+void KillBackgroundProcess(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
 std::string ReadFileToString(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path.string());
   std::ostringstream contents;
   contents << in.rdbuf();
   return contents.str();
+}
+
+std::string ReadFileIfExists(const std::filesystem::path& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return "";
+  try {
+    return ReadFileToString(path);
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 void WriteStringToFile(const std::filesystem::path& path, const std::string& contents) {

@@ -47,16 +47,6 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return pointers;
 }
 
-std::string ReadIfExists(const fs::path& path) {
-  std::error_code error;
-  if (!fs::exists(path, error)) return "";
-  try {
-    return ReadFileToString(path);
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
                             const char* directory, int in, int out, int err) {
@@ -144,7 +134,7 @@ std::vector<std::string> ServerProcess::Arguments() const {
   // per-address limit for those is off; security tests set theirs after it.
   std::vector<std::string> args = {"serve",
                                    "--port",
-                                   "0",
+                                   std::to_string(options_.port),
                                    "--set",
                                    "server.host=127.0.0.1",
                                    "--set",
@@ -261,11 +251,11 @@ void ServerProcess::Kill() {
 }
 
 std::string ServerProcess::Stdout() const {
-  return ReadIfExists(options_.dir / "serve.stdout");
+  return ReadFileIfExists(options_.dir / "serve.stdout");
 }
 
 std::string ServerProcess::Stderr() const {
-  return ReadIfExists(options_.dir / "serve.stderr");
+  return ReadFileIfExists(options_.dir / "serve.stderr");
 }
 
 std::string ServerProcess::Describe() const {

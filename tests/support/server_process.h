@@ -1,7 +1,7 @@
 // Runs the real `chatbot serve` (CHATBOT_BINARY) as a child process for the
 // HTTP integration tests:
 //
-//   chatbot serve --port 0 --set server.host=127.0.0.1
+//   chatbot serve --port 0|PORT --set server.host=127.0.0.1
 //                 --set sessions.path=DIR/sessions.db --set paths.logs=DIR/logs
 //                 --set paths.data=<source>/data/domain
 //                 --set security.rate_limit_anonymous=0 --models DIR/model [extra args]
@@ -33,6 +33,9 @@ struct ServerOptions {
   std::vector<std::string> extra_args;  // appended to the command line
   std::map<std::string, std::string> environment;
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
+  // --port: 0 lets the server pick a free one; a fixed one lets a server
+  // restarted after a kill come back where a load balancer expects it.
+  uint16_t port = 0;
 };
 
 class ServerProcess {

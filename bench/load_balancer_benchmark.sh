@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# What the nginx hop costs on /v1/parse (docs/scaling.md, "Capacity"): wrk
+# as in bench/http_benchmark.sh (1 thread, 16 connections, the CLINC150 SVM
+# model, the default domain when ../shared is absent), RUNS rounds of three
+# runs each:
+#
+#   direct      wrk -> one instance
+#   nginx-1     wrk -> nginx -> one instance
+#   nginx-3     wrk -> nginx -> three instances
+#
+# nginx runs the shipped deploy/nginx/chatbot.conf (only its listen and
+# access_log lines replaced, as tests/support/nginx_server.cc does) with
+# NGINX_WORKERS worker processes (default 1); NGINX_SITE=FILE benchmarks
+# another site file instead (tuning experiments). The instances behind nginx
+# trust it (trusted_proxies = 127.0.0.1/32); the direct one trusts nobody,
+# so both serve anonymous loopback clients. Besides requests/s and latency,
+# each row gives the CPU time per request of the instances and of nginx
+# (from /proc, all their threads and workers): on a shared 2-core machine
+# requests/s moves with the neighbours' load, CPU time per request hardly.
+#
+#   bench/load_balancer_benchmark.sh [DURATION_SECONDS] [RUNS] [BINARY]
+#   (defaults: 10, 3, build/release/apps/chatbot)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+runs="${2:-3}"
+binary="${3:-build/release/apps/chatbot}"
+workers="${NGINX_WORKERS:-1}"
+site="${NGINX_SITE:-deploy/nginx/chatbot.conf}"
+[ -x "$binary" ] || { echo "build first: scripts/build.sh release ($binary)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
+nginx=/usr/sbin/nginx
+[ -x "$nginx" ] || { echo "nginx missing: scripts/setup.sh installs it (nginx-light)" >&2; exit 1; }
+. bench/bench_lib.sh
+
+work="$(mktemp -d)"
+pids=""
+cleanup() {
+  for pid in $pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+train_svm "$work/model" "$work/logs"
+
+start_instance() {  # name [--set ...] -> sets port_<name>, pid_<name>
+  local name="$1" dir="$work/$1"
+  shift
+  mkdir -p "$dir"
+  "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
+    --set sessions.path="$dir/sessions.db" --set paths.logs="$dir/logs" \
+    --set security.database="$dir/keys.db" --set security.admin_key_file="$dir/admin.key" \
+    --set security.rate_limit_anonymous=0 "$@" --log-level warn \
+    >"$dir/serve.out" 2>"$dir/serve.err" &
+  pids="$pids $!"
+  eval "pid_$name=$!"
+  eval "port_$name=$(wait_for_port "$dir/serve.out" "$dir/serve.err")"
+}
+
+# start_nginx name instance...: nginx in $work/<name> in front of the
+# instances; sets port_<name> and pid_<name> (the master; its workers are
+# its children).
+start_nginx() {
+  local name="$1" dir="$work/$1"
+  shift
+  mkdir -p "$dir/logs" "$dir/temp"
+  : >"$dir/chatbot-upstreams.conf"
+  for instance in "$@"; do
+    sed -n "s/^server 127\.0\.0\.1:[0-9]*\(.*\)/server 127.0.0.1:$(eval echo "\$port_$instance")\1/p" \
+      deploy/nginx/chatbot-upstreams.conf | head -1 >>"$dir/chatbot-upstreams.conf"
+  done
+  {
+    [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers must reach $work (0700)
+    echo "worker_processes $workers;"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    for kind in client_body proxy fastcgi uwsgi scgi; do
+      echo "  ${kind}_temp_path $dir/temp/$kind;"
+    done
+    echo "  include site.conf;"
+    echo "}"
+  } >"$dir/nginx.conf"
+  local port
+  for _ in $(seq 5); do
+    port=$((20000 + RANDOM % 30000))
+    sed -e "s|^\( *\)listen 8080;|\1listen 127.0.0.1:$port;|" \
+      -e "s|/var/log/nginx/chatbot-access.log|$dir/logs/access.log|" \
+      "$site" >"$dir/site.conf"
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
+      -g "daemon off; pid $dir/nginx.pid;" >"$dir/nginx.out" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      pids="$pids $pid"
+      eval "pid_$name=$pid port_$name=$port"
+      return
+    fi
+    wait "$pid" 2>/dev/null || true  # the port was taken: another one
+  done
+  cat "$dir/nginx.out" "$dir/logs/error.log" >&2
+  exit 1
+}
+
+start_instance direct
+start_instance b1 --set security.trusted_proxies=127.0.0.1/32
+start_instance b2 --set security.trusted_proxies=127.0.0.1/32
+start_instance b3 --set security.trusted_proxies=127.0.0.1/32
+start_nginx lb1 b1
+start_nginx lb3 b1 b2 b3
+
+mkdir -p "$work/results"
+write_parse_script "$work/parse.lua"
+
+cpu_ticks() {  # pid... -> user + system clock ticks used so far by them and their children
+  local total=0 pid child
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    for child in $(pgrep -P "$pid" || true); do
+      total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat")))
+    done
+  done
+  echo "$total"
+}
+
+per_request() {  # ticks requests -> µs
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'
+}
+
+# label port "instance pids" "nginx pid" -> one row; appends requests/s and
+# the CPU times per request to $work/results/<label>{,.cpu,.nginx}.
+measure() {
+  local label="$1" port="$2" instances="$3" proxy="$4" out="$work/wrk.out"
+  local before_i before_n after_i after_n
+  before_i="$(cpu_ticks $instances)"
+  before_n="$([ -n "$proxy" ] && cpu_ticks "$proxy" || echo 0)"
+  wrk -t1 -c16 -d"${duration}s" --latency -s "$work/parse.lua" \
+    "http://127.0.0.1:$port/v1/parse" >"$out"
+  after_i="$(cpu_ticks $instances)"
+  after_n="$([ -n "$proxy" ] && cpu_ticks "$proxy" || echo 0)"
+  local rps p50 p99 errors requests cpu_i cpu_n
+  rps="$(awk '/Requests\/sec/ {print $2}' "$out")"
+  p50="$(awk '$1=="50%" {print $2}' "$out")"
+  p99="$(awk '$1=="99%" {print $2}' "$out")"
+  requests="$(awk '/requests in/ {print $1}' "$out")"
+  cpu_i="$(per_request $((after_i - before_i)) "$requests")"
+  cpu_n="$(per_request $((after_n - before_n)) "$requests")"
+  errors="$(awk '/Non-2xx/ {print $5} /Socket errors/ {print $0}' "$out" | tr '\n' ' ')"
+  printf '| %-8s | %12s | %8s | %8s | %13s | %9s | %s\n' "$label" "$rps" "$p50" "$p99" \
+    "$cpu_i" "$cpu_n" "${errors:-none}"
+  echo "$rps" >>"$work/results/$label"
+  echo "$cpu_i" >>"$work/results/$label.cpu"
+  echo "$cpu_n" >>"$work/results/$label.nginx"
+}
+
+median() {  # file -> the median of its numbers
+  sort -n "$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+
+echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per run, $runs runs each;"
+echo "nginx $("$nginx" -v 2>&1 | sed 's|.*/||') on $site, $workers worker(s); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '| %-8s | %12s | %8s | %8s | %13s | %9s | %s\n' run requests/s p50 p99 \
+  "instances µs" "nginx µs" "non-2xx / errors"
+echo "|----------|--------------|----------|----------|---------------|-----------|------"
+# Warm-up (first touch of the model, the allocator, nginx's connections).
+for port in "$port_direct" "$port_lb1" "$port_lb3"; do
+  wrk -t1 -c16 -d2s -s "$work/parse.lua" "http://127.0.0.1:$port/v1/parse" >/dev/null
+done
+for _ in $(seq "$runs"); do
+  measure direct "$port_direct" "$pid_direct" ""
+  measure nginx-1 "$port_lb1" "$pid_b1" "$pid_lb1"
+  measure nginx-3 "$port_lb3" "$pid_b1 $pid_b2 $pid_b3" "$pid_lb3"
+done
+echo
+echo "medians: requests/s, CPU µs per request (instances + nginx)"
+for label in direct nginx-1 nginx-3; do
+  printf '  %-8s %10s  %6s + %s\n' "$label" "$(median "$work/results/$label")" \
+    "$(median "$work/results/$label.cpu")" "$(median "$work/results/$label.nginx")"
+done
+awk -v d="$(median "$work/results/direct")" -v one="$(median "$work/results/nginx-1")" \
+  -v three="$(median "$work/results/nginx-3")" 'BEGIN {
+    printf "nginx hop: nginx-1 serves %.0f %% of direct (%.0f %% less); nginx-3 %.0f %%\n",
+      100 * one / d, 100 - 100 * one / d, 100 * three / d }'
