@@ -128,6 +128,12 @@ build_root() {
   done
   mmdebstrap --quiet --variant=minbase --include=git,ca-certificates bookworm "$root" \
     "${sources[@]}"
+  # Installing postgresql, redis-server and nginx would start their system
+  # services, and the setup stage shares the host's network: they would take
+  # the host's ports 5432, 6379 and 80. The tests start their own servers on
+  # ephemeral loopback ports, so the root's package scripts start nothing.
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
 }
 
 copy_checkout() {
