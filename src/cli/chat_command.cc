@@ -20,8 +20,8 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   StartLogging(config);
   const Settings& settings = config.settings();
   TrainDefaultModelIfMissing(config);
-  const dialogue::LoadedChatModels loaded = dialogue::LoadChatModels(
-      settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
+  const dialogue::LoadedChatModels loaded =
+      dialogue::LoadChatModels(settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
   const nlu::IntentClassifier& model = *loaded.classifier.classifier;
   AppLog()->info("chat: {} model {} loaded from {}", loaded.classifier.kind, model.version(),
                  settings.paths.models);

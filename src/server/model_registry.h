@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "common/config.h"
+#include "dialogue/bot_profile.h"
 #include "dialogue/dialogue_engine.h"
 #include "nlu/classifier_loader.h"
-#include "dialogue/bot_profile.h"
 
 namespace chatbot::server {
 
