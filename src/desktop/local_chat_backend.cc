@@ -44,6 +44,11 @@ QString FromUtf8(const std::string& text) {
   return QString::fromStdString(text);
 }
 
+// An exception's message for a person, without the source location.
+QString Reason(const std::exception& e) {
+  return FromUtf8(WithoutSourceLocation(e.what()));
+}
+
 QDateTime FromMs(int64_t ms) {
   return ms > 0 ? QDateTime::fromMSecsSinceEpoch(ms) : QDateTime();
 }
@@ -96,8 +101,7 @@ void OpenStore(LocalChatBackend::Core& core, const fs::path& data_dir) {
     core.sessions = store::SqliteSessionStore::Open(data_dir / "sessions.db", false);
   } catch (const std::exception& e) {
     core.store_problem = QObject::tr("The conversations in %1 cannot be opened: %2")
-                             .arg(QString::fromStdString(data_dir.string()),
-                                  FromUtf8(WithoutSourceLocation(e.what())));
+                             .arg(QString::fromStdString(data_dir.string()), Reason(e));
   }
 }
 
@@ -113,8 +117,7 @@ void LoadModels(LocalChatBackend::Core& core, const fs::path& models_dir) {
   } catch (const std::exception& e) {
     core.models.reset();
     core.model_problem = QObject::tr("No model could be loaded from %1: %2")
-                             .arg(QString::fromStdString(models_dir.string()),
-                                  FromUtf8(WithoutSourceLocation(e.what())));
+                             .arg(QString::fromStdString(models_dir.string()), Reason(e));
   }
 }
 
@@ -204,7 +207,7 @@ void LocalChatBackend::send(const QString& session_id, const QString& text) {
       if (turn.number == 1) core.titles[result->session_id] = text;
       deliver([this, id, turn] { Q_EMIT replied(id, turn); });
     } catch (const std::exception& e) {
-      fail(what, tr("The conversation could not be stored: %1").arg(e.what()), text);
+      fail(what, tr("The conversation could not be stored: %1").arg(Reason(e)), text);
     }
   });
 }
@@ -239,7 +242,7 @@ void LocalChatBackend::listSessions(const QString& query) {
       }
       deliver([this, query, list] { Q_EMIT sessionsListed(query, list); });
     } catch (const std::exception& e) {
-      fail(what, tr("The conversations cannot be listed: %1").arg(e.what()), query);
+      fail(what, tr("The conversations cannot be listed: %1").arg(Reason(e)), query);
     }
   });
 }
@@ -258,7 +261,7 @@ void LocalChatBackend::openSession(const QString& id) {
       for (const store::Turn& stored : session->turns) turns << FromStored(stored);
       deliver([this, id, turns] { Q_EMIT sessionOpened(id, turns); });
     } catch (const std::exception& e) {
-      fail(what, tr("The conversation cannot be read: %1").arg(e.what()), id);
+      fail(what, tr("The conversation cannot be read: %1").arg(Reason(e)), id);
     }
   });
 }
@@ -266,8 +269,13 @@ void LocalChatBackend::openSession(const QString& id) {
 void LocalChatBackend::rank(const QString& text) {
   run([this, text](Core& core) {
     if (!core.models) return;  // a tooltip is not worth an error message
-    const nlu::IntentPrediction prediction = core.models->classifier.classifier->Predict(
-        text.toStdString(), static_cast<int>(core.settings.nlu.top_k));
+    nlu::IntentPrediction prediction;
+    try {
+      prediction = core.models->classifier.classifier->Predict(
+          text.toStdString(), static_cast<int>(core.settings.nlu.top_k));
+    } catch (const std::exception&) {
+      return;
+    }
     QList<RankedIntent> ranking;
     for (const nlu::RankedIntent& r : prediction.ranking) {
       ranking << RankedIntent{FromUtf8(r.intent), r.confidence};

@@ -1,7 +1,8 @@
-// What a front end shows before the first message (GET /v1/bot, public like
-// /health): the bot's name ([bot] name), its opening greeting (the domain's
-// first "greeting" reply, rendered), a few suggested questions drawn from the
-// domain's intents, and the service notice ([bot] notice) when one is set.
+// What a front end shows before the first message (the server's GET /v1/bot,
+// public like /health, and the desktop client's local mode): the bot's name
+// ([bot] name), its opening greeting (the domain's first "greeting" reply,
+// rendered), a few suggested questions drawn from the domain's intents, and
+// the service notice ([bot] notice) when one is set.
 // Built once per model load, with the domain data the dialogue uses.
 #ifndef CHATBOT_DIALOGUE_BOT_PROFILE_H_
 #define CHATBOT_DIALOGUE_BOT_PROFILE_H_

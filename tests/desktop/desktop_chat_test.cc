@@ -18,6 +18,7 @@
 using chatbot::desktop::MainWindow;
 using chatbot::desktop_test::DesktopServer;
 using chatbot::desktop_test::OpenWindow;
+using chatbot::desktop_test::Type;
 namespace json = boost::json;
 
 class DesktopChatTest : public QObject {
@@ -26,12 +27,6 @@ class DesktopChatTest : public QObject {
  private:
   QTemporaryDir settings_dir_;
   QString SettingsFile(const QString& name) { return settings_dir_.filePath(name + ".conf"); }
-
-  static void Type(MainWindow& window, const QString& text) {
-    window.input()->setFocus();
-    QTest::keyClicks(window.input(), text);
-    QTest::keyClick(window.input(), Qt::Key_Return);
-  }
 
  private Q_SLOTS:
   void fullChatWithClarificationClick() {

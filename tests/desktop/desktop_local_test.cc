@@ -25,6 +25,8 @@
 
 using chatbot::desktop::LocalChatBackend;
 using chatbot::desktop::MainWindow;
+using chatbot::desktop_test::OpenLocalWindow;
+using chatbot::desktop_test::Type;
 namespace fs = std::filesystem;
 
 class DesktopLocalTest : public QObject {
@@ -36,25 +38,6 @@ class DesktopLocalTest : public QObject {
   fs::path ModelsDir() const { return dir_.path() / "model"; }
   QString SettingsFile(const QString& name) const {
     return QString::fromStdString((dir_.path() / (name.toStdString() + ".conf")).string());
-  }
-
-  // A window in local mode on `models_dir`, with its own settings file.
-  static std::unique_ptr<MainWindow> OpenLocalWindow(const fs::path& models_dir,
-                                                     const QString& settings_file) {
-    auto settings = std::make_unique<chatbot::desktop::ClientSettings>(settings_file);
-    settings->setMode(chatbot::desktop::ConnectionMode::kLocal);
-    settings->setModelsDirectory(QString::fromStdString(models_dir.string()));
-    settings->sync();
-    auto window = std::make_unique<MainWindow>(std::move(settings));
-    window->show();
-    window->start();
-    return window;
-  }
-
-  static void Type(MainWindow& window, const QString& text) {
-    window.input()->setFocus();
-    QTest::keyClicks(window.input(), text);
-    QTest::keyClick(window.input(), Qt::Key_Return);
   }
 
  private Q_SLOTS:
