@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "dialogue/chat_service.h"
+#include "dialogue/chat_models.h"
 #include "ops/data_lock.h"
 #include "store/sqlite_session_store.h"
 
@@ -20,12 +20,11 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   StartLogging(config);
   const Settings& settings = config.settings();
   TrainDefaultModelIfMissing(config);
-  const nlu::LoadedClassifier loaded = nlu::LoadClassifier(
-      settings.paths.models, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
-  const nlu::IntentClassifier& model = *loaded.classifier;
-  AppLog()->info("chat: {} model {} loaded from {}", loaded.kind, model.version(),
+  const dialogue::LoadedChatModels loaded =
+      dialogue::LoadChatModels(settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/false));
+  const nlu::IntentClassifier& model = *loaded.classifier.classifier;
+  AppLog()->info("chat: {} model {} loaded from {}", loaded.classifier.kind, model.version(),
                  settings.paths.models);
-  const auto engine = dialogue::LoadDialogueEngine(settings);
 
   // Held while chatting, as by serve: a restore refuses to replace the data.
   const auto data_lock =
@@ -57,7 +56,7 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
       continue;
     }
     const std::optional<dialogue::ChatTurn> turn =
-        chat.Reply({session_id, line, "cli", true}, {model, *engine});
+        chat.Reply({session_id, line, "cli", true}, loaded.models());
     if (!turn) {  // deleted by someone else meanwhile
       std::fprintf(stderr, "chatbot: session %s is gone\n", session_id.c_str());
       return kExitFailure;

@@ -36,6 +36,8 @@ QString DescribeFailure(const ApiReply& reply) {
       return QObject::tr("The request was refused: %1").arg(reply.message);
     case ApiFailure::kServerError:
       return QObject::tr("The server failed (%1): %2").arg(reply.status).arg(reply.message);
+    case ApiFailure::kLocal:
+      return reply.message;
   }
   return reply.message;
 }

@@ -29,6 +29,7 @@ enum class ApiFailure {
   kUnavailable,   // other 503: no model, storage failing, overloaded
   kRequestError,  // other 4xx: the request itself (a bug, or a missing session)
   kServerError,   // 5xx
+  kLocal,         // local mode: the in-process model or session store failed
 };
 
 struct ApiReply {

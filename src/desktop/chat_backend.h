@@ -37,6 +37,14 @@ struct SessionSummary {
   int turns = 0;
 };
 
+// What the window shows before the first message.
+struct Welcome {
+  QString bot_name;
+  QString greeting;
+  QStringList suggestions;
+  QString notice;  // the service notice; empty: none
+};
+
 // One intent of a ranking, for the tooltip of a reply.
 struct RankedIntent {
   QString intent;
@@ -59,12 +67,16 @@ class ChatBackend : public QObject {
   virtual void openSession(const QString& id) = 0;
   // The best intents for `text`, for a reply's tooltip: ranked() or nothing.
   virtual void rank(const QString& text) = 0;
+  // The bot's name, greeting and suggestions: welcomeLoaded() or nothing
+  // (the window keeps its default welcome).
+  virtual void loadWelcome() = 0;
 
  Q_SIGNALS:
   void replied(const QString& session_id, const chatbot::desktop::ChatTurn& turn);
   void sessionsListed(const QString& query, const QList<chatbot::desktop::SessionSummary>& list);
   void sessionOpened(const QString& id, const QList<chatbot::desktop::ChatTurn>& turns);
   void ranked(const QString& text, const QList<chatbot::desktop::RankedIntent>& ranking);
+  void welcomeLoaded(const chatbot::desktop::Welcome& welcome);
   // `what` names the operation ("send", "sessions", "open"); a failed send
   // carries the text so that it can be sent again.
   void failed(const QString& what, const chatbot::desktop::ApiReply& reply, const QString& text);

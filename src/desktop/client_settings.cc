@@ -9,7 +9,10 @@ namespace {
 
 const QString kServer = QStringLiteral("connection/server");
 const QString kKey = QStringLiteral("connection/api_key");
+const QString kMode = QStringLiteral("connection/mode");
+const QString kModelsDir = QStringLiteral("connection/models_dir");
 const QString kLastSession = QStringLiteral("chat/last_session");
+const QString kLastLocalSession = QStringLiteral("local/last_session");
 const QString kGeometry = QStringLiteral("window/geometry");
 
 }  // namespace
@@ -39,11 +42,33 @@ QString ClientSettings::apiKey() const {
 void ClientSettings::setApiKey(const QString& key) {
   settings_->setValue(kKey, key);
 }
+ConnectionMode ClientSettings::mode() const {
+  if (!local_for_this_run_.isEmpty()) return ConnectionMode::kLocal;
+  return settings_->value(kMode).toString() == QLatin1String("local") ? ConnectionMode::kLocal
+                                                                      : ConnectionMode::kServer;
+}
+void ClientSettings::setMode(ConnectionMode mode) {
+  local_for_this_run_.clear();
+  settings_->setValue(
+      kMode, mode == ConnectionMode::kLocal ? QStringLiteral("local") : QStringLiteral("server"));
+}
+QString ClientSettings::modelsDirectory() const {
+  if (!local_for_this_run_.isEmpty()) return local_for_this_run_;
+  return settings_->value(kModelsDir).toString();
+}
+void ClientSettings::setModelsDirectory(const QString& dir) {
+  local_for_this_run_.clear();
+  settings_->setValue(kModelsDir, dir);
+}
+void ClientSettings::useLocalForThisRun(const QString& dir) {
+  local_for_this_run_ = dir;
+}
 QString ClientSettings::lastSession() const {
-  return settings_->value(kLastSession).toString();
+  return settings_->value(mode() == ConnectionMode::kLocal ? kLastLocalSession : kLastSession)
+      .toString();
 }
 void ClientSettings::setLastSession(const QString& id) {
-  settings_->setValue(kLastSession, id);
+  settings_->setValue(mode() == ConnectionMode::kLocal ? kLastLocalSession : kLastSession, id);
 }
 QByteArray ClientSettings::windowGeometry() const {
   return settings_->value(kGeometry).toByteArray();

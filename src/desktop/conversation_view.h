@@ -22,13 +22,6 @@ class QPushButton;
 
 namespace chatbot::desktop {
 
-struct Welcome {
-  QString bot_name;
-  QString greeting;
-  QStringList suggestions;
-  QString notice;  // the service notice; empty: none
-};
-
 class ConversationView : public QScrollArea {
   Q_OBJECT
 

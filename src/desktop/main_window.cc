@@ -3,7 +3,6 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
-#include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -20,6 +19,7 @@
 #include "desktop/app_icon.h"
 #include "desktop/connection_dialog.h"
 #include "desktop/conversation_view.h"
+#include "desktop/local_chat_backend.h"
 #include "desktop/message_input.h"
 #include "desktop/operator_console.h"
 #include "desktop/remote_chat_backend.h"
@@ -33,7 +33,6 @@ MainWindow::MainWindow(std::unique_ptr<ClientSettings> settings, QWidget* parent
   setWindowTitle(tr("Chatbot"));
   setWindowIcon(AppIcon());
   api_ = new ApiClient(this);
-  backend_ = new RemoteChatBackend(api_, this);
 
   // The chat page: the session list beside the conversation and composer.
   sessions_ = new SessionList;
@@ -95,28 +94,20 @@ MainWindow::MainWindow(std::unique_ptr<ClientSettings> settings, QWidget* parent
   connect(input_, &MessageInput::submitted, this,
           [this](const QString& text) { sendMessage(text); });
   connect(conversation_, &ConversationView::sendRequested, this, &MainWindow::sendMessage);
-  connect(conversation_, &ConversationView::rankRequested, backend_, &ChatBackend::rank);
-  connect(backend_, &ChatBackend::ranked, conversation_, &ConversationView::setRanking);
-  connect(backend_, &ChatBackend::replied, this, &MainWindow::onReplied);
-  connect(backend_, &ChatBackend::failed, this, &MainWindow::onFailed);
-  connect(backend_, &ChatBackend::sessionsListed, sessions_, &SessionList::setSessions);
-  connect(backend_, &ChatBackend::sessionOpened, this,
-          [this](const QString& id, const QList<ChatTurn>& turns) {
-            session_id_ = id;
-            settings_->setLastSession(id);
-            sessions_->setCurrent(id);
-            conversation_->showHistory(turns);
-            input_->setFocus();
-          });
+  // The backend changes with the connection settings: asked at call time.
+  connect(conversation_, &ConversationView::rankRequested, this,
+          [this](const QString& text) { backend_->rank(text); });
   connect(sessions_, &SessionList::openRequested, this, &MainWindow::openSession);
   connect(sessions_, &SessionList::newRequested, this, &MainWindow::newConversation);
-  connect(sessions_, &SessionList::searchRequested, backend_, &ChatBackend::listSessions);
+  connect(sessions_, &SessionList::searchRequested, this,
+          [this](const QString& query) { backend_->listSessions(query); });
   connect(api_, &ApiClient::answered, this, &MainWindow::onAnswered);
   connect(console_, &OperatorConsole::message, this, [this](const QString& text, bool ok) {
     statusBar()->showMessage(text, ok ? 5000 : 15000);
   });
   connect(console_, &OperatorConsole::accessChanged, this, [this](ConsoleAccess access) {
-    const bool shown = access == ConsoleAccess::kOperator || access == ConsoleAccess::kAdmin;
+    const bool shown =
+        !local_ && (access == ConsoleAccess::kOperator || access == ConsoleAccess::kAdmin);
     const int index = tabs_->indexOf(console_);
     if (shown && index < 0) tabs_->addTab(console_, tr("Operator console"));
     if (!shown && index >= 0) tabs_->removeTab(index);
@@ -166,7 +157,7 @@ void MainWindow::buildMenus() {
   });
   add(view, tr("&Refresh"), QKeySequence::Refresh, [this] {
     backend_->listSessions(sessions_->query());
-    console_->probe();
+    if (!local_) console_->probe();
     loadWelcome();
   });
   QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -187,32 +178,70 @@ void MainWindow::start() {
 }
 
 void MainWindow::applyConnection() {
-  api_->setServer(settings_->server());
-  api_->setApiKey(settings_->apiKey());
-  key_label_->setText(settings_->apiKey().isEmpty()
-                          ? tr("No API key (anonymous)")
-                          : tr("Key %1").arg(MaskApiKey(settings_->apiKey())));
-  setConnection(tr("Connecting to %1…").arg(settings_->server().toString()),
-                QStringLiteral("warn"));
+  countdown_->stop();
   hideBanner();
+  waiting_ = false;
+  outbox_.clear();
+  conversation_->setWaiting(false);
+  local_ = settings_->mode() == ConnectionMode::kLocal;
+  if (local_) {
+    const QString dir = settings_->modelsDirectory();
+    auto* local = new LocalChatBackend(dir, QString(), this);
+    connect(local, &LocalChatBackend::ready, this, [this](const QString& version) {
+      setConnection(tr("● Local model %1").arg(version), QStringLiteral("good"));
+    });
+    connect(local, &LocalChatBackend::loadFailed, this, [this](const QString& message) {
+      setConnection(tr("● No local model"), QStringLiteral("bad"));
+      showBanner(message, true);
+    });
+    useBackend(local);
+    key_label_->setText(tr("Local mode: %1").arg(local->modelsDirectory()));
+    key_label_->setToolTip(tr("Conversations are kept in %1").arg(local->sessionsDatabase()));
+    setConnection(tr("Loading the model from %1…").arg(local->modelsDirectory()),
+                  QStringLiteral("warn"));
+    // No server to administer.
+    const int index = tabs_->indexOf(console_);
+    if (index >= 0) tabs_->removeTab(index);
+    tabs_->tabBar()->hide();
+  } else {
+    api_->setServer(settings_->server());
+    api_->setApiKey(settings_->apiKey());
+    useBackend(new RemoteChatBackend(api_, this));
+    key_label_->setText(settings_->apiKey().isEmpty()
+                            ? tr("No API key (anonymous)")
+                            : tr("Key %1").arg(MaskApiKey(settings_->apiKey())));
+    key_label_->setToolTip(QString());
+    setConnection(tr("Connecting to %1…").arg(settings_->server().toString()),
+                  QStringLiteral("warn"));
+  }
   loadWelcome();
   backend_->listSessions(sessions_->query());
-  console_->probe();
+  if (!local_) console_->probe();
 }
 
-void MainWindow::loadWelcome() {
-  api_->get(QStringLiteral("/v1/bot"), this, [this](const ApiReply& reply) {
-    if (!reply.ok()) return;  // the default welcome stays
-    Welcome welcome;
-    welcome.bot_name = reply.json.value(QStringLiteral("name")).toString();
-    welcome.greeting = reply.json.value(QStringLiteral("greeting")).toString();
-    for (const QJsonValue& v : reply.json.value(QStringLiteral("suggestions")).toArray()) {
-      welcome.suggestions << v.toString();
-    }
-    welcome.notice = reply.json.value(QStringLiteral("notice")).toString();
+void MainWindow::useBackend(ChatBackend* backend) {
+  delete backend_;  // a local one first finishes the request in progress
+  backend_ = backend;
+  connect(backend_, &ChatBackend::ranked, conversation_, &ConversationView::setRanking);
+  connect(backend_, &ChatBackend::replied, this, &MainWindow::onReplied);
+  connect(backend_, &ChatBackend::failed, this, &MainWindow::onFailed);
+  connect(backend_, &ChatBackend::sessionsListed, sessions_, &SessionList::setSessions);
+  connect(backend_, &ChatBackend::sessionOpened, this,
+          [this](const QString& id, const QList<ChatTurn>& turns) {
+            session_id_ = id;
+            settings_->setLastSession(id);
+            sessions_->setCurrent(id);
+            conversation_->showHistory(turns);
+            input_->setFocus();
+          });
+  connect(backend_, &ChatBackend::welcomeLoaded, this, [this](const Welcome& welcome) {
     conversation_->setWelcome(welcome);
     if (!welcome.bot_name.isEmpty()) setWindowTitle(tr("%1 — Chatbot").arg(welcome.bot_name));
   });
+}
+
+void MainWindow::loadWelcome() {
+  backend_->loadWelcome();  // without an answer the default welcome stays
 }
 
 void MainWindow::sendMessage(const QString& text, const QString& shown) {
@@ -286,6 +315,7 @@ void MainWindow::onFailed(const QString& what, const ApiReply& reply, const QStr
 }
 
 void MainWindow::onAnswered(const ApiReply& reply) {
+  if (local_) return;  // a late answer from before the switch
   const QString server = api_->server().toString();
   switch (reply.failure) {
     case ApiFailure::kNone:
@@ -306,6 +336,7 @@ void MainWindow::onAnswered(const ApiReply& reply) {
       return setConnection(tr("● %1 is in lockdown").arg(server), QStringLiteral("warn"));
     case ApiFailure::kUnavailable:
     case ApiFailure::kServerError:
+    case ApiFailure::kLocal:
       return setConnection(tr("● %1 has a problem").arg(server), QStringLiteral("warn"));
   }
 }
@@ -360,12 +391,20 @@ void MainWindow::openSession(const QString& id) {
 }
 
 void MainWindow::showSettings() {
-  ConnectionDialog dialog(settings_->server(), settings_->apiKey(), this);
+  ConnectionDialog dialog(*settings_, this);
   if (dialog.exec() != QDialog::Accepted) return;
+  const bool local = dialog.mode() == ConnectionMode::kLocal;
   const bool changed =
-      dialog.server() != settings_->server() || dialog.apiKey() != settings_->apiKey();
-  settings_->setServer(dialog.server());
-  settings_->setApiKey(dialog.apiKey());
+      local != local_ ||
+      (local ? dialog.modelsDirectory() != settings_->modelsDirectory()
+             : dialog.server() != settings_->server() || dialog.apiKey() != settings_->apiKey());
+  settings_->setMode(dialog.mode());
+  if (local) {
+    settings_->setModelsDirectory(dialog.modelsDirectory());
+  } else {
+    settings_->setServer(dialog.server());
+    settings_->setApiKey(dialog.apiKey());
+  }
   settings_->sync();
   if (!changed) return;
   newConversation();

@@ -1,8 +1,10 @@
 // The desktop client's window: the conversations on the left, the chat on
 // the right, the operator console in a second tab when the key's role allows
 // it, and a status bar with the connection. It owns the API client and the
-// chat backend and turns every failure into a message a person can act on:
-// a rate limit counts down from Retry-After and sends again by itself.
+// chat backend (a server's, or the local model's in local mode, which has no
+// console: there is no server to administer) and turns every failure into a
+// message a person can act on: a rate limit counts down from Retry-After and
+// sends again by itself.
 #ifndef CHATBOT_DESKTOP_MAIN_WINDOW_H_
 #define CHATBOT_DESKTOP_MAIN_WINDOW_H_
 
@@ -29,7 +31,6 @@ class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
-  // `backend` empty: the remote backend over `api`.
   MainWindow(std::unique_ptr<ClientSettings> settings, QWidget* parent = nullptr);
   ~MainWindow() override;
 
@@ -38,6 +39,8 @@ class MainWindow : public QMainWindow {
   void start();
 
   ApiClient* api() const { return api_; }
+  ChatBackend* backend() const { return backend_; }
+  bool localMode() const { return local_; }
   ConversationView* conversation() const { return conversation_; }
   MessageInput* input() const { return input_; }
   SessionList* sessions() const { return sessions_; }
@@ -65,6 +68,7 @@ class MainWindow : public QMainWindow {
  private:
   void buildMenus();
   void applyConnection();
+  void useBackend(ChatBackend* backend);
   void loadWelcome();
   void sendNext();
   void onReplied(const QString& session_id, const ChatTurn& turn);
@@ -77,7 +81,8 @@ class MainWindow : public QMainWindow {
 
   std::unique_ptr<ClientSettings> settings_;
   ApiClient* api_;
-  ChatBackend* backend_;
+  ChatBackend* backend_ = nullptr;
+  bool local_ = false;
   QTabWidget* tabs_;
   SessionList* sessions_;
   ConversationView* conversation_;

@@ -126,4 +126,18 @@ void RemoteChatBackend::rank(const QString& text) {
       });
 }
 
+void RemoteChatBackend::loadWelcome() {
+  api_->get(QStringLiteral("/v1/bot"), this, [this](const ApiReply& reply) {
+    if (!reply.ok()) return;
+    Welcome welcome;
+    welcome.bot_name = reply.json.value(QStringLiteral("name")).toString();
+    welcome.greeting = reply.json.value(QStringLiteral("greeting")).toString();
+    for (const QJsonValue& v : reply.json.value(QStringLiteral("suggestions")).toArray()) {
+      welcome.suggestions << v.toString();
+    }
+    welcome.notice = reply.json.value(QStringLiteral("notice")).toString();
+    Q_EMIT welcomeLoaded(welcome);
+  });
+}
+
 }  // namespace chatbot::desktop

@@ -1,6 +1,6 @@
 // ChatBackend over the HTTP API: POST /v1/chat, GET /v1/sessions[?q=],
 // GET /v1/sessions/{id}, POST /v1/parse (a reply's ranking, asked for only
-// when a person hovers over it). Session titles are the first message of
+// when a person hovers over it), GET /v1/bot (the welcome). Session titles are the first message of
 // each session, fetched once per session and cached: a session's first
 // message never changes.
 #ifndef CHATBOT_DESKTOP_REMOTE_CHAT_BACKEND_H_
@@ -24,6 +24,7 @@ class RemoteChatBackend : public ChatBackend {
   void listSessions(const QString& query) override;
   void openSession(const QString& id) override;
   void rank(const QString& text) override;
+  void loadWelcome() override;
 
   // Parses one turn of the API (a /v1/chat answer or a stored turn).
   static ChatTurn TurnFromJson(const QJsonObject& json);

@@ -17,10 +17,6 @@ nlu::TrainingData LoadDomain(const Settings& settings) {
       std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
 }
 
-std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings) {
-  return LoadDialogueEngine(settings, LoadDomain(settings));
-}
-
 std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,
                                                          const nlu::TrainingData& domain) {
   DialogueOptions options;

@@ -35,11 +35,10 @@ namespace chatbot::dialogue {
 // Throws DataError.
 nlu::TrainingData LoadDomain(const Settings& settings);
 
-// The dialogue engine for `domain` (LoadDomain's when omitted) with the [bot]
-// variables and [dialogue] margins. Throws DataError.
+// The dialogue engine for `domain` with the [bot] variables and [dialogue]
+// margins. Throws DataError.
 std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,
                                                          const nlu::TrainingData& domain);
-std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings);
 
 struct ChatRequest {
   std::string session_id;  // empty: a new session is created

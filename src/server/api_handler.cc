@@ -253,14 +253,14 @@ void ApiHandler::Bot(HttpResponse* response) {
   const auto snapshot = models_->Current();
   // Without a model the name and notice are still known; the greeting and
   // suggestions come with the domain data.
-  BotProfile profile;
+  dialogue::BotProfile profile;
   if (snapshot) {
     profile = snapshot->bot;
   } else {
     profile.name = settings_.bot.name;
     profile.notice = settings_.bot.notice;
   }
-  SetJson(response, 200, BotProfileJson(profile));
+  SetJson(response, 200, dialogue::BotProfileJson(profile));
 }
 
 void ApiHandler::Model(HttpResponse* response) {

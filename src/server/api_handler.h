@@ -65,7 +65,7 @@ class ApiHandler final : public HttpHandler {
   void DeleteSession(const std::string& id, const security::Principal& principal,
                      HttpResponse* response);
   void Model(HttpResponse* response);
-  // GET /v1/bot: the welcome of the chat pages (server/bot_profile.h).
+  // GET /v1/bot: the welcome of the chat pages (dialogue/bot_profile.h).
   void Bot(HttpResponse* response);
   void ReloadModel(HttpResponse* response);
 

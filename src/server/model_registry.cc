@@ -3,7 +3,7 @@
 #include "common/error.h"
 #include "common/logging.h"
 #include "common/time.h"
-#include "dialogue/chat_service.h"
+#include "dialogue/chat_models.h"
 #include "nlu/classifier_loader.h"
 #include "nlu/model_manifest.h"
 
@@ -17,11 +17,11 @@ void ModelRegistry::Reload() {
   try {
     auto snapshot = std::make_shared<ModelSnapshot>();
     snapshot->directory = settings_.paths.models;
-    snapshot->models = nlu::LoadClassifier(snapshot->directory, load_);
+    dialogue::LoadedChatModels loaded = dialogue::LoadChatModels(settings_, load_);
+    snapshot->models = std::move(loaded.classifier);
+    snapshot->dialogue = std::move(loaded.engine);
+    snapshot->bot = std::move(loaded.bot);
     snapshot->precision = load_.bert.precision;
-    const nlu::TrainingData domain = dialogue::LoadDomain(settings_);
-    snapshot->dialogue = dialogue::LoadDialogueEngine(settings_, domain);
-    snapshot->bot = BuildBotProfile(settings_.bot, domain);
     snapshot->loaded_at = UtcTimestamp();
     for (const nlu::IntentClassifier* model : snapshot->Parts()) {
       AppLog()->info("model {} {} loaded from {}", model->kind(), model->version(),

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "common/config.h"
+#include "dialogue/bot_profile.h"
 #include "dialogue/dialogue_engine.h"
 #include "nlu/classifier_loader.h"
-#include "server/bot_profile.h"
 
 namespace chatbot::server {
 
@@ -30,7 +30,7 @@ struct ModelSnapshot {
   std::string loaded_at;            // UTC timestamp
   std::filesystem::path directory;  // the models directory
   bert::Precision precision = bert::Precision::kF32;
-  BotProfile bot;  // GET /v1/bot, from the same domain data as `dialogue`
+  dialogue::BotProfile bot;  // GET /v1/bot, from the same domain data as `dialogue`
 
   const nlu::IntentClassifier& classifier() const { return *models.classifier; }
   // The models loaded (the SVM, BERT, or both), for status pages.

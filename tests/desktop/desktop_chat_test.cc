@@ -18,16 +18,12 @@ using chatbot::desktop::MainWindow;
 using chatbot::desktop_test::DesktopServer;
 using chatbot::desktop_test::DesktopSuite;
 using chatbot::desktop_test::OpenWindow;
+using chatbot::desktop_test::Type;
 namespace json = boost::json;
 
 class DesktopChatTest : public DesktopSuite {
   Q_OBJECT
 
-  static void Type(MainWindow& window, const QString& text) {
-    window.input()->setFocus();
-    QTest::keyClicks(window.input(), text);
-    QTest::keyClick(window.input(), Qt::Key_Return);
-  }
 
  private Q_SLOTS:
   void fullChatWithClarificationClick() {

@@ -2,7 +2,8 @@
 // ephemeral port (tests/integration/server_process.h) in a fresh directory
 // with the default domain's model, its first admin key, keys made through
 // the admin API, and a MainWindow connected to it with its own settings
-// file. Message boxes the window opens are answered with AcceptNextDialog.
+// file (or, OpenLocalWindow, in local mode on a models directory). Message
+// boxes the window opens are answered with AcceptNextDialog.
 #ifndef CHATBOT_TESTS_DESKTOP_DESKTOP_FIXTURE_H_
 #define CHATBOT_TESTS_DESKTOP_DESKTOP_FIXTURE_H_
 
@@ -14,12 +15,14 @@
 #include <QTimer>
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "desktop/client_settings.h"
 #include "desktop/main_window.h"
+#include "desktop/message_input.h"
 #include "http_client.h"
 #include "process_runner.h"
 #include "server_process.h"
@@ -113,6 +116,27 @@ inline std::unique_ptr<chatbot::desktop::MainWindow> OpenWindow(
   window->show();
   window->start();
   return window;
+}
+
+// A window in local mode on `models_dir` (no server), its settings in
+// `settings_file`; started and shown.
+inline std::unique_ptr<chatbot::desktop::MainWindow> OpenLocalWindow(
+    const std::filesystem::path& models_dir, const QString& settings_file) {
+  auto settings = std::make_unique<chatbot::desktop::ClientSettings>(settings_file);
+  settings->setMode(chatbot::desktop::ConnectionMode::kLocal);
+  settings->setModelsDirectory(QString::fromStdString(models_dir.string()));
+  settings->sync();
+  auto window = std::make_unique<chatbot::desktop::MainWindow>(std::move(settings));
+  window->show();
+  window->start();
+  return window;
+}
+
+// Types `text` into the message box and presses Enter, as a person would.
+inline void Type(chatbot::desktop::MainWindow& window, const QString& text) {
+  window.input()->setFocus();
+  QTest::keyClicks(window.input(), text);
+  QTest::keyClick(window.input(), Qt::Key_Return);
 }
 
 // Answers the next modal message box (a confirmation) with Yes, once it is

@@ -1,8 +1,10 @@
 // Screenshots of the desktop client for the documentation, under a virtual X
 // server (xvfb-run, see CMakeLists.txt): the chat window and the operator
 // console, light and dark, with a realistic conversation of the default
-// domain against the real server. Written to CHATBOT_DESKTOP_SCREENSHOTS
-// (docs/images/desktop-{welcome,chat,console,keys}-{light,dark}.png).
+// domain against the real server, and the chat in local mode (no server, the
+// same model in the client's process). Written to CHATBOT_DESKTOP_SCREENSHOTS
+// (docs/images/desktop-{welcome,chat,console,keys}-{light,dark}.png,
+// desktop-local-light.png).
 #include <QApplication>
 #include <QDir>
 #include <QImage>
@@ -23,6 +25,7 @@
 using chatbot::desktop::ConsoleAccess;
 using chatbot::desktop::MainWindow;
 using chatbot::desktop_test::DesktopServer;
+using chatbot::desktop_test::OpenLocalWindow;
 using chatbot::desktop_test::OpenWindow;
 
 class DesktopScreenshotTest : public QObject {
@@ -131,6 +134,33 @@ class DesktopScreenshotTest : public QObject {
     Shoot(chatbot::desktop::ThemeChoice::kLight, QStringLiteral("light"));
   }
   void chatAndConsoleDark() { Shoot(chatbot::desktop::ThemeChoice::kDark, QStringLiteral("dark")); }
+
+  void localModeLight() {
+    chatbot::desktop::ApplyTheme(*qApp, chatbot::desktop::ThemeChoice::kLight);
+    // The server's model, with the domain beside it where local mode looks;
+    // the conversations in a data directory of this test's own.
+    const std::filesystem::path dir = server_.dir();
+    std::filesystem::create_directories(dir / "data");
+    std::filesystem::copy(chatbot::testing::DefaultDomainDir(), dir / "data" / "domain",
+                          std::filesystem::copy_options::recursive);
+    qputenv("XDG_DATA_HOME", settings_dir_.filePath(QStringLiteral("xdg")).toUtf8());
+    auto window =
+        OpenLocalWindow(dir / "model", settings_dir_.filePath(QStringLiteral("local.conf")));
+    window->resize(1280, 800);
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    QTRY_VERIFY_WITH_TIMEOUT(window->connectionText().contains(QStringLiteral("Local model")),
+                             10000);
+    Send(*window, QStringLiteral("Do you ship to Canada?"));
+    Send(*window, QStringLiteral("can I swap them or get my money back?"));
+    const QList<QPushButton*> choices = window->conversation()->choiceButtons();
+    QCOMPARE(choices.size(), 2);
+    QTest::mouseClick(choices.first(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(window->conversation()->replyCount(), 3, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessions()->count(), 1, 10000);
+    QTest::qWait(300);
+    CheckAndSave(window->grab().toImage(),
+                 QDir(out_dir_).filePath(QStringLiteral("desktop-local-light.png")));
+  }
 };
 
 QTEST_MAIN(DesktopScreenshotTest)

@@ -1,4 +1,4 @@
-#include "server/bot_profile.h"
+#include "dialogue/bot_profile.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -9,7 +9,7 @@
 
 #include "dialogue/response_template.h"
 
-namespace chatbot::server {
+namespace chatbot::dialogue {
 
 namespace {
 
@@ -61,10 +61,10 @@ BotProfile BuildBotProfile(const Settings::Bot& bot, const nlu::TrainingData& do
   BotProfile profile;
   profile.name = bot.name;
   profile.notice = bot.notice;
-  const dialogue::TemplateVariables variables = dialogue::VariablesFromSettings(bot);
+  const TemplateVariables variables = VariablesFromSettings(bot);
   for (const nlu::IntentDefinition& intent : domain.intents) {
     if (intent.name == "greeting" && !intent.responses.empty()) {
-      profile.greeting = dialogue::RenderTemplate(intent.responses.front(), variables);
+      profile.greeting = RenderTemplate(intent.responses.front(), variables);
     }
   }
   // The first question-shaped example of each intent, in the domain's order.
@@ -98,4 +98,4 @@ boost::json::object BotProfileJson(const BotProfile& profile) {
   return out;
 }
 
-}  // namespace chatbot::server
+}  // namespace chatbot::dialogue

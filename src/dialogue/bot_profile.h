@@ -1,10 +1,11 @@
-// What a front end shows before the first message (GET /v1/bot, public like
-// /health): the bot's name ([bot] name), its opening greeting (the domain's
-// first "greeting" reply, rendered), a few suggested questions drawn from the
-// domain's intents, and the service notice ([bot] notice) when one is set.
+// What a front end shows before the first message (the server's GET /v1/bot,
+// public like /health, and the desktop client's local mode): the bot's name
+// ([bot] name), its opening greeting (the domain's first "greeting" reply,
+// rendered), a few suggested questions drawn from the domain's intents, and
+// the service notice ([bot] notice) when one is set.
 // Built once per model load, with the domain data the dialogue uses.
-#ifndef CHATBOT_SERVER_BOT_PROFILE_H_
-#define CHATBOT_SERVER_BOT_PROFILE_H_
+#ifndef CHATBOT_DIALOGUE_BOT_PROFILE_H_
+#define CHATBOT_DIALOGUE_BOT_PROFILE_H_
 
 #include <boost/json/object.hpp>
 #include <string>
@@ -13,7 +14,7 @@
 #include "common/config.h"
 #include "nlu/training_data.h"
 
-namespace chatbot::server {
+namespace chatbot::dialogue {
 
 struct BotProfile {
   std::string name;
@@ -32,6 +33,6 @@ BotProfile BuildBotProfile(const Settings::Bot& bot, const nlu::TrainingData& do
 // {"name", "greeting", "suggestions", "notice"} (notice null when unset).
 boost::json::object BotProfileJson(const BotProfile& profile);
 
-}  // namespace chatbot::server
+}  // namespace chatbot::dialogue
 
-#endif  // CHATBOT_SERVER_BOT_PROFILE_H_
+#endif  // CHATBOT_DIALOGUE_BOT_PROFILE_H_

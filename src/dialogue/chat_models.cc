@@ -1,0 +1,17 @@
+#include "dialogue/chat_models.h"
+
+#include "nlu/training_data.h"
+
+namespace chatbot::dialogue {
+
+LoadedChatModels LoadChatModels(const Settings& settings,
+                                const nlu::ClassifierLoadOptions& options) {
+  LoadedChatModels loaded;
+  loaded.classifier = nlu::LoadClassifier(settings.paths.models, options);
+  const nlu::TrainingData domain = LoadDomain(settings);
+  loaded.engine = LoadDialogueEngine(settings, domain);
+  loaded.bot = BuildBotProfile(settings.bot, domain);
+  return loaded;
+}
+
+}  // namespace chatbot::dialogue
