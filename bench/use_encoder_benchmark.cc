@@ -46,13 +46,19 @@ const UseEncoder* Encoder() {
   return encoder.get();
 }
 
-void BM_EncodeSentence(benchmark::State& state) {
-  omp_set_num_threads(1);
+// The encoder, or null after marking `state` skipped when it is missing.
+const UseEncoder* EncoderOrSkip(benchmark::State& state) {
   const UseEncoder* encoder = Encoder();
   if (encoder == nullptr) {
     state.SkipWithError("the encoder package is not installed (scripts/setup.sh)");
-    return;
   }
+  return encoder;
+}
+
+void BM_EncodeSentence(benchmark::State& state) {
+  omp_set_num_threads(1);
+  const UseEncoder* encoder = EncoderOrSkip(state);
+  if (encoder == nullptr) return;
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(encoder->Encode(Sentences()[i++ % Sentences().size()]));
@@ -62,11 +68,8 @@ BENCHMARK(BM_EncodeSentence)->Unit(benchmark::kMillisecond);
 
 void BM_EncodeBatch(benchmark::State& state) {
   omp_set_num_threads(1);
-  const UseEncoder* encoder = Encoder();
-  if (encoder == nullptr) {
-    state.SkipWithError("the encoder package is not installed (scripts/setup.sh)");
-    return;
-  }
+  const UseEncoder* encoder = EncoderOrSkip(state);
+  if (encoder == nullptr) return;
   std::vector<std::string> batch;
   for (int i = 0; i < 32; ++i)
     batch.push_back(Sentences()[static_cast<size_t>(i) % Sentences().size()]);
@@ -78,11 +81,8 @@ void BM_EncodeBatch(benchmark::State& state) {
 BENCHMARK(BM_EncodeBatch)->Unit(benchmark::kMillisecond);
 
 void BM_Tokenize(benchmark::State& state) {
-  const UseEncoder* encoder = Encoder();
-  if (encoder == nullptr) {
-    state.SkipWithError("the encoder package is not installed (scripts/setup.sh)");
-    return;
-  }
+  const UseEncoder* encoder = EncoderOrSkip(state);
+  if (encoder == nullptr) return;
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(encoder->tokenizer().Encode(Sentences()[i++ % Sentences().size()]));
