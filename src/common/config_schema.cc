@@ -72,9 +72,9 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(nlu, max_text_length), .comment = "Longest accepted input text, in bytes.",
        .min = 1, .max = 1000000},
       {CHATBOT_SETTING(nlu, model),
-       .comment = "The model that answers: auto (the ensemble when both models exist,\n"
-                  "otherwise the one that does), svm, bert or ensemble.",
-       .allowed = {"auto", "svm", "bert", "ensemble"}},
+       .comment = "The model that answers: auto (the ensemble when the SVM and BERT or USE\n"
+                  "exist, otherwise the one that does), svm, bert, use or ensemble.",
+       .allowed = {"auto", "svm", "bert", "use", "ensemble"}},
       {CHATBOT_SETTING(nlu, oos_max_accuracy_loss),
        .comment = "Out-of-scope threshold: the highest confidence threshold whose in-scope\n"
                   "accuracy on held-out data is at most this many percentage points below\n"

@@ -179,15 +179,8 @@ IntentPrediction BertIntentModel::Predict(std::string_view text, int top_k) cons
 
 std::vector<IntentPrediction> BertIntentModel::PredictBatch(std::span<const std::string> texts,
                                                             int top_k) const {
-  const std::vector<float> rows = ProbabilitiesBatch(texts);
-  const size_t labels = labels_.size();
-  std::vector<IntentPrediction> out;
-  out.reserve(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    out.push_back(BuildPrediction(std::span<const float>(rows.data() + i * labels, labels), labels_,
-                                  oos_label_, oos_threshold_, top_k, kind()));
-  }
-  return out;
+  return BuildPredictions(ProbabilitiesBatch(texts), labels_, oos_label_, oos_threshold_, top_k,
+                          kind());
 }
 
 void BertIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample>& heldout,

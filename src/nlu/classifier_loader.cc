@@ -15,18 +15,26 @@ bool ModelPresent(const fs::path& models_dir, const char* name) {
 LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoadOptions& options) {
   const bool svm_present = ModelPresent(models_dir, kSvmDirectory);
   const bool bert_present = ModelPresent(models_dir, kBertDirectory);
+  const bool use_present = ModelPresent(models_dir, kUseDirectory);
   std::string kind = options.model;
   if (kind == "auto") {
-    kind = svm_present && bert_present ? "ensemble" : bert_present ? "bert" : "svm";
+    kind = svm_present && (bert_present || use_present) ? "ensemble"
+           : bert_present                               ? "bert"
+           : use_present                                ? "use"
+                                                        : "svm";
+  }
+  if (kind != "svm" && kind != "bert" && kind != "use" && kind != "ensemble") {
+    throw ConfigError("nlu.model: unknown model '" + kind + "' (svm, bert, use, ensemble or auto)");
   }
   const bool need_svm = kind == "svm" || kind == "ensemble";
-  const bool need_bert = kind == "bert" || kind == "ensemble";
-  if (kind != "svm" && kind != "bert" && kind != "ensemble") {
-    throw ConfigError("nlu.model: unknown model '" + kind + "' (svm, bert, ensemble or auto)");
-  }
-  for (const auto& [needed, present, name] :
-       {std::tuple{need_svm, svm_present, kSvmDirectory},
-        std::tuple{need_bert, bert_present, kBertDirectory}}) {
+  // The ensemble's partner is BERT or USE, whichever exists; with both, the
+  // one whose ensemble scored the better in-scope accuracy on its held-out
+  // calibration data (loaded both to compare).
+  bool need_bert = kind == "bert" || (kind == "ensemble" && (bert_present || !use_present));
+  bool need_use = kind == "use" || (kind == "ensemble" && use_present);
+  for (const auto& [needed, present, name] : {std::tuple{need_svm, svm_present, kSvmDirectory},
+                                              std::tuple{need_bert, bert_present, kBertDirectory},
+                                              std::tuple{need_use, use_present, kUseDirectory}}) {
     if (needed && !present) {
       throw ModelError("the " + kind + " model needs " + (models_dir / name).string() +
                        ", which holds no model (train one with `chatbot train --model " + name +
@@ -37,9 +45,23 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
   LoadedClassifier loaded;
   loaded.kind = kind;
   if (need_svm) loaded.svm = SvmIntentModel::Load(models_dir / kSvmDirectory);
+  if (need_use) loaded.use = UseIntentModel::Load(models_dir / kUseDirectory);
+  if (need_bert) loaded.bert = BertIntentModel::Load(models_dir / kBertDirectory, options.bert);
+  if (kind == "ensemble" && loaded.use && loaded.bert) {
+    auto score = [](bool has, const EnsembleCalibration& e) {
+      return has ? e.ensemble.in_scope_accuracy : -1.0;
+    };
+    if (score(loaded.use->has_ensemble_calibration(), loaded.use->ensemble()) >
+        score(loaded.bert->has_ensemble_calibration(), loaded.bert->ensemble())) {
+      loaded.bert.reset();
+      need_bert = false;
+    } else {
+      loaded.use.reset();
+      need_use = false;
+    }
+  }
   std::shared_ptr<const IntentClassifier> bert_front;
   if (need_bert) {
-    loaded.bert = BertIntentModel::Load(models_dir / kBertDirectory, options.bert);
     bert_front = loaded.bert;
     if (options.batching) {
       BatchingOptions batching = options.batching_options;
@@ -56,21 +78,27 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
     loaded.classifier = loaded.svm;
   } else if (kind == "bert") {
     loaded.classifier = bert_front;
+  } else if (kind == "use") {
+    loaded.classifier = loaded.use;
   } else {
+    const bool has_calibration =
+        need_use ? loaded.use->has_ensemble_calibration() : loaded.bert->has_ensemble_calibration();
     EnsembleCalibration calibration;
-    if (loaded.bert->has_ensemble_calibration()) {
-      calibration = loaded.bert->ensemble();
+    if (has_calibration) {
+      calibration = need_use ? loaded.use->ensemble() : loaded.bert->ensemble();
     } else {
       // Imported without validation data: equal weights and the SVM's
       // threshold (docs/bert-model.md).
       calibration.svm_weight = 0.5;
       calibration.oos_threshold = loaded.svm->out_of_scope_threshold();
     }
+    const std::shared_ptr<const IntentClassifier> partner =
+        need_use ? std::shared_ptr<const IntentClassifier>(loaded.use) : bert_front;
     loaded.ensemble = std::make_shared<EnsembleClassifier>(
-        loaded.svm, bert_front, calibration.Options(options.ensemble_mode));
+        loaded.svm, partner, calibration.Options(options.ensemble_mode));
     loaded.classifier = loaded.ensemble;
   }
-  if (need_bert && options.batching && options.batching_options.cache_capacity > 0) {
+  if ((need_bert || need_use) && options.batching && options.batching_options.cache_capacity > 0) {
     // Texts equal after normalisation (case, width, spacing) get one answer.
     loaded.cache = std::make_shared<CachingClassifier>(
         loaded.classifier, options.batching_options.cache_capacity,

@@ -49,4 +49,19 @@ IntentPrediction BuildPrediction(std::span<const float> probabilities,
   return prediction;
 }
 
+std::vector<IntentPrediction> BuildPredictions(std::span<const float> rows,
+                                               const std::vector<std::string>& labels,
+                                               int oos_label, float oos_threshold, int top_k,
+                                               std::string_view model) {
+  const size_t width = labels.size();
+  std::vector<IntentPrediction> out;
+  if (width == 0) return out;
+  out.reserve(rows.size() / width);
+  for (size_t begin = 0; begin + width <= rows.size(); begin += width) {
+    out.push_back(BuildPrediction(rows.subspan(begin, width), labels, oos_label, oos_threshold,
+                                  top_k, model));
+  }
+  return out;
+}
+
 }  // namespace chatbot::nlu

@@ -36,6 +36,12 @@ IntentPrediction BuildPrediction(std::span<const float> probabilities,
                                  const std::vector<std::string>& labels, int oos_label,
                                  float oos_threshold, int top_k, std::string_view model);
 
+// BuildPrediction for each row of `rows` (texts x labels.size(), row-major).
+std::vector<IntentPrediction> BuildPredictions(std::span<const float> rows,
+                                               const std::vector<std::string>& labels,
+                                               int oos_label, float oos_threshold, int top_k,
+                                               std::string_view model);
+
 }  // namespace chatbot::nlu
 
 #endif  // CHATBOT_NLU_PREDICTION_BUILDER_H_

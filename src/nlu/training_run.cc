@@ -14,6 +14,7 @@
 #include "nlu/evaluation_report.h"
 #include "nlu/heldout_calibration.h"
 #include "nlu/training_data.h"
+#include "nlu/use_encoder_files.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -122,14 +123,16 @@ void LogSummary(const std::string& summary) {
   AppLog()->info("{}", summary);
 }
 
-std::string EnsembleSummary(const EnsembleCalibration& e) {
+// `partner`: the model mixed with the SVM ("bert", "use").
+std::string EnsembleSummary(const EnsembleCalibration& e, std::string_view partner = "bert") {
   return fmt::format(
-      "ensemble on {} held-out examples: svm weight {:.2f}; in-scope accuracy svm {:.2f}%, bert "
+      "ensemble on {} held-out examples: svm weight {:.2f}; in-scope accuracy svm {:.2f}%, {} "
       "{:.2f}%, ensemble {:.2f}% (out-of-scope recall {:.2f}%, {:.2f}%, {:.2f}%); cascade "
-      "{:.2f}% asking BERT for {:.1f}% of texts",
-      e.examples, e.svm_weight, e.svm.in_scope_accuracy * 100, e.bert.in_scope_accuracy * 100,
-      e.ensemble.in_scope_accuracy * 100, e.svm.oos_recall * 100, e.bert.oos_recall * 100,
-      e.ensemble.oos_recall * 100, e.cascade.in_scope_accuracy * 100, e.bert_call_share * 100);
+      "{:.2f}% asking {} for {:.1f}% of texts",
+      e.examples, e.svm_weight, e.svm.in_scope_accuracy * 100, partner,
+      e.bert.in_scope_accuracy * 100, e.ensemble.in_scope_accuracy * 100, e.svm.oos_recall * 100,
+      e.bert.oos_recall * 100, e.ensemble.oos_recall * 100, e.cascade.in_scope_accuracy * 100,
+      partner, e.bert_call_share * 100);
 }
 
 TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
@@ -162,27 +165,40 @@ TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
   return out;
 }
 
+json::object Hyperparameters(const UseTrainingOptions& o) {
+  return {{"encoder", o.encoder.string()},
+          {"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"learning_rate", o.learning_rate},
+          {"l2", o.l2},
+          {"validation_fraction", o.validation_fraction},
+          {"refit_with_validation", o.refit_with_validation},
+          {"oos_max_in_scope_loss", o.oos_max_in_scope_loss},
+          {"seed", o.seed}};
+}
+
 // Chooses the ensemble's weights and thresholds on the held-out examples.
 // The SVM served is refitted on its held-out data, so its probabilities on
 // these examples would look better than they are; the weights are chosen
 // with an SVM trained the same way on BERT's training part only, which sees
 // the held-out examples as new, as both models will see real requests.
+// `fraction` and `seed` are the partner model's split, when it split.
 EnsembleCalibration CalibrateEnsemble(const TrainingRunOptions& options,
                                       const std::vector<TrainingExample>& examples,
-                                      const BertTrainingResult& bert) {
-  // The training part BERT learned from (the split is deterministic).
+                                      bool heldout_from_split, double fraction, uint64_t seed,
+                                      const IntentClassifier& partner,
+                                      const std::vector<TrainingExample>& heldout) {
+  // The training part the partner learned from (the split is deterministic).
   std::vector<TrainingExample> train_part = examples;
-  if (bert.heldout_from_split) {
+  if (heldout_from_split) {
     std::vector<TrainingExample> ignored;
     train_part.clear();
-    SplitStratified(examples, options.bert.validation_fraction, options.bert.seed, &train_part,
-                    &ignored);
+    SplitStratified(examples, fraction, seed, &train_part, &ignored);
   }
   SvmTrainingOptions svm_options = options.svm;
   svm_options.refit_with_validation = false;
-  const SvmTrainingResult svm = TrainSvmModel(train_part, bert.heldout_examples, svm_options);
-  return ChooseEnsembleWeights(*svm.model, *bert.model, bert.heldout_examples,
-                               options.svm.oos_max_in_scope_loss);
+  const SvmTrainingResult svm = TrainSvmModel(train_part, heldout, svm_options);
+  return ChooseEnsembleWeights(*svm.model, partner, heldout, options.svm.oos_max_in_scope_loss);
 }
 
 TrainingRunResult TrainBert(const TrainingRunOptions& options) {
@@ -193,7 +209,9 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
   TrainingRunResult out;
   out.data_warnings = run.data.warnings.size();
   if (!result.heldout_examples.empty()) {
-    const EnsembleCalibration ensemble = CalibrateEnsemble(options, run.data.examples, result);
+    const EnsembleCalibration ensemble = CalibrateEnsemble(
+        options, run.data.examples, result.heldout_from_split, options.bert.validation_fraction,
+        options.bert.seed, *result.model, result.heldout_examples);
     result.model->set_ensemble(ensemble);
     out.ensemble_summary = EnsembleSummary(ensemble);
     TrainingLog()->info("{}", out.ensemble_summary);
@@ -232,6 +250,48 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
   return out;
 }
 
+TrainingRunResult TrainUse(const TrainingRunOptions& options) {
+  UseTrainingOptions use_options = options.use;
+  if (use_options.encoder.empty()) use_options.encoder = options.models_dir / kEncoderDirectory;
+  const json::object hyperparameters = Hyperparameters(use_options);
+  const RunData run = LoadRunData(options, use_options.validation_fraction, hyperparameters);
+  UseTrainingResult result = TrainUseModel(run.data.examples, run.validation.examples, use_options);
+  TrainingRunResult out;
+  out.data_warnings = run.data.warnings.size();
+  if (!result.heldout_examples.empty()) {
+    // Weights chosen with the head as it was scored (before the refit), which
+    // sees the held-out examples as new.
+    const EnsembleCalibration ensemble = CalibrateEnsemble(
+        options, run.data.examples, result.heldout_from_split, use_options.validation_fraction,
+        use_options.seed, result.scored_model ? *result.scored_model : *result.model,
+        result.heldout_examples);
+    result.model->set_ensemble(ensemble);
+    out.ensemble_summary = EnsembleSummary(ensemble, "use");
+    TrainingLog()->info("{}", out.ensemble_summary);
+  }
+  out.directory = options.models_dir / kUseDirectory;
+  out.version = Publish(*result.model,
+                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
+                         {"hyperparameters", hyperparameters},
+                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
+                         {"training_seconds", result.seconds},
+                         {"encoding_seconds", result.encode_seconds}},
+                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
+                        result.smoke_examples);
+  const EvaluationReport& r = result.heldout;
+  out.summary = fmt::format(
+      "trained use model {} in {:.1f}s ({:.1f}s encoding): {} examples, {} intents; held-out ({} "
+      "examples): accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, "
+      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      out.version, result.seconds, result.encode_seconds, run.data.examples.size(),
+      run.data.Labels().size(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
+      r.oos_recall * 100, r.macro_f1 * 100,
+      result.refitted ? " (then refitted on training + held-out data)" : "",
+      result.model->temperature(), result.model->out_of_scope_threshold(), out.directory.string());
+  LogSummary(out.summary);
+  return out;
+}
+
 // Only the threshold is chosen: the model is adopted unchanged, so its
 // probabilities stay the softmax of its logits.
 float ChooseThreshold(const BertIntentModel& model, const std::vector<TrainingExample>& heldout,
@@ -263,7 +323,8 @@ std::string CompactTimestamp(const std::string& iso) {
 TrainingRunResult RunTraining(const TrainingRunOptions& options) {
   if (options.model == "svm") return TrainSvm(options);
   if (options.model == "bert") return TrainBert(options);
-  throw ConfigError("train --model " + options.model + ": unknown model (svm or bert)");
+  if (options.model == "use") return TrainUse(options);
+  throw ConfigError("train --model " + options.model + ": unknown model (svm, bert or use)");
 }
 
 TrainingRunResult ImportBertCheckpoint(const ImportOptions& options) {

@@ -18,16 +18,18 @@
 
 #include "nlu/bert_trainer.h"
 #include "nlu/svm_trainer.h"
+#include "nlu/use_trainer.h"
 
 namespace chatbot::nlu {
 
 struct TrainingRunOptions {
-  std::string model = "svm";  // svm|bert
+  std::string model = "svm";  // svm|bert|use
   std::vector<std::filesystem::path> data;
   std::filesystem::path validation;  // held-out file; empty: split the data
   std::filesystem::path models_dir;  // the model goes to models_dir/<model>
   SvmTrainingOptions svm;  // the SVM, and for BERT the one its ensemble is calibrated with
   BertTrainingOptions bert;
+  UseTrainingOptions use;  // encoder empty: models_dir/encoder
   SvmProgressCallback svm_progress;
   BertProgressCallback bert_progress;
 };
@@ -36,7 +38,7 @@ struct TrainingRunResult {
   std::string version;
   std::filesystem::path directory;  // where the model was published
   std::string summary;              // one line: the model, its held-out metrics, where
-  std::string ensemble_summary;     // BERT: the ensemble's calibration, when one was made
+  std::string ensemble_summary;     // BERT, USE: the ensemble's calibration, when one was made
   size_t data_warnings = 0;         // written to the training log
 };
 

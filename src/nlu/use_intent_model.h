@@ -1,0 +1,98 @@
+// The USE intent model: the pretrained Universal Sentence Encoder Lite
+// (use/use_encoder.h) turns a text into a 512-float embedding, and a softmax
+// head (one weight row and bias per label) trained on those embeddings gives
+// the label probabilities, temperature-calibrated like the other models.
+// The encoder is not fine-tuned: training fits only the head
+// (use_trainer.h), in seconds once the texts are encoded.
+//
+// model/use/ holds:
+//   encoder.safetensors, vocab.json  the encoder, copied from the imported
+//                                    encoder directory (self-contained model)
+//   head.safetensors   weight [labels, 512], bias [labels]
+//   labels.json        labels, temperature, out-of-scope threshold, and the
+//                      ensemble's calibration with the SVM
+//   heldout.jsonl, smoke.jsonl, manifest.json  as for the other models
+#ifndef CHATBOT_NLU_USE_INTENT_MODEL_H_
+#define CHATBOT_NLU_USE_INTENT_MODEL_H_
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nlu/ensemble_classifier.h"
+#include "nlu/intent_classifier.h"
+#include "nlu/training_data.h"
+#include "use/use_encoder.h"
+
+namespace chatbot::nlu {
+
+inline constexpr const char* kUseModelFormat = "chatbot-use";
+inline constexpr int64_t kUseModelFormatVersion = 1;
+inline constexpr const char* kUseDirectory = "use";
+
+class UseIntentModel final : public IntentClassifier {
+ public:
+  // weight: [labels, kEmbeddingSize] row-major; bias: [labels].
+  UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, std::vector<float> weight,
+                 std::vector<float> bias, std::vector<std::string> labels, float temperature,
+                 float oos_threshold);
+
+  IntentPrediction Predict(std::string_view text, int top_k) const override;
+  std::vector<IntentPrediction> PredictBatch(std::span<const std::string> texts,
+                                             int top_k) const override;
+  std::vector<float> Probabilities(std::string_view text) const override;
+  std::vector<float> ProbabilitiesBatch(std::span<const std::string> texts) const override;
+  std::string_view kind() const override { return "use"; }
+  std::string version() const override { return version_; }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  float out_of_scope_threshold() const override { return oos_threshold_; }
+
+  // The head's logits for embeddings [rows, kEmbeddingSize]: [rows, labels].
+  std::vector<float> LogitsOf(std::span<const float> embeddings) const;
+  const use::UseEncoder& encoder() const { return *encoder_; }
+
+  float temperature() const { return temperature_; }
+  void set_temperature(float t) { temperature_ = t; }
+  void set_out_of_scope_threshold(float t) { oos_threshold_ = t; }
+  void set_version(std::string version) { version_ = std::move(version); }
+  const EnsembleCalibration& ensemble() const { return ensemble_; }
+  bool has_ensemble_calibration() const { return has_ensemble_; }
+  void set_ensemble(const EnsembleCalibration& e) {
+    ensemble_ = e;
+    has_ensemble_ = true;
+  }
+  const boost::json::object& manifest() const { return manifest_; }
+  void set_manifest(boost::json::object manifest) { manifest_ = std::move(manifest); }
+
+  // Writes the model directory atomically with the encoder's files
+  // (ReadEncoderFiles of use_encoder_files.h). Set by SetEncoderFiles.
+  void SetEncoderFiles(std::map<std::string, std::string> files) {
+    encoder_files_ = std::move(files);
+  }
+  void Save(const std::filesystem::path& dir, const std::vector<TrainingExample>& heldout,
+            const std::vector<TrainingExample>& smoke) const;
+  // Loads and verifies a model directory. Throws ModelError.
+  static std::unique_ptr<UseIntentModel> Load(const std::filesystem::path& dir);
+
+ private:
+  std::shared_ptr<const use::UseEncoder> encoder_;
+  std::vector<float> weight_;
+  std::vector<float> bias_;
+  std::vector<std::string> labels_;
+  int oos_label_ = -1;
+  float temperature_ = 1;
+  float oos_threshold_ = 0;
+  EnsembleCalibration ensemble_;
+  bool has_ensemble_ = false;
+  std::string version_;
+  boost::json::object manifest_;
+  std::map<std::string, std::string> encoder_files_;
+};
+
+}  // namespace chatbot::nlu
+
+#endif  // CHATBOT_NLU_USE_INTENT_MODEL_H_
