@@ -21,7 +21,7 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
   StartLogging(config);
   const Settings& settings = config.settings();
   nlu::LoadOptions load;
-  load.require_two_examples_per_intent = args.cross_validation > 0;
+  load.training = args.cross_validation > 0;
   const nlu::TrainingData data = nlu::LoadTrainingData({args.data}, load);
 
   nlu::EvaluationReport report;
