@@ -25,7 +25,7 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   const nlu::IntentClassifier& model = *loaded.classifier;
   AppLog()->info("chat: {} model {} loaded from {}", loaded.kind, model.version(),
                  settings.paths.models);
-  const auto engine = dialogue::LoadDialogueEngine(settings);
+  const auto engine = dialogue::LoadDialogueEngine(settings, dialogue::DomainFor(settings, loaded));
 
   // Held while chatting, as by serve: a restore refuses to replace the data.
   const auto data_lock =

@@ -25,6 +25,7 @@
 
 #include "common/config.h"
 #include "dialogue/dialogue_engine.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/intent_classifier.h"
 #include "nlu/training_data.h"
 #include "store/session_store.h"
@@ -34,6 +35,11 @@ namespace chatbot::dialogue {
 // The configured domain: [paths] data's intents, examples and responses.
 // Throws DataError.
 nlu::TrainingData LoadDomain(const Settings& settings);
+
+// The domain `loaded` answers with: the replies its model directory carries
+// (nlu/model_domain.h), else [paths] data's. Throws DataError naming the
+// files looked for when neither is there.
+nlu::TrainingData DomainFor(const Settings& settings, const nlu::LoadedClassifier& loaded);
 
 // The dialogue engine for `domain` (LoadDomain's when omitted) with the [bot]
 // variables and [dialogue] margins. Throws DataError.

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nlu/batching_classifier.h"
@@ -36,6 +37,10 @@ struct LoadedClassifier {
   // In front of whatever answers when BERT takes part and serving caches.
   std::shared_ptr<const CachingClassifier> cache;
   std::string kind;  // "svm", "bert" or "ensemble"
+  // The replies of the data the models were trained on (model_domain.h),
+  // from the first loaded model directory that carries them (the SVM's,
+  // then BERT's); nullopt when none does.
+  std::optional<TrainingData> domain;
 };
 
 inline constexpr const char* kSvmDirectory = "svm";

@@ -19,7 +19,7 @@ void ModelRegistry::Reload() {
     snapshot->directory = settings_.paths.models;
     snapshot->models = nlu::LoadClassifier(snapshot->directory, load_);
     snapshot->precision = load_.bert.precision;
-    const nlu::TrainingData domain = dialogue::LoadDomain(settings_);
+    const nlu::TrainingData domain = dialogue::DomainFor(settings_, snapshot->models);
     snapshot->dialogue = dialogue::LoadDialogueEngine(settings_, domain);
     snapshot->bot = BuildBotProfile(settings_.bot, domain);
     snapshot->loaded_at = UtcTimestamp();

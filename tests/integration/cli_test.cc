@@ -34,7 +34,7 @@ const fs::path kBinary = CHATBOT_BINARY;
 const std::string kDomain = (kSourceDir / "data" / "domain").string();
 const std::vector<std::string> kSections = {"paths",    "logging",  "bot",    "nlu",      "server",
                                             "sessions", "security", "tls",    "dialogue", "svm",
-                                            "bert",     "ensemble", "backup", "web"};
+                                            "bert",     "ensemble", "backup", "monitoring", "web"};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
