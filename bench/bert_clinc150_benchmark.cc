@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   LoadOptions load_options;
-  load_options.require_two_examples_per_intent = false;
+  load_options.training = false;
   const auto train = LoadTrainingData({dataset / "train.jsonl"}).examples;
   const auto val = LoadTrainingData({dataset / "val.jsonl"}, load_options).examples;
   const auto test = LoadTrainingData({dataset / "test.jsonl"}, load_options).examples;

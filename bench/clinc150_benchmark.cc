@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   LoadOptions load;
-  load.require_two_examples_per_intent = false;
+  load.training = false;
   const TrainingData train = LoadTrainingData({dataset / "train.jsonl"});
   const TrainingData val = LoadTrainingData({dataset / "val.jsonl"}, load);
   const TrainingData test = LoadTrainingData({dataset / "test.jsonl"}, load);

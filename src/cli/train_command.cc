@@ -15,6 +15,8 @@ namespace {
 void PrintResult(const nlu::TrainingRunResult& result, const Settings& settings) {
   std::printf("%s\n", result.summary.c_str());
   if (!result.ensemble_summary.empty()) std::printf("%s\n", result.ensemble_summary.c_str());
+  for (const std::string& line : result.data_issues)
+    std::fprintf(stderr, "data: %s\n", line.c_str());
   if (result.data_warnings > 0) {
     std::fprintf(stderr, "%zu data warning(s), see %s/training.log\n", result.data_warnings,
                  settings.paths.logs.c_str());

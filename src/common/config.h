@@ -136,6 +136,7 @@ struct Settings {
     bool sublinear_tf = true;    // 1 + log(tf) instead of tf
     double validation_fraction =
         0.15;                       // held out for calibration when no validation data (0.05..0.5)
+    int64_t threshold_folds = 5;    // cross-validation of the threshold (2..20)
     int64_t seed = 42;              // for the held-out split
     int64_t threads = 0;            // training threads; 0 = one per core (0..256)
     std::string solver = "native";  // native|liblinear
@@ -178,6 +179,15 @@ struct Settings {
     int64_t max_age_days = 0;     // older backups are removed by `backup`; 0 = never
     friend bool operator==(const Backup&, const Backup&) = default;
   } backup;
+
+  // The model's accuracy in monitoring (docs/OPERATIONS.md).
+  struct Monitoring {
+    int64_t live_accuracy_days = 7;           // labels younger than this count (1..3650)
+    int64_t live_accuracy_max_labels = 1000;  // the newest this many of them (1..1000000)
+    double accuracy_alert_drop = 5.0;         // percentage points below held-out (0..100)
+    int64_t accuracy_alert_min_samples = 50;  // labels needed before alerting (1..1000000)
+    friend bool operator==(const Monitoring&, const Monitoring&) = default;
+  } monitoring;
 
   // The web pages served by the service (docs/web.md).
   struct Web {

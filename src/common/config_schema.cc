@@ -77,8 +77,9 @@ const std::vector<SettingDefinition>& Definitions() {
        .allowed = {"auto", "svm", "bert", "use", "ensemble"}},
       {CHATBOT_SETTING(nlu, oos_max_accuracy_loss),
        .comment = "Out-of-scope threshold: the highest confidence threshold whose in-scope\n"
-                  "accuracy on held-out data is at most this many percentage points below\n"
-                  "the accuracy without a threshold. 0 disables the threshold.",
+                  "accuracy on unseen data (cross-validated on the training data) is at\n"
+                  "most this many percentage points below the accuracy without a\n"
+                  "threshold. 0 disables the threshold.",
        .min = 0, .max = 20},
 
       {CHATBOT_SETTING(server, host), .comment = "Address the HTTP service listens on.",
@@ -252,9 +253,14 @@ const std::vector<SettingDefinition>& Definitions() {
       {CHATBOT_SETTING(svm, sublinear_tf),
        .comment = "Weight a term by 1 + log(tf) instead of its count tf."},
       {CHATBOT_SETTING(svm, validation_fraction),
-       .comment = "Share of the training data held out for calibration when no\n"
+       .comment = "Share of the training data held out to measure the model when no\n"
                   "validation data is given.",
        .min = 0.05, .max = 0.5},
+      {CHATBOT_SETTING(svm, threshold_folds),
+       .comment = "Folds of the cross-validation on the training data that chooses the\n"
+                  "temperature and the out-of-scope threshold (the model is trained this\n"
+                  "many extra times, on (k-1)/k of the data each).",
+       .min = 2, .max = 20},
       {CHATBOT_SETTING(svm, seed), .comment = "Random seed of the held-out split."},
       {CHATBOT_SETTING(svm, threads), .comment = "Training threads; 0 means one per core.",
        .min = 0, .max = 256},
@@ -343,6 +349,20 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "`chatbot backup` removes backups older than this (never the newest);\n"
                   "0 never.",
        .min = 0, .max = 36500},
+
+      {CHATBOT_SETTING(monitoring, live_accuracy_days),
+       .comment = "The live accuracy (/metrics chatbot_model_live_accuracy) counts the\n"
+                  "turns labelled in the review queue within this many days...",
+       .min = 1, .max = 3650},
+      {CHATBOT_SETTING(monitoring, live_accuracy_max_labels),
+       .comment = "...and of those, the newest this many.", .min = 1, .max = 1000000},
+      {CHATBOT_SETTING(monitoring, accuracy_alert_drop),
+       .comment = "The alert ChatbotModelAccuracyDropped fires when the live accuracy is\n"
+                  "more than this many percentage points below the held-out accuracy.",
+       .min = 0, .max = 100},
+      {CHATBOT_SETTING(monitoring, accuracy_alert_min_samples),
+       .comment = "...and only once the live accuracy counts at least this many labels.", .min = 1,
+       .max = 1000000},
 
       {CHATBOT_SETTING(web, enabled),
        .comment = "Serve the chat page (/), the admin console (/admin), the widget\n"

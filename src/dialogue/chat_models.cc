@@ -8,7 +8,7 @@ LoadedChatModels LoadChatModels(const Settings& settings,
                                 const nlu::ClassifierLoadOptions& options) {
   LoadedChatModels loaded;
   loaded.classifier = nlu::LoadClassifier(settings.paths.models, options);
-  const nlu::TrainingData domain = LoadDomain(settings);
+  const nlu::TrainingData domain = DomainFor(settings, loaded.classifier);
   loaded.engine = LoadDialogueEngine(settings, domain);
   loaded.bot = BuildBotProfile(settings.bot, domain);
   return loaded;

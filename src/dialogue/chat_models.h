@@ -1,7 +1,7 @@
 // Everything that answers turns, loaded together: the classifier from the
 // models directory ([paths] models, through nlu/classifier_loader.h) and,
-// from the domain data ([paths] data), the dialogue engine and the bot's
-// welcome. The server (at start and on every reload), `chatbot chat` and the
+// from the replies the model carries (else [paths] data's; DomainFor in
+// chat_service.h), the dialogue engine and the bot's welcome. The server (at start and on every reload), `chatbot chat` and the
 // desktop client's local mode load through here, so that they answer alike.
 #ifndef CHATBOT_DIALOGUE_CHAT_MODELS_H_
 #define CHATBOT_DIALOGUE_CHAT_MODELS_H_
@@ -26,7 +26,7 @@ struct LoadedChatModels {
 };
 
 // Loads the classifier from `settings.paths.models` as `options` say, then
-// the domain. Throws ModelError (no model, a damaged one: the message names
+// its domain (DomainFor). Throws ModelError (no model, a damaged one: the message names
 // the file), DataError (the domain) or ConfigError.
 LoadedChatModels LoadChatModels(const Settings& settings,
                                 const nlu::ClassifierLoadOptions& options);

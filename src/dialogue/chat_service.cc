@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/time.h"
+#include "nlu/model_domain.h"
 #include "nlu/training_data.h"
 
 namespace chatbot::dialogue {
@@ -15,6 +16,16 @@ namespace chatbot::dialogue {
 nlu::TrainingData LoadDomain(const Settings& settings) {
   return nlu::LoadTrainingData(
       std::vector<std::filesystem::path>(settings.paths.data.begin(), settings.paths.data.end()));
+}
+
+nlu::TrainingData DomainFor(const Settings& settings, const nlu::LoadedClassifier& loaded) {
+  if (loaded.domain) return *loaded.domain;
+  try {
+    return LoadDomain(settings);
+  } catch (const DataError& e) {
+    throw DataError("the model in " + settings.paths.models + " carries no replies (no " +
+                    nlu::kDomainFile + "), and [paths] data has none: " + e.what());
+  }
 }
 
 std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,

@@ -25,6 +25,7 @@
 
 #include "common/config.h"
 #include "dialogue/dialogue_engine.h"
+#include "nlu/classifier_loader.h"
 #include "nlu/intent_classifier.h"
 #include "nlu/training_data.h"
 #include "store/session_store.h"
@@ -35,8 +36,13 @@ namespace chatbot::dialogue {
 // Throws DataError.
 nlu::TrainingData LoadDomain(const Settings& settings);
 
-// The dialogue engine for `domain` with the [bot] variables and [dialogue]
-// margins. Throws DataError.
+// The domain `loaded` answers with: the replies its model directory carries
+// (nlu/model_domain.h), else [paths] data's. Throws DataError naming the
+// files looked for when neither is there.
+nlu::TrainingData DomainFor(const Settings& settings, const nlu::LoadedClassifier& loaded);
+
+// The dialogue engine for `domain` with the [bot]
+// variables and [dialogue] margins. Throws DataError.
 std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& settings,
                                                          const nlu::TrainingData& domain);
 

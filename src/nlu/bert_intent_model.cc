@@ -10,6 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "nlu/calibration.h"
+#include "nlu/model_domain.h"
 #include "nlu/model_manifest.h"
 #include "nlu/prediction_builder.h"
 
@@ -184,7 +185,8 @@ std::vector<IntentPrediction> BertIntentModel::PredictBatch(std::span<const std:
 }
 
 void BertIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample>& heldout,
-                           const std::vector<TrainingExample>& smoke) const {
+                           const std::vector<TrainingExample>& smoke,
+                           const TrainingData* domain) const {
   std::map<std::string, std::string> files;
   {
     ScratchDirectory scratch(dir);
@@ -207,6 +209,7 @@ void BertIntentModel::Save(const fs::path& dir, const std::vector<TrainingExampl
     smoke_lines += '\n';
   }
   files[kSmokeFile] = smoke_lines;
+  if (domain != nullptr) files[kDomainFile] = DomainToJson(*domain);
 
   const bert::BertConfig& c = checkpoint_.config;
   boost::json::object manifest = manifest_;

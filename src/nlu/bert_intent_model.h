@@ -92,8 +92,10 @@ class BertIntentModel final : public IntentClassifier {
   void set_manifest(boost::json::object manifest) { manifest_ = std::move(manifest); }
 
   // Writes the model directory atomically (model_manifest.h).
+  // `domain`: the training data, whose replies the directory carries
+  // (model_domain.h); null: none.
   void Save(const std::filesystem::path& dir, const std::vector<TrainingExample>& heldout,
-            const std::vector<TrainingExample>& smoke) const;
+            const std::vector<TrainingExample>& smoke, const TrainingData* domain = nullptr) const;
 
   // Loads and verifies a model directory. Throws ModelError.
   static std::unique_ptr<BertIntentModel> Load(const std::filesystem::path& dir,

@@ -78,6 +78,7 @@ ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& out
   ThresholdChoice choice;
   auto rate = [](size_t part, size_t whole) { return whole ? double(part) / double(whole) : 0.0; };
   choice.in_scope_accuracy = rate(correct, in_scope);
+  choice.base_in_scope_accuracy = choice.in_scope_accuracy;
   choice.oos_recall = rate(oos_caught, oos);
   if (in_scope == 0) return choice;
 

@@ -29,8 +29,9 @@ struct HeldOutOutcome {
 
 struct ThresholdChoice {
   float threshold = 0;
-  double in_scope_accuracy = 0;  // on the held-out data, with the threshold
-  double oos_recall = 0;         // likewise (0 without out-of-scope examples)
+  double base_in_scope_accuracy = 0;  // on the held-out data, without a threshold
+  double in_scope_accuracy = 0;       // on the held-out data, with the threshold
+  double oos_recall = 0;              // likewise (0 without out-of-scope examples)
 };
 
 // The highest threshold whose in-scope accuracy on the held-out data is at

@@ -1,6 +1,7 @@
 #include "nlu/classifier_loader.h"
 
 #include "common/error.h"
+#include "nlu/model_domain.h"
 #include "nlu/model_manifest.h"
 #include "nlu/text_normalizer.h"
 
@@ -97,6 +98,10 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
     loaded.ensemble = std::make_shared<EnsembleClassifier>(
         loaded.svm, partner, calibration.Options(options.ensemble_mode));
     loaded.classifier = loaded.ensemble;
+  }
+  for (const auto& [needed, name] :
+       {std::pair{need_svm, kSvmDirectory}, std::pair{need_bert, kBertDirectory}}) {
+    if (needed && !loaded.domain) loaded.domain = ReadModelDomain(models_dir / name);
   }
   if ((need_bert || need_use) && options.batching && options.batching_options.cache_capacity > 0) {
     // Texts equal after normalisation (case, width, spacing) get one answer.

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nlu/batching_classifier.h"
@@ -40,6 +41,10 @@ struct LoadedClassifier {
   // In front of whatever answers when BERT takes part and serving caches.
   std::shared_ptr<const CachingClassifier> cache;
   std::string kind;  // "svm", "bert", "use" or "ensemble"
+  // The replies of the data the models were trained on (model_domain.h),
+  // from the first loaded model directory that carries them (the SVM's,
+  // then BERT's); nullopt when none does.
+  std::optional<TrainingData> domain;
 };
 
 inline constexpr const char* kSvmDirectory = "svm";

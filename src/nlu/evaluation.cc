@@ -164,11 +164,13 @@ EvaluationReport ScorePredictions(const std::vector<std::string>& expected,
 
 namespace {
 
-// Runs `model` over `examples`, appending to the three output vectors; shared
-// by Evaluate and CrossValidate (which pools all folds before scoring).
+// Runs `model` over `examples`, appending to the output vectors; shared by
+// Evaluate and CrossValidate (which pools all folds before scoring).
+// `best_ranked` gets the top of each ranking: the decision the threshold
+// did not change.
 void PredictAll(const IntentClassifier& model, const std::vector<TrainingExample>& examples,
                 std::vector<std::string>& expected, std::vector<std::string>& predicted,
-                std::vector<double>& latencies_us) {
+                std::vector<std::string>& best_ranked, std::vector<double>& latencies_us) {
   using Clock = std::chrono::steady_clock;
   for (const auto& example : examples) {
     const auto start = Clock::now();
@@ -176,21 +178,42 @@ void PredictAll(const IntentClassifier& model, const std::vector<TrainingExample
     const auto stop = Clock::now();
     latencies_us.push_back(std::chrono::duration<double, std::micro>(stop - start).count());
     expected.push_back(example.intent);
+    best_ranked.push_back(prediction.ranking.empty() ? prediction.intent
+                                                     : prediction.ranking.front().intent);
     predicted.push_back(std::move(prediction.intent));
   }
+}
+
+// Scores the pooled predictions, with what the threshold cost.
+EvaluationReport ScoreWithThresholdCost(const std::vector<std::string>& expected,
+                                        const std::vector<std::string>& predicted,
+                                        const std::vector<std::string>& best_ranked,
+                                        std::vector<double> latencies_us) {
+  EvaluationReport report = ScorePredictions(expected, predicted, std::move(latencies_us));
+  size_t in_scope = 0, correct = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i] == kOutOfScopeLabel) continue;
+    ++in_scope;
+    correct += best_ranked[i] == expected[i];
+  }
+  report.has_threshold_cost = true;
+  report.in_scope_accuracy_without_threshold =
+      in_scope ? static_cast<double>(correct) / static_cast<double>(in_scope) : 0;
+  return report;
 }
 
 }  // namespace
 
 EvaluationReport Evaluate(const IntentClassifier& model,
                           const std::vector<TrainingExample>& examples) {
-  std::vector<std::string> expected, predicted;
+  std::vector<std::string> expected, predicted, best_ranked;
   std::vector<double> latencies_us;
   expected.reserve(examples.size());
   predicted.reserve(examples.size());
+  best_ranked.reserve(examples.size());
   latencies_us.reserve(examples.size());
-  PredictAll(model, examples, expected, predicted, latencies_us);
-  return ScorePredictions(expected, predicted, std::move(latencies_us));
+  PredictAll(model, examples, expected, predicted, best_ranked, latencies_us);
+  return ScoreWithThresholdCost(expected, predicted, best_ranked, std::move(latencies_us));
 }
 
 std::vector<int> AssignFolds(const std::vector<TrainingExample>& data, int folds, uint64_t seed) {
@@ -221,10 +244,11 @@ std::vector<int> AssignFolds(const std::vector<TrainingExample>& data, int folds
 EvaluationReport CrossValidate(const std::vector<TrainingExample>& data, int folds, uint64_t seed,
                                const ModelTrainer& train) {
   const std::vector<int> fold_of = AssignFolds(data, folds, seed);
-  std::vector<std::string> expected, predicted;
+  std::vector<std::string> expected, predicted, best_ranked;
   std::vector<double> latencies_us;
   expected.reserve(data.size());
   predicted.reserve(data.size());
+  best_ranked.reserve(data.size());
   latencies_us.reserve(data.size());
   for (int fold = 0; fold < folds; ++fold) {
     std::vector<TrainingExample> train_set, test_set;
@@ -236,11 +260,11 @@ EvaluationReport CrossValidate(const std::vector<TrainingExample>& data, int fol
       throw Error("cross-validation: the trainer returned no model for fold " +
                   std::to_string(fold + 1) + " of " + std::to_string(folds));
     }
-    PredictAll(*model, test_set, expected, predicted, latencies_us);
+    PredictAll(*model, test_set, expected, predicted, best_ranked, latencies_us);
   }
   // Scoring the pooled predictions once is the same as summing the folds'
   // confusion matrices and recomputing every metric from the sum.
-  return ScorePredictions(expected, predicted, std::move(latencies_us));
+  return ScoreWithThresholdCost(expected, predicted, best_ranked, std::move(latencies_us));
 }
 
 }  // namespace chatbot::nlu

@@ -61,6 +61,16 @@ struct EvaluationReport {
   double in_scope_accuracy = 0;   // over examples whose expected label is not "oos"
   double oos_recall = 0;          // share of "oos" examples predicted "oos"
   double oos_precision = 0;       // share of "oos" predictions that were "oos"
+  // What the out-of-scope threshold cost: the in-scope accuracy of the
+  // best-ranked label alone, before a confidence below the threshold turned
+  // it into "oos". Known only when the predictions came with their ranking
+  // (Evaluate, CrossValidate), not from ScorePredictions alone.
+  bool has_threshold_cost = false;
+  double in_scope_accuracy_without_threshold = 0;
+  // in_scope_accuracy_without_threshold - in_scope_accuracy (0 when unknown).
+  double ThresholdInScopeLoss() const {
+    return has_threshold_cost ? in_scope_accuracy_without_threshold - in_scope_accuracy : 0;
+  }
   // One entry per label in `labels`, sorted by intent. Labels that were only
   // predicted appear with support 0 (their precision shows the damage) but
   // do not count towards macro_f1.

@@ -183,6 +183,11 @@ std::string FormatReport(const EvaluationReport& report, int max_intents_listed)
     // 0% would read as a failure; there was simply nothing to measure.
     fmt::format_to(it, "  {:<19} {:>8}\n", "OOS recall", "n/a (no \"oos\" examples)");
   }
+  if (report.has_threshold_cost) {
+    fmt::format_to(it, "  {:<19} {:>8} (in-scope accuracy {} without the out-of-scope threshold)\n",
+                   "Threshold cost", fmt::format("{:.2f} pt", report.ThresholdInScopeLoss() * 100),
+                   Percent(report.in_scope_accuracy_without_threshold));
+  }
 
   AppendIntentTable(report, max_intents_listed, out);
 
@@ -209,6 +214,10 @@ boost::json::object ReportToJson(const EvaluationReport& report, bool include_co
   json["in_scope_accuracy"] = report.in_scope_accuracy;
   json["oos_recall"] = report.oos_recall;
   json["oos_precision"] = report.oos_precision;
+  if (report.has_threshold_cost) {
+    json["in_scope_accuracy_without_threshold"] = report.in_scope_accuracy_without_threshold;
+    json["threshold_in_scope_loss"] = report.ThresholdInScopeLoss();
+  }
 
   boost::json::array per_intent;
   per_intent.reserve(report.per_intent.size());
@@ -274,6 +283,10 @@ std::string RenderHtmlReport(const EvaluationReport& report, std::string_view ti
   if (report.has_out_of_scope) {
     AppendMetric(out, "OOS recall", Percent(report.oos_recall));
     AppendMetric(out, "OOS precision", Percent(report.oos_precision));
+  }
+  if (report.has_threshold_cost) {
+    AppendMetric(out, "threshold cost (in-scope)",
+                 fmt::format("{:.2f} pt", report.ThresholdInScopeLoss() * 100));
   }
   const auto& l = report.latency;
   AppendMetric(out, "p50 latency", fmt::format("{:.1f} µs", l.p50_us));

@@ -11,7 +11,7 @@ namespace chatbot::nlu {
 
 EvaluationRunResult RunEvaluation(const Settings& settings, const EvaluationRunOptions& options) {
   LoadOptions load;
-  load.require_two_examples_per_intent = options.cross_validation > 0;
+  load.training = options.cross_validation > 0;
   const TrainingData data = LoadTrainingData({options.data}, load);
 
   EvaluationRunResult result;

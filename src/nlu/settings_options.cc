@@ -16,6 +16,7 @@ SvmTrainingOptions SvmOptionsFromSettings(const Settings& settings) {
   options.svm.solver =
       settings.svm.solver == "liblinear" ? SvmSolver::kLiblinear : SvmSolver::kNative;
   options.validation_fraction = settings.svm.validation_fraction;
+  options.threshold_folds = static_cast<int>(settings.svm.threshold_folds);
   options.refit_with_validation = settings.svm.refit_with_validation;
   options.seed = static_cast<uint64_t>(settings.svm.seed);
   options.oos_max_in_scope_loss = settings.nlu.oos_max_accuracy_loss / 100.0;

@@ -6,6 +6,7 @@
 #include "common/binary_io.h"
 #include "common/error.h"
 #include "nlu/calibration.h"
+#include "nlu/model_domain.h"
 #include "nlu/model_manifest.h"
 #include "nlu/prediction_builder.h"
 
@@ -91,7 +92,8 @@ std::string SvmIntentModel::SerializeWeights() const {
 
 void SvmIntentModel::Save(const std::filesystem::path& dir,
                           const std::vector<TrainingExample>& heldout,
-                          const std::vector<TrainingExample>& smoke) const {
+                          const std::vector<TrainingExample>& smoke,
+                          const TrainingData* domain) const {
   std::string smoke_lines;
   for (const TrainingExample& e : smoke) {
     smoke_lines += boost::json::serialize(boost::json::object{
@@ -106,11 +108,11 @@ void SvmIntentModel::Save(const std::filesystem::path& dir,
   manifest["temperature"] = temperature_;
   manifest["oos_threshold"] = oos_threshold_;
   manifest["features"] = vectorizer_.num_features();
-  WriteModelDirectory(dir,
-                      {{kWeightsFile, SerializeWeights()},
-                       {kHeldOutFile, ExamplesToJsonLines(heldout)},
-                       {kSmokeFile, smoke_lines}},
-                      std::move(manifest));
+  std::map<std::string, std::string> files{{kWeightsFile, SerializeWeights()},
+                                           {kHeldOutFile, ExamplesToJsonLines(heldout)},
+                                           {kSmokeFile, smoke_lines}};
+  if (domain != nullptr) files[kDomainFile] = DomainToJson(*domain);
+  WriteModelDirectory(dir, files, std::move(manifest));
 }
 
 std::unique_ptr<SvmIntentModel> SvmIntentModel::Load(const std::filesystem::path& dir) {

@@ -5,6 +5,7 @@
 //   model.bin      vectoriser + SVM weights + labels + calibration (binary)
 //   heldout.jsonl  the held-out examples its metrics were measured on
 //   smoke.jsonl    training examples with the intent predicted at save time
+//   domain.json    the intents' replies (model_domain.h)
 //   manifest.json  see model_manifest.h
 // The last two let `chatbot verify-model` prove, later, that the model on
 // disk still behaves as it did when it was saved.
@@ -57,8 +58,10 @@ class SvmIntentModel final : public IntentClassifier {
 
   // Writes the model directory atomically (model_manifest.h). The manifest
   // given by set_manifest() is completed with format, version and labels.
+  // `domain`: the training data, whose replies the directory carries
+  // (model_domain.h); null: none.
   void Save(const std::filesystem::path& dir, const std::vector<TrainingExample>& heldout,
-            const std::vector<TrainingExample>& smoke) const;
+            const std::vector<TrainingExample>& smoke, const TrainingData* domain = nullptr) const;
 
   // Loads and verifies a model directory. Throws ModelError.
   static std::unique_ptr<SvmIntentModel> Load(const std::filesystem::path& dir);

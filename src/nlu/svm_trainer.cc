@@ -53,6 +53,53 @@ std::unique_ptr<SvmIntentModel> FitModel(const std::vector<TrainingExample>& dat
                                           std::move(svm), labels, 1.0f, 0.0f);
 }
 
+// Temperature and out-of-scope threshold from out-of-fold decision values:
+// each example of `data` is scored by a model trained on the other folds.
+// Examples of intents with a single example take no part in the scoring
+// (left out, their intent would be unknown to the model) and are learned
+// in every fold.
+HeldOutCalibration CalibrateByCrossValidation(const std::vector<TrainingExample>& data,
+                                              const std::vector<std::string>& labels,
+                                              const SvmTrainingOptions& options,
+                                              const SvmProgressCallback& progress,
+                                              Clock::time_point start, int* folds_used) {
+  std::map<std::string, int> counts;
+  for (const TrainingExample& e : data) ++counts[e.intent];
+  std::vector<size_t> scored;  // indices into data
+  std::vector<TrainingExample> scored_examples;
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (counts[data[i].intent] >= 2) {
+      scored.push_back(i);
+      scored_examples.push_back(data[i]);
+    }
+  }
+  const int folds = static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(std::max(options.threshold_folds, 0)), scored.size()));
+  *folds_used = folds < 2 ? 0 : folds;
+  if (folds < 2) return {};
+  const std::vector<int> fold_of_scored = AssignFolds(scored_examples, folds, options.seed);
+  std::vector<int> fold_of(data.size(), -1);  // -1: learned in every fold
+  for (size_t j = 0; j < scored.size(); ++j) fold_of[scored[j]] = fold_of_scored[j];
+
+  const size_t classes = labels.size();
+  std::vector<float> scores(scored.size() * classes);
+  for (int fold = 0; fold < folds; ++fold) {
+    std::vector<TrainingExample> train;
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (fold_of[i] != fold) train.push_back(data[i]);
+    }
+    const std::unique_ptr<SvmIntentModel> model =
+        FitModel(train, labels, options, "cross-validation", {}, start);
+    for (size_t j = 0; j < scored.size(); ++j) {
+      if (fold_of_scored[j] == fold) {
+        model->DecisionValues(scored_examples[j].text, scores.data() + j * classes);
+      }
+    }
+    if (progress) progress({"cross-validation", fold + 1, folds, SecondsSince(start)});
+  }
+  return CalibrateOnHeldOut(scores, labels, scored_examples, options.oos_max_in_scope_loss);
+}
+
 }  // namespace
 
 std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data) {
@@ -106,28 +153,19 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
     result.heldout_examples = validation;
   }
 
-  std::unique_ptr<SvmIntentModel> model = FitModel(train, labels, options, "svm", progress, start);
-
-  const int classes = static_cast<int>(labels.size());
-  std::vector<float> scores(result.heldout_examples.size() * classes);
-  for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
-    model->DecisionValues(result.heldout_examples[i].text, scores.data() + i * classes);
-  }
-  if (progress) progress({"calibration", 0, 1, SecondsSince(start)});
+  if (progress) progress({"cross-validation", 0, options.threshold_folds, SecondsSince(start)});
   const HeldOutCalibration calibration =
-      CalibrateOnHeldOut(scores, labels, result.heldout_examples, options.oos_max_in_scope_loss);
+      CalibrateByCrossValidation(train, labels, options, progress, start, &result.folds);
   const float temperature = calibration.temperature;
   const ThresholdChoice& threshold = calibration.threshold;
+  result.cross_validated = threshold;
+
+  std::unique_ptr<SvmIntentModel> model = FitModel(train, labels, options, "svm", progress, start);
   model->set_temperature(temperature);
   model->set_out_of_scope_threshold(threshold.threshold);
-  if (progress) progress({"calibration", 1, 1, SecondsSince(start)});
 
-  std::vector<std::string> expected, predicted;
-  for (const TrainingExample& e : result.heldout_examples) {
-    expected.push_back(e.intent);
-    predicted.push_back(model->Predict(e.text, 1).intent);
-  }
-  result.heldout = ScorePredictions(expected, predicted);
+  result.heldout = Evaluate(*model, result.heldout_examples);
+  result.heldout.latency = {};  // timed under training load: not a figure to keep
 
   if (result.heldout_from_split || (options.refit_with_validation && !validation.empty())) {
     // Held-out examples of intents the training data lacks cannot join:

@@ -2,14 +2,20 @@
 // temperature calibration, out-of-scope threshold, held-out metrics.
 //
 // Held-out data comes from the caller (for example CLINC150's val split) or,
-// when none is given, from a stratified split of the training data. The
-// model trained without it is calibrated on it, picks the out-of-scope
-// threshold on it and is scored on it; the recorded metrics are these (an
-// honest estimate, not training accuracy). Then, because every labelled
-// example makes the model better, the final model is refitted on the
-// training and held-out data together, keeping that calibration and
-// threshold. (`refit_with_validation = false` keeps the first model when the
-// caller gave separate validation data.)
+// when none is given, from a stratified split of the training data (intents
+// with a single example stay in training). The temperature and the
+// out-of-scope threshold are chosen by k-fold cross-validation on the
+// training part: every training example is scored by a model that did not
+// learn it (out-of-fold scores), so the threshold is chosen on as many
+// unseen examples as there are training examples, not on one small split,
+// and the in-scope accuracy it may cost (oos_max_in_scope_loss) holds on new
+// data too. The model trained on the training part is then scored on the
+// held-out data, which took no part in any choice: the recorded metrics,
+// the threshold's measured cost included, are an honest estimate. Then,
+// because every labelled example makes the model better, the final model is
+// refitted on the training and held-out data together, keeping that
+// calibration and threshold. (`refit_with_validation = false` keeps the
+// first model when the caller gave separate validation data.)
 #ifndef CHATBOT_NLU_SVM_TRAINER_H_
 #define CHATBOT_NLU_SVM_TRAINER_H_
 
@@ -18,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "nlu/calibration.h"
 #include "nlu/evaluation.h"
 #include "nlu/svm_intent_model.h"
 
@@ -32,12 +39,15 @@ struct SvmTrainingOptions {
   // In-scope accuracy (fraction) the out-of-scope threshold may cost on the
   // held-out data; see ChooseOutOfScopeThreshold.
   double oos_max_in_scope_loss = 0.01;
+  // Folds of the cross-validation that chooses temperature and threshold
+  // (fewer when the data has fewer examples; below 2, none is chosen).
+  int threshold_folds = 5;
   int smoke_examples_per_intent = 3;
   bool refit_with_validation = true;
 };
 
 struct SvmTrainingProgress {
-  std::string stage;  // "features", "svm", "calibration", "final model"
+  std::string stage;  // "features", "svm", "cross-validation", "final model"
   int done = 0;
   int total = 0;
   double elapsed_seconds = 0;
@@ -47,6 +57,10 @@ using SvmProgressCallback = std::function<void(const SvmTrainingProgress&)>;
 struct SvmTrainingResult {
   std::unique_ptr<SvmIntentModel> model;
   EvaluationReport heldout;  // the held-out metrics, threshold applied
+  // The threshold's choice on the out-of-fold scores: in-scope accuracy
+  // with and without it, out-of-scope recall.
+  ThresholdChoice cross_validated;
+  int folds = 0;  // of that cross-validation (0: none was possible)
   std::vector<TrainingExample> heldout_examples;
   std::vector<TrainingExample> smoke_examples;
   bool heldout_from_split = false;
@@ -67,7 +81,8 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& train,
 std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data);
 
 // Stratified split: about `fraction` of each intent's examples (never leaving
-// fewer than two for training) go to the second vector. Deterministic.
+// fewer than two for training, so an intent with one or two examples is not
+// held out) go to the second vector. Deterministic.
 void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
                      std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout);
 

@@ -1,5 +1,6 @@
 #include "nlu/training_data.h"
 
+#include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,9 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/strings.h"
+#include "nlu/csv_records.h"
+#include "nlu/intent_name.h"
 #include "nlu/text_normalizer.h"
 
 namespace chatbot::nlu {
@@ -22,10 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-enum class FileFormat { kYaml, kJsonLines };
+enum class FileFormat { kYaml, kJsonLines, kCsv };
 
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
-constexpr const char* kDataFileTypes = ".yml, .yaml, .jsonl or .json";
+constexpr const char* kDataFileTypes = ".yml, .yaml, .jsonl, .json or .csv";
 
 // Every top-level key, and every key of an intent entry, that the YAML
 // format knows; anything else is rejected so that a typo ("exmaples") is an
@@ -39,6 +43,7 @@ std::optional<FileFormat> FormatOf(const fs::path& path) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (extension == ".yml" || extension == ".yaml") return FileFormat::kYaml;
   if (extension == ".jsonl" || extension == ".json") return FileFormat::kJsonLines;
+  if (extension == ".csv") return FileFormat::kCsv;
   return std::nullopt;
 }
 
@@ -56,14 +61,40 @@ std::string Location(const fs::path& file, const YAML::Mark& mark) {
 }
 
 std::string Quote(std::string_view text) {
-  return "'" + std::string(text) + "'";
+  return EscapeForDisplay(text);
 }
 
-bool IsValidIntentName(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-  });
+constexpr const char* kIntentNameRule =
+    " (an intent name must not be empty, contain control characters, or begin or end with white "
+    "space)";
+
+// Keys of a Rasa-style file that hold no training examples (stories, rules,
+// the domain's parts); they are skipped with a warning.
+constexpr std::string_view kRasaTopLevelKeys[] = {"version", "nlu"};
+constexpr std::string_view kRasaIntentKeys[] = {"intent", "examples", "metadata"};
+
+// Rasa marks entities inside examples as [text](entity) or [text]{"entity":
+// ...}; the classifier learns from the text alone.
+std::string WithoutEntityMarkup(std::string_view example) {
+  std::string out;
+  size_t i = 0;
+  while (i < example.size()) {
+    if (example[i] == '[') {
+      const size_t close = example.find(']', i + 1);
+      if (close != std::string_view::npos && close + 1 < example.size() &&
+          (example[close + 1] == '(' || example[close + 1] == '{')) {
+        const char end_char = example[close + 1] == '(' ? ')' : '}';
+        const size_t end = example.find(end_char, close + 2);
+        if (end != std::string_view::npos) {
+          out.append(example.substr(i + 1, close - i - 1));
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    out += example[i++];
+  }
+  return out;
 }
 
 template <size_t N>
@@ -129,7 +160,12 @@ class Loader {
 
   void LoadYaml(const fs::path& path, const std::string& contents);
   void LoadIntentEntry(const fs::path& path, const YAML::Node& entry);
+  void LoadRasa(const fs::path& path, const YAML::Node& root);
+  void LoadRasaIntent(const fs::path& path, const YAML::Node& entry);
   void LoadJsonLines(const fs::path& path, std::string_view contents);
+  void LoadCsv(const fs::path& path, std::string_view contents);
+  // One labelled example of a flat format (JSON Lines, CSV).
+  void AddLabelledExample(std::string text, const std::string& intent, const std::string& where);
 
   // Returns the index of intent `name`, defining it (at `where`) if new.
   size_t DefineIntent(const std::string& name, const std::string& where);
@@ -162,10 +198,16 @@ void Loader::LoadFile(const fs::path& path) {
     Fail(Location(path, static_cast<int>(line)),
          "invalid UTF-8 (at byte offset " + std::to_string(offset) + " of the file)");
   }
-  if (FormatOf(path) == FileFormat::kYaml) {
-    LoadYaml(path, contents);
-  } else {
-    LoadJsonLines(path, contents);
+  switch (*FormatOf(path)) {
+    case FileFormat::kYaml:
+      LoadYaml(path, contents);
+      break;
+    case FileFormat::kJsonLines:
+      LoadJsonLines(path, contents);
+      break;
+    case FileFormat::kCsv:
+      LoadCsv(path, contents);
+      break;
   }
 }
 
@@ -184,6 +226,7 @@ void Loader::LoadYaml(const fs::path& path, const std::string& contents) {
   if (!root.IsMap()) {
     Fail(Location(path, root.Mark()), "expected a mapping with 'version' and 'intents'");
   }
+  if (root["nlu"] && !root["intents"]) return LoadRasa(path, root);
 
   // yaml-cpp nodes cannot say "absent" (a default node is a defined null),
   // hence std::optional for keys that may be missing.
@@ -245,8 +288,8 @@ void Loader::LoadIntentEntry(const fs::path& path, const YAML::Node& entry) {
 
   if (!name_node) Fail(entry_where, "intent entry without 'intent'");
   if (!name_node->IsScalar() || !IsValidIntentName(name_node->Scalar())) {
-    Fail(Location(path, name_node->Mark()), "invalid intent name " + Quote(name_node->Scalar()) +
-                                                " (use letters, digits, '_', '.' and '-')");
+    Fail(Location(path, name_node->Mark()),
+         "invalid intent name " + Quote(name_node->Scalar()) + kIntentNameRule);
   }
   const std::string& name = name_node->Scalar();
   if (!examples_node) Fail(entry_where, "intent " + Quote(name) + " has no 'examples'");
@@ -315,12 +358,111 @@ void Loader::LoadJsonLines(const fs::path& path, std::string_view contents) {
       return std::string_view(string->data(), string->size());
     };
     const std::string_view text = string_field("text");
-    const std::string name(string_field("intent"));
-    if (!IsValidIntentName(name)) {
-      Fail(where,
-           "invalid intent name " + Quote(name) + " (use letters, digits, '_', '.' and '-')");
+    AddLabelledExample(std::string(text), std::string(string_field("intent")), where);
+  }
+}
+
+void Loader::AddLabelledExample(std::string text, const std::string& intent,
+                                const std::string& where) {
+  if (!IsValidIntentName(intent))
+    Fail(where, "invalid intent name " + Quote(intent) + kIntentNameRule);
+  AddExample(std::move(text), DefineIntent(intent, where), where);
+}
+
+void Loader::LoadCsv(const fs::path& path, std::string_view contents) {
+  const std::vector<CsvRecord> records = ParseCsv(contents, path.string());
+  if (records.empty()) Fail(Location(path, 1), "no header (expected the columns text and intent)");
+  const CsvRecord& header = records.front();
+  size_t text_column = SIZE_MAX, intent_column = SIZE_MAX;
+  for (size_t c = 0; c < header.fields.size(); ++c) {
+    std::string name(Trim(header.fields[c], " \t"));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    size_t* column = name == "text" ? &text_column : name == "intent" ? &intent_column : nullptr;
+    if (column == nullptr) continue;
+    if (*column != SIZE_MAX) Fail(Location(path, header.line), "column " + Quote(name) + " twice");
+    *column = c;
+  }
+  if (text_column == SIZE_MAX || intent_column == SIZE_MAX) {
+    Fail(Location(path, header.line),
+         "the header must name the columns text and intent (it names " +
+             std::to_string(header.fields.size()) + " column(s))");
+  }
+  for (size_t r = 1; r < records.size(); ++r) {
+    const CsvRecord& record = records[r];
+    const std::string where = Location(path, record.line);
+    if (record.fields.size() != header.fields.size()) {
+      Fail(where, std::to_string(record.fields.size()) + " field(s), the header has " +
+                      std::to_string(header.fields.size()));
     }
-    AddExample(std::string(text), DefineIntent(name, where), where);
+    AddLabelledExample(record.fields[text_column], record.fields[intent_column], where);
+  }
+}
+
+void Loader::LoadRasa(const fs::path& path, const YAML::Node& root) {
+  std::optional<YAML::Node> nlu;
+  for (const auto& item : root) {
+    const std::string key = item.first.Scalar();
+    if (key == "nlu") {
+      nlu.emplace(item.second);
+    } else if (key != "version") {
+      data_.warnings.push_back(Location(path, item.first.Mark()) + ": key " + Quote(key) +
+                               " holds no training examples; skipped");
+    }
+  }
+  if (!nlu->IsSequence()) {
+    Fail(Location(path, nlu->Mark()), "'nlu' must be a list of entries with 'intent'");
+  }
+  for (const YAML::Node& entry : *nlu) {
+    if (entry.IsMap() && !entry["intent"]) {
+      // synonym, regex and lookup entries: no intent to learn.
+      data_.warnings.push_back(Location(path, entry.Mark()) +
+                               ": an 'nlu' entry without 'intent' is skipped");
+      continue;
+    }
+    LoadRasaIntent(path, entry);
+  }
+}
+
+void Loader::LoadRasaIntent(const fs::path& path, const YAML::Node& entry) {
+  const std::string entry_where = Location(path, entry.Mark());
+  if (!entry.IsMap()) Fail(entry_where, "an entry of 'nlu' must be a mapping with 'intent'");
+  std::optional<YAML::Node> name_node, examples_node;
+  for (const auto& item : entry) {
+    const std::string key = item.first.Scalar();
+    if (key == "intent") {
+      name_node.emplace(item.second);
+    } else if (key == "examples") {
+      examples_node.emplace(item.second);
+    } else if (std::find(std::begin(kRasaIntentKeys), std::end(kRasaIntentKeys), key) ==
+               std::end(kRasaIntentKeys)) {
+      Fail(Location(path, item.first.Mark()),
+           "unknown key " + Quote(key) + " (allowed: " + JoinKeys(kRasaIntentKeys) + ")");
+    }
+  }
+  if (!name_node->IsScalar() || !IsValidIntentName(name_node->Scalar())) {
+    Fail(Location(path, name_node->Mark()),
+         "invalid intent name " + Quote(name_node->Scalar()) + kIntentNameRule);
+  }
+  const std::string& name = name_node->Scalar();
+  if (!examples_node) Fail(entry_where, "intent " + Quote(name) + " has no 'examples'");
+  if (!examples_node->IsScalar()) {
+    Fail(Location(path, examples_node->Mark()),
+         "'examples' must be a block of \"- text\" lines (examples: |)");
+  }
+  const size_t intent = DefineIntent(name, entry_where);
+  // The block's lines follow the line of `examples: |`.
+  const int first_line = std::max(examples_node->Mark().line, 0) + 2;
+  const std::string& block = examples_node->Scalar();
+  int offset = 0;
+  for (std::string_view rest = block; !rest.empty(); ++offset) {
+    const size_t end = rest.find('\n');
+    const std::string_view line = Trim(rest.substr(0, end), " \t\r");
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (line.empty()) continue;
+    const std::string where = Location(path, first_line + offset);
+    if (!line.starts_with("-")) Fail(where, "an example line must start with \"- \"");
+    AddExample(WithoutEntityMarkup(Trim(line.substr(1), " \t")), intent, where);
   }
 }
 
@@ -336,7 +478,11 @@ size_t Loader::DefineIntent(const std::string& name, const std::string& where) {
 
 void Loader::AddExample(std::string text, size_t intent, std::string source) {
   normalizer_.Normalize(text, &key_);
-  if (key_.empty()) Fail(source, "empty example text");
+  if (key_.empty()) {
+    data_.warnings.push_back(source + ": empty example text; skipped");
+    data_.issues.empty_texts.push_back(source);
+    return;
+  }
 
   const size_t index = data_.examples.size();
   const std::string& name = data_.intents[intent].name;
@@ -349,13 +495,20 @@ void Loader::AddExample(std::string text, size_t intent, std::string source) {
     if (uses_[last].intent == intent) {
       data_.warnings.push_back(source + ": duplicate example " + Quote(text) + " in intent " +
                                Quote(name) + " (also at " +
-                               data_.examples[uses_[last].example].source + ")");
+                               data_.examples[uses_[last].example].source + ")" +
+                               (options_.training ? "; dropped" : ""));
+      data_.issues.duplicates.push_back(source);
+      if (options_.training) {
+        ++data_.issues.duplicates_dropped;
+        return;
+      }
     } else {
       const FirstUse& first = uses_[head->second];
       data_.warnings.push_back(source + ": example " + Quote(text) + " is under intent " +
                                Quote(name) + " here and under intent " +
                                Quote(data_.intents[first.intent].name) + " at " +
                                data_.examples[first.example].source);
+      data_.issues.conflicts.push_back(source);
       uses_[last].next = uses_.size();
       uses_.push_back(FirstUse{intent, index, kEndOfChain});
     }
@@ -366,27 +519,51 @@ void Loader::AddExample(std::string text, size_t intent, std::string source) {
 
 TrainingData Loader::Finish() {
   if (data_.examples.empty()) throw DataError("no training examples were loaded");
-  if (options_.require_two_examples_per_intent) {
-    std::vector<size_t> too_few;
+  if (options_.training) {
     for (size_t i = 0; i < data_.intents.size(); ++i) {
-      if (example_counts_[i] < 2) too_few.push_back(i);
-    }
-    if (!too_few.empty()) {
-      const size_t first = too_few.front();
-      std::string reason = "intent " + Quote(data_.intents[first].name) + " has " +
-                           std::to_string(example_counts_[first]) +
-                           " example(s); training needs at least 2 per intent";
-      for (size_t i = 1; i < too_few.size(); ++i) {
-        reason += (i == 1 ? "; also too few: " : ", ") + Quote(data_.intents[too_few[i]].name) +
-                  " (" + intent_sources_[too_few[i]] + ")";
+      const std::string& name = data_.intents[i].name;
+      if (example_counts_[i] == 1) {
+        data_.warnings.push_back(intent_sources_[i] + ": intent " + Quote(name) +
+                                 " has a single example: it is learned, but no held-out data "
+                                 "can test it");
+        data_.issues.single_example.push_back(Quote(name) + " (" + intent_sources_[i] + ")");
+      } else if (example_counts_[i] == 0) {
+        data_.warnings.push_back(intent_sources_[i] + ": intent " + Quote(name) +
+                                 " has no examples: it cannot be predicted");
+        data_.issues.without_examples.push_back(Quote(name) + " (" + intent_sources_[i] + ")");
       }
-      Fail(intent_sources_[first], reason);
     }
   }
   return std::move(data_);
 }
 
 }  // namespace
+
+std::vector<std::string> DataIssues::Summary() const {
+  constexpr size_t kPlacesShown = 5;
+  std::vector<std::string> lines;
+  auto add = [&](const std::vector<std::string>& places, const std::string& what) {
+    if (places.empty()) return;
+    std::string line = std::to_string(places.size()) + " " + what + ": ";
+    for (size_t i = 0; i < places.size() && i < kPlacesShown; ++i) {
+      line += (i ? ", " : "") + places[i];
+    }
+    if (places.size() > kPlacesShown) {
+      line += " and " + std::to_string(places.size() - kPlacesShown) + " more";
+    }
+    lines.push_back(std::move(line));
+  };
+  add(empty_texts, "empty example text(s) skipped");
+  add(duplicates,
+      duplicates_dropped > 0 ? "duplicate example(s) dropped" : "duplicate example(s) (kept)");
+  add(conflicts,
+      "conflicting example(s), the same text under another intent (kept; one is probably "
+      "mislabelled)");
+  add(single_example,
+      "intent(s) with a single example (learned, but left out of the held-out data)");
+  add(without_examples, "intent(s) without examples (never predicted)");
+  return lines;
+}
 
 std::vector<std::string> TrainingData::Labels() const {
   std::vector<std::string_view> all;

@@ -33,6 +33,7 @@ json::object Hyperparameters(const SvmTrainingOptions& o) {
           {"sublinear_tf", o.tfidf.sublinear_tf},
           {"strip_accents", o.normalization.strip_accents},
           {"validation_fraction", o.validation_fraction},
+          {"threshold_folds", o.threshold_folds},
           {"refit_with_validation", o.refit_with_validation},
           {"oos_max_in_scope_loss", o.oos_max_in_scope_loss},
           {"seed", o.seed}};
@@ -58,7 +59,7 @@ json::object Hyperparameters(const BertTrainingOptions& o) {
 // The labelled examples of a held-out file (one example per intent is enough).
 TrainingData LoadHeldOut(const fs::path& file) {
   LoadOptions options;
-  options.require_two_examples_per_intent = false;
+  options.training = false;
   return LoadTrainingData({file}, options);
 }
 
@@ -75,6 +76,7 @@ RunData LoadRunData(const TrainingRunOptions& options, double validation_fractio
   RunData run{LoadTrainingData(options.data), {}};
   if (!options.validation.empty()) run.validation = LoadHeldOut(options.validation);
   for (const std::string& warning : run.data.warnings) log->warn("data: {}", warning);
+  for (const std::string& line : run.data.issues.Summary()) log->warn("data: {}", line);
   std::vector<std::string> files;
   for (const auto& f : run.data.files) files.push_back(f.string());
   log->info("training run: model {}, {} examples, {} intents, {} warnings, files: {}",
@@ -105,16 +107,31 @@ json::object HeldOutJson(const EvaluationReport& report, const fs::path& validat
   return heldout;
 }
 
-// Stamps the version and the creation time, then publishes `model` to `dir`.
+// How the out-of-scope threshold was chosen, and what it cost there.
+json::object ThresholdChoiceJson(const SvmTrainingResult& result, const SvmTrainingOptions& o) {
+  const ThresholdChoice& cv = result.cross_validated;
+  return {{"method", result.folds > 0 ? "cross-validation" : "none (too few examples)"},
+          {"folds", result.folds},
+          {"max_in_scope_loss", o.oos_max_in_scope_loss},
+          {"in_scope_accuracy_without_threshold", cv.base_in_scope_accuracy},
+          {"in_scope_accuracy", cv.in_scope_accuracy},
+          {"oos_recall", cv.oos_recall}};
+}
+
+// Stamps the version and the creation time, then publishes `model` to `dir`
+// with the intents' replies (model_domain.h).
 template <typename Model>
 std::string Publish(Model& model, json::object manifest, const std::string& version_suffix,
                     const fs::path& dir, const std::vector<TrainingExample>& heldout,
-                    const std::vector<TrainingExample>& smoke) {
+                    const std::vector<TrainingExample>& smoke, const TrainingData* domain) {
   const std::string created_at = UtcTimestamp();
   manifest["created_at"] = created_at;
   model.set_version(CompactTimestamp(created_at) + "-" + version_suffix);
+  // What the saved model answers on heldout.jsonl, for verify-model: equal to
+  // the held-out accuracy unless the model was refitted on those examples.
+  if (!heldout.empty()) manifest["heldout_file_accuracy"] = Evaluate(model, heldout).accuracy;
   model.set_manifest(std::move(manifest));
-  model.Save(dir, heldout, smoke);
+  model.Save(dir, heldout, smoke, domain);
   return model.version();
 }
 
@@ -143,24 +160,32 @@ TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
 
   TrainingRunResult out;
   out.data_warnings = run.data.warnings.size();
+  out.data_issues = run.data.issues.Summary();
   out.directory = options.models_dir / kSvmDirectory;
   out.version = Publish(*result.model,
                         {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
                          {"hyperparameters", hyperparameters},
                          {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
+                         {"oos_threshold_choice", ThresholdChoiceJson(result, options.svm)},
+                         {"heldout_learned", result.refitted},
                          {"training_seconds", result.seconds}},
                         result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples);
+                        result.smoke_examples, &run.data);
   const EvaluationReport& r = result.heldout;
+  const ThresholdChoice& cv = result.cross_validated;
   out.summary = fmt::format(
       "trained svm model {} in {:.2f}s: {} examples, {} intents, {} features; held-out ({} "
       "examples): accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, "
-      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      "macro-F1 {:.2f}%, the out-of-scope threshold costing {:.2f} points of in-scope "
+      "accuracy{}; temperature {:.4f}, out-of-scope threshold {:.4f} (chosen by {}-fold "
+      "cross-validation to cost at most {:.2f} points: {:.2f}); saved to {}",
       out.version, result.seconds, run.data.examples.size(), run.data.Labels().size(),
       result.model->num_features(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
-      r.oos_recall * 100, r.macro_f1 * 100,
+      r.oos_recall * 100, r.macro_f1 * 100, r.ThresholdInScopeLoss() * 100,
       result.refitted ? " (then refitted on training + held-out data)" : "",
-      result.model->temperature(), result.model->out_of_scope_threshold(), out.directory.string());
+      result.model->temperature(), result.model->out_of_scope_threshold(), result.folds,
+      options.svm.oos_max_in_scope_loss * 100,
+      (cv.base_in_scope_accuracy - cv.in_scope_accuracy) * 100, out.directory.string());
   LogSummary(out.summary);
   return out;
 }
@@ -208,6 +233,7 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
                                              options.bert, options.bert_progress);
   TrainingRunResult out;
   out.data_warnings = run.data.warnings.size();
+  out.data_issues = run.data.issues.Summary();
   if (!result.heldout_examples.empty()) {
     const EnsembleCalibration ensemble = CalibrateEnsemble(
         options, run.data.examples, result.heldout_from_split, options.bert.validation_fraction,
@@ -232,9 +258,10 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
                          {"examples_per_second", result.examples_per_second},
                          {"best_epoch", result.best_epoch},
                          {"parameters", result.parameters},
-                         {"history", std::move(history)}},
+                         {"history", std::move(history)},
+                         {"heldout_learned", false}},
                         result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples);
+                        result.smoke_examples, &run.data);
   const EvaluationReport& r = result.heldout;
   out.summary = fmt::format(
       "trained bert model {} in {:.1f}s ({} epochs, best {}; {:.0f} examples/s; {:.1f} M "
@@ -348,7 +375,8 @@ TrainingRunResult ImportBertCheckpoint(const ImportOptions& options) {
     }
   }
   json::object manifest{{"imported_from", fs::absolute(options.checkpoint).string()},
-                        {"training_data", {{"sha256", "imported"}}}};
+                        {"training_data", {{"sha256", "imported"}}},
+                        {"heldout_learned", false}};
   if (!heldout.empty()) {
     std::vector<std::string> expected, predicted;
     for (const auto& e : heldout) {
@@ -363,7 +391,7 @@ TrainingRunResult ImportBertCheckpoint(const ImportOptions& options) {
   out.directory = options.models_dir / kBertDirectory;
   // A few examples per intent, for verify-model.
   out.version = Publish(*model, std::move(manifest), "imported", out.directory, heldout,
-                        SmokeExamples(heldout, 3));
+                        SmokeExamples(heldout, 3), nullptr);
   out.summary = fmt::format(
       "imported bert model {} from {}: {} labels, {} layers, hidden {}; {}; saved to {}",
       out.version, options.checkpoint.string(), model->labels().size(),

@@ -36,10 +36,11 @@ struct TrainingRunOptions {
 
 struct TrainingRunResult {
   std::string version;
-  std::filesystem::path directory;  // where the model was published
-  std::string summary;              // one line: the model, its held-out metrics, where
-  std::string ensemble_summary;     // BERT, USE: the ensemble's calibration, when one was made
-  size_t data_warnings = 0;         // written to the training log
+  std::filesystem::path directory;       // where the model was published
+  std::string summary;                   // one line: the model, its held-out metrics, where
+  std::string ensemble_summary;          // BERT, USE: the ensemble's calibration, when one was made
+  size_t data_warnings = 0;              // written to the training log
+  std::vector<std::string> data_issues;  // DataIssues::Summary() of the training data
 };
 
 // Throws DataError, ModelError, IoError, ConfigError (an unknown model).

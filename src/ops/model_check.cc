@@ -138,6 +138,11 @@ void CheckManifestAndFiles(ModelStatus* status) {
   if (const json::value* m = manifest.if_contains("heldout_metrics"); m && m->is_object()) {
     status->heldout_metrics = m->as_object();
   }
+  if (const json::value* learned = manifest.if_contains("heldout_learned");
+      learned != nullptr && learned->is_bool()) {
+    status->heldout_learned = learned->as_bool();
+  }
+  status->saved_heldout_accuracy = NumberField(manifest, "heldout_file_accuracy");
   const json::value* files = manifest.if_contains("files");
   if (files == nullptr || !files->is_object() || files->as_object().empty()) {
     status->manifest_problem = manifest_path.string() + ": lists no files";
@@ -305,6 +310,8 @@ VerifyReport VerifyModel(const fs::path& dir, const std::string& name) {
     const std::vector<StoredExample> heldout = ReadExamples(dir / kHeldOutFile, false);
     report.heldout_examples = heldout.size();
     report.recorded_accuracy = NumberField(status.heldout_metrics, "accuracy");
+    report.heldout_learned = status.heldout_learned;
+    report.saved_accuracy = status.saved_heldout_accuracy;
     if (!heldout.empty()) {
       std::vector<nlu::TrainingExample> examples;
       examples.reserve(heldout.size());
@@ -358,11 +365,13 @@ std::vector<std::string> VerifyReport::Problems() const {
   // Accuracies are fractions of whole examples: equal ones may differ in the
   // last bits after a JSON round trip, never by a whole example.
   const double tolerance = 0.5 / std::max<double>(1, static_cast<double>(heldout_examples));
-  if (recorded_accuracy && heldout_examples > 0 &&
-      measured_accuracy + tolerance < *recorded_accuracy) {
-    problems.push_back(fmt::format(
-        "held-out accuracy {:.2f}% on {} examples is lower than the {:.2f}% recorded at training",
-        measured_accuracy * 100, heldout_examples, *recorded_accuracy * 100));
+  const std::optional<double> expected = saved_accuracy ? saved_accuracy : recorded_accuracy;
+  if (expected && heldout_examples > 0 && measured_accuracy + tolerance < *expected) {
+    problems.push_back(
+        fmt::format("{} {:.2f}% on {} examples is lower than the {:.2f}% {}",
+                    measured_is_heldout() ? "held-out accuracy" : "accuracy on heldout.jsonl",
+                    measured_accuracy * 100, heldout_examples, *expected * 100,
+                    saved_accuracy ? "when the model was saved" : "recorded at training"));
   }
   return problems;
 }
@@ -421,6 +430,11 @@ json::object VerifyToJson(const VerifyReport& r) {
                        {"measured_accuracy", r.measured_accuracy}};
   heldout["recorded_accuracy"] =
       r.recorded_accuracy ? json::value(*r.recorded_accuracy) : json::value(nullptr);
+  heldout["learned_by_model"] =
+      r.heldout_learned ? json::value(*r.heldout_learned) : json::value(nullptr);
+  heldout["saved_accuracy"] =
+      r.saved_accuracy ? json::value(*r.saved_accuracy) : json::value(nullptr);
+  heldout["measured_is_heldout"] = r.measured_is_heldout();
   out["heldout"] = std::move(heldout);
   return out;
 }

@@ -108,10 +108,29 @@ std::string VerifyText(const VerifyReport& r) {
     out += fmt::format("  load: ok, {} labels\n", s.labels.size());
     out += fmt::format("  smoke test: {} of {} stored examples predicted as when saved\n",
                        r.smoke_examples - r.smoke_mismatches.size(), r.smoke_examples);
-    if (r.recorded_accuracy) {
-      out +=
-          fmt::format("  held-out: accuracy {:.2f}% on {} examples, {:.2f}% recorded at training\n",
-                      r.measured_accuracy * 100, r.heldout_examples, *r.recorded_accuracy * 100);
+    if (r.measured_is_heldout() && r.recorded_accuracy) {
+      out += fmt::format(
+          "  held-out: accuracy {:.2f}% on {} examples the model never learned, {:.2f}% recorded "
+          "at training\n",
+          r.measured_accuracy * 100, r.heldout_examples, *r.recorded_accuracy * 100);
+    } else if (r.heldout_examples > 0) {
+      // Not a held-out figure: the model learned these examples (or the
+      // manifest does not say), so it only shows the model is unchanged.
+      out += fmt::format(
+          "  heldout.jsonl: accuracy {:.2f}% on {} examples{}{}\n", r.measured_accuracy * 100,
+          r.heldout_examples,
+          r.saved_accuracy ? fmt::format(" ({:.2f}% when saved)", *r.saved_accuracy * 100)
+                           : std::string(),
+          !r.heldout_learned   ? ", which the model may have learned (not recorded)"
+          : *r.heldout_learned ? ", which the model learned when it was refitted: not a held-out "
+                                 "figure"
+                               : ", which the model never learned");
+      if (r.recorded_accuracy) {
+        out += fmt::format(
+            "  held-out accuracy {:.2f}%, measured at training before the refit on a model that "
+            "had not seen them\n",
+            *r.recorded_accuracy * 100);
+      }
     }
   }
   for (const std::string& p : problems) out += "  - " + p + "\n";

@@ -14,6 +14,7 @@
 #include "server/compression.h"
 #include "server/expensive_requests.h"
 #include "server/json_response.h"
+#include "server/model_accuracy_metrics.h"
 #include "server/query_string.h"
 #include "server/session_json.h"
 
@@ -46,6 +47,9 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
       // The API works without its pages: say why they are missing, and go on.
       AppLog()->warn("the web pages are not served: {}", e.what());
     }
+  }
+  if (sessions_ != nullptr) {
+    AddModelAccuracyCollector(&metrics_->registry(), settings_, models_, sessions_);
   }
 }
 

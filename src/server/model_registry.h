@@ -1,8 +1,8 @@
 // The models the service answers with, and their hot reload.
 //
-// The loaded model and the dialogue engine built from the domain's replies
-// form one immutable snapshot held by shared_ptr. A request takes the
-// current snapshot once and uses it to the end, so a reload (POST
+// The loaded model and the dialogue engine built from its replies (those its
+// model directory carries, else [paths] data's) form one immutable snapshot held by shared_ptr. A
+// request takes the current snapshot once and uses it to the end, so a reload (POST
 // /v1/model/reload or SIGHUP) swaps in a new snapshot atomically while
 // in-flight requests finish on the old one, and no request fails. A model
 // that does not load and verify is refused and the old one keeps serving.

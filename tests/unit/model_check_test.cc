@@ -21,6 +21,7 @@
 #include "nlu/svm_intent_model.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/training_data.h"
+#include "ops/model_check_report.h"
 #include "temp_dir.h"
 
 namespace chatbot::ops {
@@ -174,6 +175,38 @@ TEST(ModelCheckTest, AccuracyBelowTheRecordedOneIsReported) {
   const VerifyReport report = VerifyModel(svm, "svm");
   EXPECT_FALSE(report.ok());
   EXPECT_THAT(AllProblems(report), HasSubstr("is lower than the 150.00% recorded at training"));
+}
+
+// A model refitted on heldout.jsonl answers it almost all right: that figure
+// is shown for what it is, beside the held-out accuracy from before the
+// refit, and checked against the accuracy the saved model had on it.
+TEST(ModelCheckTest, AnAccuracyOnLearnedExamplesIsNotCalledHeldOut) {
+  TempDir dir;
+  const fs::path svm = InstallModel(dir.path());
+  EditManifest(svm, [](json::object& m) {
+    m["heldout_learned"] = true;
+    m["heldout_metrics"].as_object()["accuracy"] = 0.5;
+  });
+  VerifyReport report = VerifyModel(svm, "svm");
+  ASSERT_TRUE(report.ok()) << AllProblems(report);
+  EXPECT_FALSE(report.measured_is_heldout());
+  const std::string text = VerifyText(report);
+  EXPECT_THAT(text, HasSubstr("which the model learned when it was refitted: not a held-out"));
+  EXPECT_THAT(text, HasSubstr("held-out accuracy 50.00%, measured at training before the refit"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("held-out: accuracy")));
+
+  EditManifest(svm, [](json::object& m) { m["heldout_file_accuracy"] = 1.5; });
+  report = VerifyModel(svm, "svm");
+  EXPECT_THAT(AllProblems(report), HasSubstr("accuracy on heldout.jsonl "));
+  EXPECT_THAT(AllProblems(report), HasSubstr("lower than the 150.00% when the model was saved"));
+
+  EditManifest(svm, [](json::object& m) {
+    m["heldout_learned"] = false;
+    m.erase("heldout_file_accuracy");
+  });
+  report = VerifyModel(svm, "svm");
+  EXPECT_TRUE(report.measured_is_heldout());
+  EXPECT_THAT(VerifyText(report), HasSubstr("examples the model never learned"));
 }
 
 TEST(ModelCheckTest, AnUnknownFormatIsNotLoadable) {
