@@ -14,6 +14,7 @@
 #include "security/audit_log.h"
 #include "security/key_json.h"
 #include "security/key_manager.h"
+#include "security/open_key_store.h"
 #include "security/security_options.h"
 
 namespace chatbot::cli {
@@ -28,7 +29,7 @@ struct KeysContext {
   explicit KeysContext(const Configuration& config)
       : settings(config.settings()),
         options(security::SecurityOptions::FromConfiguration(config)),
-        store(security::KeyStore::Open(settings.security.database)),
+        store(security::OpenKeyStore(settings)),
         audit(fs::path(settings.paths.logs) / "audit.log"),
         manager(store.get(), &audit, security::SystemClock::Instance()) {}
 

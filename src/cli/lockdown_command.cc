@@ -12,6 +12,7 @@
 #include "security/audit_log.h"
 #include "security/key_json.h"
 #include "security/key_manager.h"
+#include "security/open_key_store.h"
 
 namespace chatbot::cli {
 namespace {
@@ -37,7 +38,7 @@ void Print(const security::LockdownState& state, bool as_json) {
 int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
   const Settings& settings = config.settings();
-  auto store = security::KeyStore::Open(settings.security.database);
+  auto store = security::OpenKeyStore(config.settings());
   security::AuditLog audit(fs::path(settings.paths.logs) / "audit.log");
   security::KeyManager manager(store.get(), &audit, security::SystemClock::Instance());
   try {
@@ -57,10 +58,13 @@ int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) 
 
 int RunLockdownStatus(const GlobalOptions& global, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const fs::path path = config.settings().security.database;
+  const Settings& settings = config.settings();
+  const fs::path path = settings.security.database;
   std::error_code error;
   security::LockdownState state;
-  if (fs::exists(path, error)) state = security::KeyStore::Open(path)->GetLockdown();
+  if (settings.store.backend != "sqlite" || fs::exists(path, error)) {
+    state = security::OpenKeyStore(settings)->GetLockdown();
+  }
   Print(state, args.json);
   return kExitOk;
 }

@@ -21,12 +21,13 @@
 #include "ops/process_stats.h"
 #include "security/access_control.h"
 #include "security/admin_key_file.h"
+#include "security/open_key_store.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
 #include "server/expensive_requests.h"
 #include "server/http_server.h"
 #include "server/model_registry.h"
-#include "store/sqlite_session_store.h"
+#include "store/open_session_store.h"
 
 namespace chatbot::cli {
 namespace {
@@ -65,7 +66,7 @@ server::HttpServerOptions ServerOptions(const Settings& settings) {
 
 // Deletes sessions idle longer than [sessions] retention_days, then gives
 // the space back (incremental vacuum, in short steps) when asked to.
-void ApplyRetention(const Settings& settings, store::SqliteSessionStore* sessions,
+void ApplyRetention(const Settings& settings, store::SessionStore* sessions,
                     server::ServiceMetrics* metrics) {
   if (settings.sessions.retention_days <= 0) return;
   try {
@@ -165,8 +166,7 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
   // Held while serving: a restore refuses to replace the data meanwhile.
   const auto data_lock =
       ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path));
-  auto sessions = store::SqliteSessionStore::Open(settings.sessions.path,
-                                                  settings.sessions.synchronous == "full");
+  auto sessions = store::OpenSessionStore(settings);
   server::ModelRegistry models(settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/true));
   try {
     models.Reload();
@@ -180,7 +180,7 @@ int RunServe(const GlobalOptions& global, const ServeArgs& args) {
   metrics->SetSessionsStored(sessions->CountSessions());
   // Keys, roles, limits, lockdown (docs/security.md). Declared before the
   // server, so that it outlives the requests that use it.
-  auto keys = security::KeyStore::Open(settings.security.database);
+  auto keys = security::OpenKeyStore(settings);
   security::AuditLog audit(std::filesystem::path(settings.paths.logs) / "audit.log");
   security::AccessControl access(security_options, keys.get(), &audit,
                                  security::SystemClock::Instance());
