@@ -12,6 +12,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
+  # libpq: the PostgreSQL backend of the session and keys stores
+  # (store.backend = postgres).
+  libpq-dev
   zlib1g-dev libbrotli-dev libdnnl-dev
   # The desktop client (src/desktop): Qt 6 Widgets, Network and Test. The
   # OpenGL headers that Qt6Gui's CMake file requires (WrapOpenGL) and the
@@ -24,6 +27,10 @@ PACKAGES=(
   # headless Chromium (web pages), promtool (metrics format, alert rules),
   # prometheus (scrapes the service), systemd-analyze (unit files).
   libgtest-dev libgmock-dev chromium prometheus systemd
+  # PostgreSQL 15 server: the store tests and bench/store_backend_benchmark.sh
+  # start a throwaway cluster of their own (initdb, pg_ctl); the service
+  # itself needs only libpq.
+  postgresql
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core
