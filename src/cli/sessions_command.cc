@@ -40,7 +40,16 @@ using store::Turn;
 // Reading commands do not create a database (nor its directory) where there
 // is none, e.g. when run from the wrong directory: nullptr means "no
 // sessions". A path that cannot even be examined is left to Open to report.
+// They read and clean the SQLite file; a PostgreSQL store is the database
+// administrator's (pg_dump, SQL), so they refuse rather than show an empty,
+// unrelated file.
 std::unique_ptr<SqliteSessionStore> OpenExisting(const Settings& settings) {
+  if (settings.store.backend != "sqlite") {
+    throw ConfigError(
+        "chatbot sessions works on the SQLite store (sessions.path); store.backend "
+        "is " +
+        settings.store.backend + ": use the database's own tools");
+  }
   const fs::path path = settings.sessions.path;
   std::error_code error;
   if (!fs::exists(path, error) && !error) return nullptr;
