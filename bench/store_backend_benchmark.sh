@@ -64,7 +64,7 @@ run() {  # label workload script -> one table row
   p50="$(awk '$1=="50%" {print $2}' "$out")"
   p99="$(awk '$1=="99%" {print $2}' "$out")"
   errors="$(awk '/Non-2xx/ {print $5} /Socket errors/ {print $0}' "$out" | tr '\n' ' ')"
-  printf '| %-30s | %-18s | %8s | %8s | %8s | %s\n' "$1" "$2" "$rps" "$p50" "$p99" "${errors:-none}"
+  printf '| %-33s | %-18s | %8s | %8s | %8s | %s\n' "$1" "$2" "$rps" "$p50" "$p99" "${errors:-none}"
 }
 
 bench_backend() {  # label serve-args...
@@ -95,8 +95,8 @@ bench_backend() {  # label serve-args...
 pg_url="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per row; $(nproc) cores"
 echo
-printf '| %-30s | %-18s | %8s | %8s | %8s | %s\n' backend workload turns/s p50 p99 "non-2xx / errors"
-echo "|--------------------------------|--------------------|----------|----------|----------|------"
+printf '| %-33s | %-18s | %8s | %8s | %8s | %s\n' backend workload turns/s p50 p99 "non-2xx / errors"
+echo "|-----------------------------------|--------------------|----------|----------|----------|------"
 n=0 bench_backend "sqlite (synchronous=normal)"
 n=1 bench_backend "postgres (synchronous_commit=on)" --set store.backend=postgres \
   --set store.postgres_url="$pg_url"
