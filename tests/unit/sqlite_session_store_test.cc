@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "sample_turns.h"
 #include "temp_dir.h"
 
 namespace chatbot::store {
@@ -70,38 +71,6 @@ class RawDb {
  private:
   sqlite3* db_ = nullptr;
 };
-
-Turn MakeTurn(int64_t number, const std::string& text = "where is my parcel") {
-  Turn turn;
-  turn.number = number;
-  turn.user_text = text;
-  turn.intent = number % 3 == 0 ? "out_of_scope" : "order_status";
-  turn.confidence = 0.5 + 0.001 * static_cast<double>(number % 100);
-  turn.out_of_scope = number % 3 == 0;
-  turn.reply = "Reply " + std::to_string(number);
-  turn.model = "svm";
-  turn.model_version = "20240501-120000";
-  turn.received_at_ms = 1'700'000'000'000 + number * 1000;
-  turn.replied_at_ms = turn.received_at_ms + 7;
-  return turn;
-}
-
-std::string State(int64_t number) {
-  return R"({"turn":)" + std::to_string(number) + "}";
-}
-
-void ExpectSameTurn(const Turn& actual, const Turn& expected) {
-  EXPECT_EQ(actual.number, expected.number);
-  EXPECT_EQ(actual.user_text, expected.user_text);
-  EXPECT_EQ(actual.intent, expected.intent);
-  EXPECT_DOUBLE_EQ(actual.confidence, expected.confidence);
-  EXPECT_EQ(actual.out_of_scope, expected.out_of_scope);
-  EXPECT_EQ(actual.reply, expected.reply);
-  EXPECT_EQ(actual.model, expected.model);
-  EXPECT_EQ(actual.model_version, expected.model_version);
-  EXPECT_EQ(actual.received_at_ms, expected.received_at_ms);
-  EXPECT_EQ(actual.replied_at_ms, expected.replied_at_ms);
-}
 
 class SqliteSessionStoreTest : public ::testing::Test {
  protected:
