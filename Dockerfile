@@ -18,7 +18,7 @@ RUN apt-get update \
       libboost1.81-dev libboost-json1.81-dev \
       libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev \
       libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev \
-      libdnnl-dev zlib1g-dev libbrotli-dev libhiredis-dev \
+      libdnnl-dev zlib1g-dev libbrotli-dev libhiredis-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -31,7 +31,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libspdlog1.10 libfmt9 libtomlplusplus3 libutf8proc2 \
-      libyaml-cpp0.7 liblinear4 libssl3 libsqlite3-0 libdnnl2 zlib1g libbrotli1 libhiredis0.14 curl \
+      libyaml-cpp0.7 liblinear4 libssl3 libsqlite3-0 libdnnl2 zlib1g libbrotli1 libhiredis0.14 libpq5 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/chatbot --shell /usr/sbin/nologin chatbot
 COPY --from=build /stage/ /

@@ -59,3 +59,31 @@ cleanup_work() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   rm -rf "$work"
 }
+
+# write_chat_lua FILE [SESSION_ID...]: a wrk script of POST /v1/chat turns
+# cycling through six customer messages; each request continues one of the
+# given sessions in turn, or, with none given, opens a new session.
+write_chat_lua() {
+  local file="$1"
+  shift
+  {
+    echo 'local sessions = {'
+    for s in "$@"; do echo "  \"$s\","; done
+    echo '}'
+    cat <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local texts = {"where is my order", "can i pay with paypal", "i want to return my boots",
+  "what are your opening hours", "my parcel is late", "thanks a lot"}
+local i = 0
+request = function()
+  i = i + 1
+  local session = ""
+  if #sessions > 0 then
+    session = '"session_id":"' .. sessions[(i % #sessions) + 1] .. '",'
+  end
+  return wrk.format(nil, nil, nil, '{' .. session .. '"message":"' .. texts[(i % #texts) + 1] .. '"}')
+end
+LUA
+  } >"$file"
+}

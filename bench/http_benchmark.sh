@@ -61,23 +61,7 @@ for _ in $(seq 16); do
     -d '{"message":"hello"}' "$url/v1/chat" | sed -n 's/.*"session_id":"\([0-9a-f]*\)".*/\1/p')")
 done
 write_parse_script "$work/parse.lua"
-{
-  echo 'local sessions = {'
-  for s in "${sessions[@]}"; do echo "  \"$s\","; done
-  echo '}'
-  cat <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local texts = {"where is my order", "can i pay with paypal", "i want to return my boots",
-  "what are your opening hours", "my parcel is late", "thanks a lot"}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, '{"session_id":"' .. sessions[(i % #sessions) + 1] ..
-    '","message":"' .. texts[(i % #texts) + 1] .. '"}')
-end
-LUA
-} >"$work/chat.lua"
+write_chat_lua "$work/chat.lua" "${sessions[@]}"
 
 run() {  # endpoint script -> "requests/s p50 p90 p99 errors"
   wrk -t1 -c16 -d"${duration}s" --latency -s "$work/$2" "$url$1" >"$work/$2.out"

@@ -63,23 +63,8 @@ metric() {  # the value of one sample of /metrics
 }
 
 start_server
-{
-  echo 'local sessions = {'
-  for s in $(seq 0 63); do printf '  "bench%027d",\n' "$s"; done
-  echo '}'
-  cat <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local texts = {"where is my order", "can i pay with paypal", "i want to return my boots",
-  "what are your opening hours", "my parcel is late", "thanks a lot"}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, '{"session_id":"' .. sessions[(i % #sessions) + 1] ..
-    '","message":"' .. texts[(i % #texts) + 1] .. '"}')
-end
-LUA
-} >chat.lua
+# shellcheck disable=SC2046
+write_chat_lua chat.lua $(for s in $(seq 0 63); do printf 'bench%027d ' "$s"; done)
 cat >parse.lua <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

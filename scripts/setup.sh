@@ -13,6 +13,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libutf8proc-dev libyaml-cpp-dev liblinear-dev libssl-dev libsqlite3-dev
+  # libpq: the PostgreSQL backend of the session and keys stores
+  # (store.backend = postgres).
+  libpq-dev
   zlib1g-dev libbrotli-dev libdnnl-dev
   # hiredis: the rate limits shared by several instances through Redis
   # (security.rate_limit_backend = redis).
@@ -35,6 +38,10 @@ PACKAGES=(
   # front of several instances, and check that configuration with nginx -t
   # (nginx-light: the modules that file uses, no more).
   nginx-light
+  # PostgreSQL 15 server: the store tests and bench/store_backend_benchmark.sh
+  # start a throwaway cluster of their own (initdb, pg_ctl); the service
+  # itself needs only libpq.
+  postgresql
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core

@@ -11,7 +11,7 @@
 #include "common/logging.h"
 #include "dialogue/chat_models.h"
 #include "ops/data_lock.h"
-#include "store/sqlite_session_store.h"
+#include "store/open_session_store.h"
 
 namespace chatbot::cli {
 
@@ -29,8 +29,7 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   // Held while chatting, as by serve: a restore refuses to replace the data.
   const auto data_lock =
       ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path));
-  const auto sessions = store::SqliteSessionStore::Open(settings.sessions.path,
-                                                        settings.sessions.synchronous == "full");
+  const auto sessions = store::OpenSessionStore(settings);
   dialogue::ChatService chat(sessions.get(), static_cast<int>(settings.nlu.top_k));
   std::string session_id = args.session_id;
   if (!session_id.empty() && !sessions->GetSession(session_id, false)) {

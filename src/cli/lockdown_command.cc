@@ -7,6 +7,7 @@
 
 #include "cli/security_commands.h"
 #include "security/key_json.h"
+#include "security/open_key_store.h"
 
 namespace chatbot::cli {
 namespace {
@@ -39,7 +40,7 @@ int RunLockdownStatus(const GlobalOptions& global, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
   security::LockdownState state;
   if (security::KeyAdmin::DatabaseExists(config.settings())) {
-    state = security::KeyStore::Open(config.settings().security.database)->GetLockdown();
+    state = security::OpenKeyStore(config.settings())->GetLockdown();
   }
   Print(state, args.json);
   return kExitOk;

@@ -25,8 +25,7 @@ using store::Session;
 using store::SessionSummary;
 
 std::unique_ptr<store::SqliteSessionStore> OpenExisting(const Settings& settings) {
-  return store::OpenExistingSessionStore(settings.sessions.path,
-                                         settings.sessions.synchronous == "full");
+  return store::OpenExistingSessionStore(settings);
 }
 
 // stdout may be a full disk or a closed pipe: say so instead of exiting 0.

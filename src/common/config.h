@@ -85,6 +85,18 @@ struct Settings {
     friend bool operator==(const Sessions&, const Sessions&) = default;
   } sessions;
 
+  // Where sessions and keys live (docs/configuration.md, "The PostgreSQL
+  // backend"): SQLite files on this machine, or one PostgreSQL database that
+  // several instances share.
+  struct Store {
+    std::string backend = "sqlite";              // sqlite|postgres
+    std::string postgres_url;                    // libpq connection string
+    std::string postgres_url_file;               // or a file holding it (a secret)
+    int64_t postgres_pool_size = 8;              // connections per store and instance
+    int64_t postgres_connect_timeout_ms = 2000;  // connecting, or waiting for a free one
+    friend bool operator==(const Store&, const Store&) = default;
+  } store;
+
   // Authentication, roles, rate limits, allowlists, lockdown (docs/security.md).
   struct Security {
     std::string database = "data/security/keys.db";          // API keys and lockdown (SQLite)

@@ -138,6 +138,27 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "A session search that runs longer is stopped and answered 503.", .min = 10,
        .max = 600000},
 
+      {CHATBOT_SETTING(store, backend),
+       .comment = "Where sessions, turns, labels, API keys and the lockdown state live:\n"
+                  "sqlite (the files sessions.path and security.database on this machine)\n"
+                  "or postgres (one PostgreSQL database, shared by several instances).",
+       .allowed = {"sqlite", "postgres"}},
+      {CHATBOT_SETTING(store, postgres_url),
+       .comment = "With backend = postgres: the libpq connection string\n"
+                  "(\"host=db port=5432 dbname=chatbot user=chatbot\" or postgresql://...).\n"
+                  "Keep the password out of this file: use postgres_url_file, the\n"
+                  "environment variable, or libpq's PGPASSFILE."},
+      {CHATBOT_SETTING(store, postgres_url_file),
+       .comment = "A file holding the connection string (read at start, surrounding\n"
+                  "blanks ignored); used when postgres_url is empty."},
+      {CHATBOT_SETTING(store, postgres_pool_size),
+       .comment = "Connections each store (sessions, keys) of an instance keeps open at most.",
+       .min = 1, .max = 1000},
+      {CHATBOT_SETTING(store, postgres_connect_timeout_ms),
+       .comment = "Longest wait for a connection (opening one, or for a free one in the\n"
+                  "pool); past it the request is answered 503 with Retry-After.",
+       .min = 100, .max = 600000},
+
       {CHATBOT_SETTING(security, database),
        .comment = "SQLite database of the API keys (hashes only) and the lockdown state.",
        .non_empty = true},

@@ -35,6 +35,14 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+// The storage server cannot be reached (refused, gone away, no connection
+// free in time): the service answers 503 with Retry-After, and a later
+// request may succeed without a restart.
+class StoreUnavailable : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // A model on disk is missing, damaged, foreign or of another format version.
 class ModelError : public Error {
  public:

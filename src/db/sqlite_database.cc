@@ -75,13 +75,19 @@ Connection OpenDatabase(const std::filesystem::path& path, const DatabaseSpec& s
   sqlite3_busy_timeout(db.get(), spec.busy_timeout_ms);
 
   const int64_t schema_version = spec.migrations.empty() ? 0 : spec.migrations.back().version;
-  const int64_t version = QueryInt64(db.get(), p, "read schema version", "PRAGMA user_version");
-  const int64_t application_id =
-      QueryInt64(db.get(), p, "read application id", "PRAGMA application_id");
+  int64_t version = QueryInt64(db.get(), p, "read schema version", "PRAGMA user_version");
+  int64_t application_id = QueryInt64(db.get(), p, "read application id", "PRAGMA application_id");
   const std::string not_ours = p + ": not a chatbot " + spec.kind + " database";
   if (version == 0 && application_id != spec.application_id &&
       QueryInt64(db.get(), p, "read schema", "SELECT count(*) FROM sqlite_schema") != 0) {
-    throw StoreError(not_ours + " (it has tables but no schema version)");
+    // Tables without a version: another program's database, or ours being
+    // created by another process between the reads above. Its creator
+    // commits the tables and the version together, so reading again tells.
+    version = QueryInt64(db.get(), p, "read schema version", "PRAGMA user_version");
+    application_id = QueryInt64(db.get(), p, "read application id", "PRAGMA application_id");
+    if (version == 0 && application_id != spec.application_id) {
+      throw StoreError(not_ours + " (it has tables but no schema version)");
+    }
   }
   if (application_id != 0 && application_id != spec.application_id) {
     throw StoreError(not_ours + " (application_id " + std::to_string(application_id) + ")");

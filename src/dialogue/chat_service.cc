@@ -53,6 +53,15 @@ std::string_view ReplyKind(const DialogueReply& reply) {
   return reply.clarification ? "clarification" : reply.out_of_scope ? "fallback" : "answer";
 }
 
+namespace {
+
+// Appends tried per turn before a conflict is reported (503): each retry
+// follows a turn another instance stored meanwhile, so only a session
+// flooded from many instances at once runs out of them.
+constexpr int kMaxTurnAttempts = 10;
+
+}  // namespace
+
 ChatService::ChatService(store::SessionStore* sessions, int top_k)
     : sessions_(sessions), top_k_(std::max(2, top_k)) {}
 
@@ -67,37 +76,51 @@ std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const Cha
   out.new_session = out.session_id.empty();
   if (out.new_session) out.session_id = NewSessionId();
   std::lock_guard lock(SessionLock(out.session_id));
-  std::optional<store::Session> session;
-  if (out.new_session) {
-    sessions_->CreateSession(out.session_id, received, request.owner);
-    session.emplace();
-    session->summary.id = out.session_id;
-    session->summary.created_at_ms = received;
-    session->summary.updated_at_ms = received;
-  } else {
-    session = sessions_->GetSession(out.session_id, false);
-    if (!session) return std::nullopt;
-    if (!request.sees_all_sessions && session->summary.owner != request.owner) return std::nullopt;
-  }
-  DialogueState state = ParseState(session->dialogue_state);
+  if (out.new_session) sessions_->CreateSession(out.session_id, received, request.owner);
+  // The classification does not depend on the session: once per turn.
   const auto started = std::chrono::steady_clock::now();
   out.prediction = models.classifier.Predict(request.message, top_k_);
   out.predict_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  out.reply = models.engine.Respond(request.message, out.prediction, &state);
+  // The lock serialises this process's turns of the session; another
+  // instance may still store one between our read and our append. Its
+  // TurnConflict sends us back to the state that now follows it, so both
+  // turns are stored, in order, each decided from the state it follows.
+  for (int attempt = 1;; ++attempt) {
+    std::optional<store::Session> session;
+    if (out.new_session && attempt == 1) {
+      session.emplace();
+      session->summary.id = out.session_id;
+      session->summary.created_at_ms = received;
+      session->summary.updated_at_ms = received;
+    } else {
+      session = sessions_->GetSession(out.session_id, false);
+      if (!session) return std::nullopt;
+      if (!request.sees_all_sessions && session->summary.owner != request.owner) {
+        return std::nullopt;
+      }
+    }
+    DialogueState state = ParseState(session->dialogue_state);
+    out.reply = models.engine.Respond(request.message, out.prediction, &state);
 
-  store::Turn& turn = out.stored;
-  turn.number = session->summary.turn_count + 1;
-  turn.user_text = std::string(request.message);
-  turn.intent = out.reply.intent;
-  turn.confidence = out.reply.confidence;
-  turn.out_of_scope = out.reply.out_of_scope;
-  turn.reply = out.reply.reply;
-  turn.model = out.prediction.model;
-  turn.model_version = models.classifier.version();
-  turn.received_at_ms = received;
-  turn.replied_at_ms = NowMs();
-  sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
+    store::Turn& turn = out.stored;
+    turn.number = session->summary.turn_count + 1;
+    turn.user_text = std::string(request.message);
+    turn.intent = out.reply.intent;
+    turn.confidence = out.reply.confidence;
+    turn.out_of_scope = out.reply.out_of_scope;
+    turn.reply = out.reply.reply;
+    turn.model = out.prediction.model;
+    turn.model_version = models.classifier.version();
+    turn.received_at_ms = received;
+    turn.replied_at_ms = NowMs();
+    try {
+      sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
+      break;
+    } catch (const store::TurnConflict&) {
+      if (attempt >= kMaxTurnAttempts) throw;
+    }
+  }
   return out;
 }
 

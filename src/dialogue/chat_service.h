@@ -8,7 +8,10 @@
 // store in one transaction before the reply is returned. Turns of one
 // session are decided one at a time (the dialogue state and the turn number
 // depend on the previous turn); sessions hash onto a fixed set of locks so
-// that unrelated sessions rarely wait for each other.
+// that unrelated sessions rarely wait for each other. Another instance
+// sharing the store may still store a turn of the same session meanwhile:
+// the append then fails with TurnConflict and the turn is decided again
+// from the re-read state (a few times at most).
 //
 // Front ends check the message itself (empty, too long) and say so in their
 // own way; they take the models once per turn so that a reload between two

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "security/key_json.h"
+#include "security/open_key_store.h"
 
 namespace chatbot::security {
 namespace {
@@ -97,11 +98,12 @@ int64_t ParseGrace(const std::string& text) {
 
 KeyAdmin::KeyAdmin(const Configuration& config)
     : config_(config),
-      store_(KeyStore::Open(config.settings().security.database)),
+      store_(OpenKeyStore(config.settings())),
       audit_(fs::path(config.settings().paths.logs) / "audit.log"),
       manager_(store_.get(), &audit_, SystemClock::Instance()) {}
 
 bool KeyAdmin::DatabaseExists(const Settings& settings) {
+  if (settings.store.backend != "sqlite") return true;  // a server's, made by migrations
   std::error_code error;
   return fs::exists(settings.security.database, error);
 }

@@ -132,6 +132,7 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
   } catch (const StoreError& e) {
     AppLog()->error("admin request {}: keys database: {}", request.request_id, e.what());
     SetError(response, 503, "storage_unavailable", "the keys database is unavailable; try again");
+    response->headers.emplace_back("Retry-After", "5");
   } catch (const KeyError& e) {
     switch (e.kind()) {
       case KeyError::Kind::kInvalid:

@@ -14,13 +14,14 @@
 #include "ops/process_stats.h"
 #include "security/access_control.h"
 #include "security/admin_key_file.h"
+#include "security/open_key_store.h"
 #include "security/rate_limiter_factory.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
 #include "server/expensive_requests.h"
 #include "server/http_server.h"
 #include "server/model_registry.h"
-#include "store/sqlite_session_store.h"
+#include "store/open_session_store.h"
 
 namespace chatbot::server {
 namespace {
@@ -59,7 +60,7 @@ HttpServerOptions ServerOptions(const Settings& settings) {
 
 // Deletes sessions idle longer than [sessions] retention_days, then gives
 // the space back (incremental vacuum, in short steps) when asked to.
-void ApplyRetention(const Settings& settings, store::SqliteSessionStore* sessions,
+void ApplyRetention(const Settings& settings, store::SessionStore* sessions,
                     ServiceMetrics* metrics) {
   if (settings.sessions.retention_days <= 0) return;
   try {
@@ -134,18 +135,17 @@ void AddServiceCollectors(const Settings& settings, ServiceMetrics* metrics,
 struct Service::Parts {
   Parts(const Settings& settings, const security::SecurityOptions& security_options)
       : data_lock(ops::DataLock::AcquireShared(ops::DataLock::PathFor(settings.sessions.path))),
-        sessions(store::SqliteSessionStore::Open(settings.sessions.path,
-                                                 settings.sessions.synchronous == "full")),
+        sessions(store::OpenSessionStore(settings)),
         models(settings, nlu::LoadOptionsFromSettings(settings, /*serving=*/true)),
         handler(std::make_shared<ApiHandler>(settings, &models, sessions.get())),
-        keys(security::KeyStore::Open(settings.security.database)),
+        keys(security::OpenKeyStore(settings)),
         audit(std::filesystem::path(settings.paths.logs) / "audit.log"),
         access(security_options, keys.get(), &audit, security::SystemClock::Instance(),
                security::MakeRateLimiter(settings, &handler->metrics().registry())) {}
 
   // Held while serving: a restore refuses to replace the data meanwhile.
   std::unique_ptr<ops::DataLock> data_lock;
-  std::unique_ptr<store::SqliteSessionStore> sessions;
+  std::unique_ptr<store::SessionStore> sessions;
   ModelRegistry models;
   std::shared_ptr<ApiHandler> handler;
   // Keys, roles, limits, lockdown (docs/security.md).

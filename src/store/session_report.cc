@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "common/error.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -27,7 +28,14 @@ uintmax_t DatabaseBytes(const fs::path& path) {
 
 }  // namespace
 
-std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const fs::path& path, bool full_sync) {
+std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings) {
+  if (settings.store.backend != "sqlite") {
+    throw ConfigError(
+        "chatbot sessions works on the SQLite store (sessions.path); store.backend is " +
+        settings.store.backend + ": use the database's own tools");
+  }
+  const fs::path path = settings.sessions.path;
+  const bool full_sync = settings.sessions.synchronous == "full";
   std::error_code error;
   if (!fs::exists(path, error) && !error) return nullptr;
   return SqliteSessionStore::Open(path, full_sync);

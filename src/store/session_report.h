@@ -13,15 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "store/sqlite_session_store.h"
 
 namespace chatbot::store {
 
-// The database at `path`, or nullptr when there is none: reading commands
-// create nothing (nor a directory), e.g. when run from the wrong directory.
-// A path that cannot even be examined is left to Open to report.
-std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const std::filesystem::path& path,
-                                                             bool full_sync);
+// The database at `settings.sessions.path`, or nullptr when there is none:
+// reading commands create nothing (nor a directory), e.g. when run from the
+// wrong directory. A path that cannot even be examined is left to Open to
+// report. These commands read and clean the SQLite file; a PostgreSQL store
+// is its administrator's (pg_dump, SQL), so with store.backend = postgres
+// this throws ConfigError rather than show an empty, unrelated file.
+std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings);
 
 // `sessions list`: a header and a row per session.
 std::string SessionTable(const std::vector<SessionSummary>& sessions);

@@ -1,7 +1,8 @@
 // Conversation sessions, their turns and the review labels, behind an
 // interface so that the chat use case and the HTTP handlers do not depend on
 // where sessions live; sqlite_session_store.h keeps them in SQLite on one
-// machine, and another backend is one more implementation of this class.
+// machine, postgres_session_store.h in a PostgreSQL server shared by every
+// instance; open_session_store.h picks one from the configuration.
 //
 // Durability contract: when AppendTurn returns, the turn and the session's
 // new dialogue state are committed; a crash of the process afterwards
@@ -20,6 +21,15 @@ namespace chatbot::store {
 
 // A search stopped because it ran past SessionQuery::time_budget_ms.
 class SearchTimeout : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+// AppendTurn refused a turn because another one of the same session was
+// stored since its caller read the session (two instances, or two
+// requests, answering the same conversation at once). Nothing was written;
+// the caller re-reads the session and decides its turn again.
+class TurnConflict : public StoreError {
  public:
   using StoreError::StoreError;
 };
@@ -124,7 +134,9 @@ class SessionStore {
 
   // Appends `turn` (its number must be the session's turn_count + 1) and
   // replaces the session's dialogue state, in one transaction; returns once
-  // committed. Throws StoreError (unknown session, wrong turn number, I/O).
+  // committed. Throws TurnConflict when the number is not the next one (a
+  // turn was stored since the caller read the session), StoreError otherwise
+  // (unknown session, I/O; StoreUnavailable when the server is unreachable).
   virtual void AppendTurn(const std::string& session_id, const Turn& turn,
                           const std::string& dialogue_state) = 0;
 
@@ -161,6 +173,10 @@ class SessionStore {
   // Deletes sessions whose last activity is older than `cutoff_ms`; returns
   // how many. Their labels stay (see TurnLabel).
   virtual int64_t DeleteSessionsUpdatedBefore(int64_t cutoff_ms) = 0;
+
+  // Gives the space that deleted sessions took back where the backend needs
+  // to be asked (serve calls it after retention).
+  virtual void Vacuum() = 0;
 
   virtual int64_t CountSessions() = 0;
 

@@ -225,8 +225,8 @@ void SqliteSessionStore::AppendTurn(const std::string& session_id, const Turn& t
   // Two requests racing on one session both read turn_count N; the second
   // to commit is refused here rather than silently interleaving.
   if (turn.number != turn_count + 1) {
-    throw StoreError("session " + session_id + ": expected turn " + std::to_string(turn_count + 1) +
-                     ", got " + std::to_string(turn.number));
+    throw TurnConflict("session " + session_id + ": expected turn " +
+                       std::to_string(turn_count + 1) + ", got " + std::to_string(turn.number));
   }
   {
     Statement& insert = s.insert_turn;

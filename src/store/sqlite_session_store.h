@@ -90,7 +90,7 @@ class SqliteSessionStore final : public SessionStore {
   // auto_vacuum=INCREMENTAL), then checkpoints and truncates the WAL so that
   // the file sizes actually shrink. Unlike a full VACUUM it neither copies
   // the database nor keeps other writers waiting for more than a step.
-  void Vacuum();
+  void Vacuum() override;
 
   // Calls `visit` with every session and its turns, oldest first, from one
   // consistent snapshot (one read transaction). Holds the connection for

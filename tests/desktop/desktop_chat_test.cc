@@ -24,7 +24,6 @@ namespace json = boost::json;
 class DesktopChatTest : public DesktopSuite {
   Q_OBJECT
 
-
  private Q_SLOTS:
   void fullChatWithClarificationClick() {
     DesktopServer server;

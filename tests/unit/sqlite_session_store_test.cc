@@ -1,7 +1,8 @@
-// SqliteSessionStore: the SessionStore contract, the schema and pragmas it
-// sets up, refusal of files that are not its own, thread safety and crash
-// safety. Every test works in its own temporary directory. Where a test
-// needs to look behind the interface (integrity check, cascade, injected
+// SqliteSessionStore beyond the SessionStore contract (which
+// session_store_contract_test.cc checks on every backend): the schema and
+// pragmas it sets up, atomicity under an injected failure, refusal of files
+// that are not its own, vacuum, export and crash safety. Every test works in its own temporary
+// directory. Where a test needs to look behind the interface (integrity check, cascade, injected
 // failures) it opens the database with its own raw SQLite connection.
 #include "store/sqlite_session_store.h"
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "sample_turns.h"
 #include "temp_dir.h"
 
 namespace chatbot::store {
@@ -70,38 +72,6 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-Turn MakeTurn(int64_t number, const std::string& text = "where is my parcel") {
-  Turn turn;
-  turn.number = number;
-  turn.user_text = text;
-  turn.intent = number % 3 == 0 ? "out_of_scope" : "order_status";
-  turn.confidence = 0.5 + 0.001 * static_cast<double>(number % 100);
-  turn.out_of_scope = number % 3 == 0;
-  turn.reply = "Reply " + std::to_string(number);
-  turn.model = "svm";
-  turn.model_version = "20240501-120000";
-  turn.received_at_ms = 1'700'000'000'000 + number * 1000;
-  turn.replied_at_ms = turn.received_at_ms + 7;
-  return turn;
-}
-
-std::string State(int64_t number) {
-  return R"({"turn":)" + std::to_string(number) + "}";
-}
-
-void ExpectSameTurn(const Turn& actual, const Turn& expected) {
-  EXPECT_EQ(actual.number, expected.number);
-  EXPECT_EQ(actual.user_text, expected.user_text);
-  EXPECT_EQ(actual.intent, expected.intent);
-  EXPECT_DOUBLE_EQ(actual.confidence, expected.confidence);
-  EXPECT_EQ(actual.out_of_scope, expected.out_of_scope);
-  EXPECT_EQ(actual.reply, expected.reply);
-  EXPECT_EQ(actual.model, expected.model);
-  EXPECT_EQ(actual.model_version, expected.model_version);
-  EXPECT_EQ(actual.received_at_ms, expected.received_at_ms);
-  EXPECT_EQ(actual.replied_at_ms, expected.replied_at_ms);
-}
-
 class SqliteSessionStoreTest : public ::testing::Test {
  protected:
   SqliteSessionStoreTest() : db_path_(dir_.path() / "sub" / "dir" / "sessions.db") {
@@ -123,86 +93,6 @@ TEST_F(SqliteSessionStoreTest, OpenCreatesDirectoryAndSchema) {
   EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_schema WHERE name IN ('sessions', 'turns', "
                       "'sessions_by_created', 'sessions_by_updated')"),
             "4");
-}
-
-TEST_F(SqliteSessionStoreTest, CreateAndGetSession) {
-  store_->CreateSession("s1", 1234);
-  const std::optional<Session> session = store_->GetSession("s1", /*with_turns=*/false);
-  ASSERT_TRUE(session.has_value());
-  EXPECT_EQ(session->summary.id, "s1");
-  EXPECT_EQ(session->summary.created_at_ms, 1234);
-  EXPECT_EQ(session->summary.updated_at_ms, 1234);
-  EXPECT_EQ(session->summary.turn_count, 0);
-  EXPECT_EQ(session->dialogue_state, "");
-  EXPECT_TRUE(session->turns.empty());
-  EXPECT_FALSE(store_->GetSession("unknown", true).has_value());
-}
-
-TEST_F(SqliteSessionStoreTest, DuplicateSessionIdIsRefused) {
-  store_->CreateSession("s1", 1);
-  try {
-    store_->CreateSession("s1", 2);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("session s1 already exists"));
-  }
-  EXPECT_EQ(store_->GetSession("s1", false)->summary.created_at_ms, 1);
-}
-
-TEST_F(SqliteSessionStoreTest, AppendTurnsKeepsOrderAndEveryField) {
-  store_->CreateSession("s1", 1000);
-  std::vector<Turn> turns;
-  for (int64_t n = 1; n <= 4; ++n) {
-    turns.push_back(
-        MakeTurn(n, "texte accentué \xF0\x9F\x98\x80 'quoted' \"x\" " + std::to_string(n)));
-    store_->AppendTurn("s1", turns.back(), State(n));
-  }
-  const std::optional<Session> session = store_->GetSession("s1", /*with_turns=*/true);
-  ASSERT_TRUE(session.has_value());
-  EXPECT_EQ(session->summary.turn_count, 4);
-  EXPECT_EQ(session->summary.created_at_ms, 1000);
-  EXPECT_EQ(session->summary.updated_at_ms, turns.back().replied_at_ms);
-  EXPECT_EQ(session->dialogue_state, State(4));
-  ASSERT_EQ(session->turns.size(), 4u);
-  for (size_t i = 0; i < turns.size(); ++i) ExpectSameTurn(session->turns[i], turns[i]);
-
-  // Without turns: the same summary, no turns read.
-  const std::optional<Session> bare = store_->GetSession("s1", /*with_turns=*/false);
-  EXPECT_EQ(bare->summary.turn_count, 4);
-  EXPECT_TRUE(bare->turns.empty());
-}
-
-TEST_F(SqliteSessionStoreTest, WrongTurnNumberIsRefusedAndChangesNothing) {
-  store_->CreateSession("s1", 1);
-  try {
-    store_->AppendTurn("s1", MakeTurn(2), State(2));
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_STREQ(e.what(), "session s1: expected turn 1, got 2");
-  }
-  store_->AppendTurn("s1", MakeTurn(1), State(1));
-  // A replay of turn 1 (two requests racing on one session).
-  EXPECT_THROW(store_->AppendTurn("s1", MakeTurn(1), "replayed"), StoreError);
-  EXPECT_THROW(store_->AppendTurn("s1", MakeTurn(0), "zero"), StoreError);
-  const std::optional<Session> session = store_->GetSession("s1", true);
-  EXPECT_EQ(session->summary.turn_count, 1);
-  EXPECT_EQ(session->dialogue_state, State(1));
-  EXPECT_EQ(session->turns.size(), 1u);
-  // The store is still usable after the refusals (no transaction left open).
-  store_->AppendTurn("s1", MakeTurn(2), State(2));
-  EXPECT_EQ(store_->GetSession("s1", false)->summary.turn_count, 2);
-}
-
-TEST_F(SqliteSessionStoreTest, UnknownSessionIsRefused) {
-  try {
-    store_->AppendTurn("ghost", MakeTurn(1), State(1));
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("no session ghost"));
-  }
-  EXPECT_EQ(store_->CountSessions(), 0);
-  RawDb raw(db_path_);
-  EXPECT_EQ(raw.Query("SELECT count(*) FROM turns"), "0");
 }
 
 // A failure after the turn is inserted (injected with a trigger on the
@@ -235,88 +125,6 @@ TEST_F(SqliteSessionStoreTest, TurnAndStateChangeTogetherOrNotAtAll) {
   EXPECT_EQ(store_->GetSession("s1", true)->turns.size(), 2u);
 }
 
-TEST_F(SqliteSessionStoreTest, DeleteSessionCascadesToTurns) {
-  store_->CreateSession("a", 1);
-  store_->CreateSession("b", 2);
-  for (int64_t n = 1; n <= 3; ++n) {
-    store_->AppendTurn("a", MakeTurn(n), State(n));
-    store_->AppendTurn("b", MakeTurn(n), State(n));
-  }
-  EXPECT_TRUE(store_->DeleteSession("a"));
-  EXPECT_FALSE(store_->DeleteSession("a"));
-  EXPECT_FALSE(store_->GetSession("a", true).has_value());
-  RawDb raw(db_path_);
-  EXPECT_EQ(raw.Query("SELECT count(*) FROM turns WHERE session_id = 'a'"), "0");
-  EXPECT_EQ(raw.Query("SELECT count(*) FROM turns WHERE session_id = 'b'"), "3");
-  // The id can be used again, from turn 1.
-  store_->CreateSession("a", 3);
-  store_->AppendTurn("a", MakeTurn(1), State(1));
-}
-
-TEST_F(SqliteSessionStoreTest, ListSessionsNewestFirstWithPaging) {
-  for (int i = 1; i <= 5; ++i) store_->CreateSession("s" + std::to_string(i), i * 1000);
-  auto ids = [](const std::vector<SessionSummary>& sessions) {
-    std::vector<std::string> out;
-    for (const SessionSummary& s : sessions) out.push_back(s.id);
-    return out;
-  };
-  EXPECT_EQ(ids(store_->ListSessions(2, std::nullopt)), (std::vector<std::string>{"s5", "s4"}));
-  EXPECT_EQ(ids(store_->ListSessions(2, 4000)), (std::vector<std::string>{"s3", "s2"}));
-  EXPECT_EQ(ids(store_->ListSessions(2, 2000)), (std::vector<std::string>{"s1"}));
-  EXPECT_EQ(ids(store_->ListSessions(10, 1000)), std::vector<std::string>{});
-  EXPECT_EQ(ids(store_->ListSessions(0, std::nullopt)), std::vector<std::string>{});
-  EXPECT_EQ(store_->ListSessions(100, std::nullopt).size(), 5u);
-
-  store_->AppendTurn("s2", MakeTurn(1), State(1));
-  const std::vector<SessionSummary> page = store_->ListSessions(1, 3000);
-  ASSERT_EQ(page.size(), 1u);
-  EXPECT_EQ(page[0].id, "s2");
-  EXPECT_EQ(page[0].created_at_ms, 2000);
-  EXPECT_EQ(page[0].updated_at_ms, MakeTurn(1).replied_at_ms);
-  EXPECT_EQ(page[0].turn_count, 1);
-}
-
-TEST_F(SqliteSessionStoreTest, CleanDeletesOnlyIdleSessionsWithTheirTurns) {
-  store_->CreateSession("old", 100);
-  store_->CreateSession("active", 100);
-  store_->CreateSession("new", 5000);
-  Turn turn = MakeTurn(1);
-  turn.received_at_ms = 9000;
-  turn.replied_at_ms = 9001;
-  store_->AppendTurn("active", turn, State(1));  // created long ago, but active
-  store_->AppendTurn("old", MakeTurn(1), State(1));
-  {
-    // "old"'s turn made it recent; make it old again behind the interface.
-    RawDb raw(db_path_);
-    raw.Exec("UPDATE sessions SET updated_at_ms = 200 WHERE id = 'old'");
-  }
-  EXPECT_EQ(store_->DeleteSessionsUpdatedBefore(5000), 1);
-  EXPECT_FALSE(store_->GetSession("old", false).has_value());
-  EXPECT_TRUE(store_->GetSession("active", false).has_value());
-  EXPECT_TRUE(store_->GetSession("new", false).has_value());
-  EXPECT_EQ(store_->DeleteSessionsUpdatedBefore(5000), 0);  // strictly before
-  EXPECT_EQ(store_->CountSessions(), 2);
-  RawDb raw(db_path_);
-  EXPECT_EQ(raw.Query("SELECT count(*) FROM turns WHERE session_id = 'old'"), "0");
-}
-
-TEST_F(SqliteSessionStoreTest, CleanWorksAcrossSeveralBatches) {
-  for (int i = 0; i < 1234; ++i) store_->CreateSession("idle-" + std::to_string(i), i);
-  store_->CreateSession("kept", 10'000);
-  EXPECT_EQ(store_->DeleteSessionsUpdatedBefore(10'000), 1234);
-  EXPECT_EQ(store_->CountSessions(), 1);
-}
-
-TEST_F(SqliteSessionStoreTest, CountAndHealth) {
-  EXPECT_EQ(store_->CountSessions(), 0);
-  for (int i = 0; i < 7; ++i) store_->CreateSession(std::to_string(i), i);
-  EXPECT_EQ(store_->CountSessions(), 7);
-  std::string reason = "unchanged";
-  EXPECT_TRUE(store_->CheckHealth(&reason));
-  EXPECT_EQ(reason, "unchanged");
-  EXPECT_TRUE(store_->CheckHealth(nullptr));
-}
-
 TEST_F(SqliteSessionStoreTest, HealthFailsWithAReasonWhenTheTableIsGone) {
   {
     RawDb raw(db_path_);
@@ -326,39 +134,6 @@ TEST_F(SqliteSessionStoreTest, HealthFailsWithAReasonWhenTheTableIsGone) {
   EXPECT_FALSE(store_->CheckHealth(&reason));
   EXPECT_THAT(reason, HasSubstr(db_path_.string()));
   EXPECT_THAT(reason, HasSubstr("no such table"));
-}
-
-TEST_F(SqliteSessionStoreTest, ReopenKeepsEverything) {
-  store_->CreateSession("s1", 10);
-  store_->CreateSession("s2", 20);
-  for (int64_t n = 1; n <= 5; ++n) store_->AppendTurn("s1", MakeTurn(n), State(n));
-  store_.reset();
-  // Closing the last connection checkpoints the WAL into the database.
-  EXPECT_FALSE(fs::exists(db_path_.string() + "-wal"));
-
-  store_ = SqliteSessionStore::Open(db_path_, /*full_sync=*/true);
-  EXPECT_EQ(store_->CountSessions(), 2);
-  const std::optional<Session> session = store_->GetSession("s1", true);
-  ASSERT_TRUE(session.has_value());
-  EXPECT_EQ(session->summary.turn_count, 5);
-  EXPECT_EQ(session->dialogue_state, State(5));
-  ASSERT_EQ(session->turns.size(), 5u);
-  for (int64_t n = 1; n <= 5; ++n) ExpectSameTurn(session->turns[n - 1], MakeTurn(n));
-  store_->AppendTurn("s1", MakeTurn(6), State(6));
-}
-
-TEST_F(SqliteSessionStoreTest, CreationTimesAreDistinctAndIncreasing) {
-  // Sessions created in one millisecond (or with a clock that stepped back)
-  // get later stamps, so paging by creation time never skips one.
-  store_->CreateSession("x", 100);
-  store_->CreateSession("y", 100);
-  store_->CreateSession("z", 50);
-  EXPECT_EQ(store_->GetSession("x", false)->summary.created_at_ms, 100);
-  EXPECT_EQ(store_->GetSession("y", false)->summary.created_at_ms, 101);
-  EXPECT_EQ(store_->GetSession("z", false)->summary.created_at_ms, 102);
-  const auto page = store_->ListSessions(10, 102);
-  ASSERT_EQ(page.size(), 2u);
-  EXPECT_EQ(page[0].id, "y");
 }
 
 TEST_F(SqliteSessionStoreTest, ForEachSessionWalksAllOldestFirstWithTurns) {
@@ -399,67 +174,6 @@ TEST_F(SqliteSessionStoreTest, VacuumGivesSpaceBack) {
   RawDb raw(db_path_);
   EXPECT_EQ(raw.Query("PRAGMA freelist_count"), "0");
   EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
-}
-
-TEST_F(SqliteSessionStoreTest, ConcurrentAppendsToDifferentSessionsAllLand) {
-  constexpr int kThreads = 8;
-  constexpr int kTurns = 150;
-  for (int t = 0; t < kThreads; ++t) store_->CreateSession("t" + std::to_string(t), t);
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      const std::string id = "t" + std::to_string(t);
-      for (int64_t n = 1; n <= kTurns; ++n) {
-        try {
-          store_->AppendTurn(id, MakeTurn(n), State(n));
-          // Readers interleave with the writers.
-          if (store_->GetSession(id, false)->summary.turn_count != n) ++failures;
-        } catch (const StoreError&) {
-          ++failures;
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  for (int t = 0; t < kThreads; ++t) {
-    const std::optional<Session> session = store_->GetSession("t" + std::to_string(t), true);
-    ASSERT_TRUE(session.has_value());
-    EXPECT_EQ(session->summary.turn_count, kTurns);
-    ASSERT_EQ(session->turns.size(), static_cast<size_t>(kTurns));
-    for (int64_t n = 1; n <= kTurns; ++n) EXPECT_EQ(session->turns[n - 1].number, n);
-    EXPECT_EQ(session->dialogue_state, State(kTurns));
-  }
-}
-
-// Threads racing to append the next turn of the same session: each number is
-// taken exactly once, the losers are refused, none is lost or duplicated.
-TEST_F(SqliteSessionStoreTest, RacingAppendsToOneSessionTakeEachNumberOnce) {
-  store_->CreateSession("shared", 0);
-  constexpr int kThreads = 8;
-  std::atomic<int> appended{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int attempt = 0; attempt < 50; ++attempt) {
-        const int64_t next = store_->GetSession("shared", false)->summary.turn_count + 1;
-        try {
-          store_->AppendTurn("shared", MakeTurn(next), State(next));
-          ++appended;
-        } catch (const StoreError& e) {
-          EXPECT_THAT(e.what(), HasSubstr("session shared: expected turn"));
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  const std::optional<Session> session = store_->GetSession("shared", true);
-  EXPECT_EQ(session->summary.turn_count, appended.load());
-  ASSERT_EQ(session->turns.size(), static_cast<size_t>(appended.load()));
-  for (size_t i = 0; i < session->turns.size(); ++i) {
-    EXPECT_EQ(session->turns[i].number, static_cast<int64_t>(i + 1));
-  }
 }
 
 TEST(SqliteSessionStoreOpenTest, NewerSchemaVersionIsRefused) {

@@ -1,16 +1,18 @@
-// The keys database: records round-trip, Modify is one transaction, usage
-// adds up, lockdown persists, another connection's commit is visible through
-// DataVersion, and the file is private.
-#include "security/key_store.h"
-
+// The KeyStore contract on every backend (store_backends.h): records
+// round-trip, Modify is one transaction, usage adds up, lockdown persists,
+// another connection's commit is visible through DataVersion; and, for
+// SQLite, that the file is private and foreign files are refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "common/error.h"
+#include "security/key_store.h"
+#include "store_backends.h"
 #include "temp_dir.h"
 
 namespace chatbot::security {
@@ -35,9 +37,15 @@ KeyRecord Sample(const std::string& id) {
   return r;
 }
 
-TEST(KeyStoreTest, RecordsRoundTrip) {
-  TempDir dir;
-  auto store = KeyStore::Open(dir.path() / "security" / "keys.db");
+class KeyStoreContractTest : public ::testing::TestWithParam<test_support::Backend> {
+ protected:
+  void SetUp() override { CHATBOT_PREPARE_STORE_OR_SKIP(location_); }
+
+  test_support::StoreLocation location_{GetParam()};
+};
+
+TEST_P(KeyStoreContractTest, RecordsRoundTrip) {
+  auto store = location_.OpenKeys();
   EXPECT_TRUE(store->List().empty());
   ASSERT_TRUE(store->Insert(Sample("00000000000000a1")));
   EXPECT_FALSE(store->Insert(Sample("00000000000000a1")));  // id taken
@@ -56,9 +64,8 @@ TEST(KeyStoreTest, RecordsRoundTrip) {
   EXPECT_FALSE(store->Get("00000000000000a2").has_value());
 }
 
-TEST(KeyStoreTest, ModifyWritesSettingsButNotUsage) {
-  TempDir dir;
-  auto store = KeyStore::Open(dir.path() / "keys.db");
+TEST_P(KeyStoreContractTest, ModifyWritesSettingsButNotUsage) {
+  auto store = location_.OpenKeys();
   ASSERT_TRUE(store->Insert(Sample("00000000000000b1")));
   store->AddUsage({{"00000000000000b1", 5, 2, 7000, "192.0.2.1"}});
   const std::optional<KeyRecord> changed = store->Modify("00000000000000b1", [](KeyRecord& r) {
@@ -87,9 +94,8 @@ TEST(KeyStoreTest, ModifyWritesSettingsButNotUsage) {
   EXPECT_FALSE(store->Modify("00000000000000b9", [](KeyRecord&) {}).has_value());
 }
 
-TEST(KeyStoreTest, UsageAddsUpAndKeepsTheLatestUse) {
-  TempDir dir;
-  auto store = KeyStore::Open(dir.path() / "keys.db");
+TEST_P(KeyStoreContractTest, UsageAddsUpAndKeepsTheLatestUse) {
+  auto store = location_.OpenKeys();
   ASSERT_TRUE(store->Insert(Sample("00000000000000c1")));
   store->AddUsage({{"00000000000000c1", 3, 0, 2000, "192.0.2.1"}});
   store->AddUsage({{"00000000000000c1", 4, 1, 1500, "192.0.2.9"}});  // older: address kept
@@ -101,15 +107,13 @@ TEST(KeyStoreTest, UsageAddsUpAndKeepsTheLatestUse) {
   EXPECT_EQ(r.last_used_address, "192.0.2.1");
 }
 
-TEST(KeyStoreTest, LockdownPersistsAcrossConnections) {
-  TempDir dir;
-  const fs::path path = dir.path() / "keys.db";
+TEST_P(KeyStoreContractTest, LockdownPersistsAcrossConnections) {
   {
-    auto store = KeyStore::Open(path);
+    auto store = location_.OpenKeys();
     EXPECT_FALSE(store->GetLockdown().on);
     store->SetLockdown({true, 1234, "cli root@host", "incident 42"});
   }
-  auto again = KeyStore::Open(path);
+  auto again = location_.OpenKeys();
   const LockdownState state = again->GetLockdown();
   EXPECT_TRUE(state.on);
   EXPECT_EQ(state.since_ms, 1234);
@@ -117,20 +121,48 @@ TEST(KeyStoreTest, LockdownPersistsAcrossConnections) {
   EXPECT_EQ(state.reason, "incident 42");
 }
 
-TEST(KeyStoreTest, DataVersionMovesOnlyForOtherConnections) {
-  TempDir dir;
-  const fs::path path = dir.path() / "keys.db";
-  auto service = KeyStore::Open(path);
-  auto cli = KeyStore::Open(path);
+TEST_P(KeyStoreContractTest, DataVersionMovesOnlyForOtherConnections) {
+  auto service = location_.OpenKeys();
+  auto cli = location_.OpenKeys();
   const int64_t v0 = service->DataVersion();
   ASSERT_TRUE(service->Insert(Sample("00000000000000d1")));
   EXPECT_EQ(service->DataVersion(), v0);  // its own commit
   ASSERT_TRUE(cli->Insert(Sample("00000000000000d2")));
   EXPECT_NE(service->DataVersion(), v0);
   EXPECT_EQ(service->List().size(), 2u);
+  // Lockdown and modifications by another connection move it too.
+  const int64_t v1 = service->DataVersion();
+  cli->SetLockdown({true, 5, "cli", "drill"});
+  const int64_t v2 = service->DataVersion();
+  EXPECT_NE(v2, v1);
+  ASSERT_TRUE(cli->Modify("00000000000000d1", [](KeyRecord& r) { r.name = "renamed"; }));
+  EXPECT_NE(service->DataVersion(), v2);
 }
 
-TEST(KeyStoreTest, FileIsPrivateAndForeignDatabasesAreRefused) {
+// Many usage batches from several stores at once (instances flushing their
+// counters together) add up exactly.
+TEST_P(KeyStoreContractTest, ConcurrentUsageFlushesAddUp) {
+  auto setup = location_.OpenKeys();
+  ASSERT_TRUE(setup->Insert(Sample("00000000000000e1")));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([this] {
+      auto store = location_.OpenKeys();
+      for (int i = 0; i < 40; ++i) store->AddUsage({{"00000000000000e1", 2, 1, 100 + i, "x"}});
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const KeyRecord r = *setup->Get("00000000000000e1");
+  EXPECT_EQ(r.requests, 240);
+  EXPECT_EQ(r.refused, 120);
+  EXPECT_EQ(r.last_used_at_ms, 139);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyStoreContractTest,
+                         ::testing::ValuesIn(test_support::kAllBackends),
+                         test_support::BackendName);
+
+TEST(SqliteKeyStoreTest, FileIsPrivateAndForeignDatabasesAreRefused) {
   TempDir dir;
   const fs::path path = dir.path() / "new" / "keys.db";
   KeyStore::Open(path);

@@ -1,7 +1,8 @@
-// SqliteSessionStore's search and review: FindSessions (text, intent, time,
-// owner, paging), FindTurnsForReview (threshold, window, label status,
-// cursor paging) and turn labels (upsert, delete, export order, what
-// survives retention and explicit deletion, the upgrade from version 2).
+// The search and review part of the SessionStore contract, on every backend
+// (store_backends.h): FindSessions (text, intent, time, owner, paging),
+// FindTurnsForReview (threshold, window, label status, cursor paging) and
+// turn labels (upsert, delete, export order, what survives retention and
+// explicit deletion); and SQLite's upgrade of a version 2 database.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "store/sqlite_session_store.h"
+#include "store_backends.h"
 #include "temp_dir.h"
 
 namespace chatbot::store {
@@ -47,10 +49,11 @@ std::vector<std::string> Keys(const std::vector<ReviewItem>& items) {
   return keys;
 }
 
-class SessionReviewTest : public ::testing::Test {
+class SessionReviewTest : public ::testing::TestWithParam<test_support::Backend> {
  protected:
-  SessionReviewTest() : path_(dir_.path() / "sessions.db") {
-    store_ = SqliteSessionStore::Open(path_, false);
+  void SetUp() override {
+    CHATBOT_PREPARE_STORE_OR_SKIP(location_);
+    store_ = location_.OpenSessions();
     // a: created at T0, two confident turns about orders.
     Add("a", kT0, "key:1",
         {{"Where is my ORDER?", "order_status", 0.9}, {"thanks", "thanks", 0.95}});
@@ -76,16 +79,15 @@ class SessionReviewTest : public ::testing::Test {
     }
   }
 
-  test_support::TempDir dir_{"chatbot-review"};
-  std::filesystem::path path_;
-  std::unique_ptr<SqliteSessionStore> store_;
+  test_support::StoreLocation location_{GetParam()};
+  std::unique_ptr<SessionStore> store_;
 };
 
-TEST_F(SessionReviewTest, FindSessionsWithoutFiltersListsNewestFirst) {
+TEST_P(SessionReviewTest, FindSessionsWithoutFiltersListsNewestFirst) {
   EXPECT_EQ(Ids(store_->FindSessions({})), (std::vector<std::string>{"c", "b", "a"}));
 }
 
-TEST_F(SessionReviewTest, FindSessionsByTextIgnoresAsciiCaseAndSearchesReplies) {
+TEST_P(SessionReviewTest, FindSessionsByTextIgnoresAsciiCaseAndSearchesReplies) {
   SessionQuery query;
   query.text = "where is my order";
   EXPECT_EQ(Ids(store_->FindSessions(query)), (std::vector<std::string>{"a"}));
@@ -95,7 +97,7 @@ TEST_F(SessionReviewTest, FindSessionsByTextIgnoresAsciiCaseAndSearchesReplies) 
   EXPECT_TRUE(store_->FindSessions(query).empty());
 }
 
-TEST_F(SessionReviewTest, FindSessionsTreatsWildcardsLiterally) {
+TEST_P(SessionReviewTest, FindSessionsTreatsWildcardsLiterally) {
   SessionQuery query;
   query.text = "100%";
   EXPECT_EQ(Ids(store_->FindSessions(query)), (std::vector<std::string>{"b"}));
@@ -107,7 +109,7 @@ TEST_F(SessionReviewTest, FindSessionsTreatsWildcardsLiterally) {
   EXPECT_EQ(Ids(store_->FindSessions(query)), (std::vector<std::string>{"b"}));
 }
 
-TEST_F(SessionReviewTest, FindSessionsByIntentTimeAndOwner) {
+TEST_P(SessionReviewTest, FindSessionsByIntentTimeAndOwner) {
   SessionQuery query;
   query.intent = "oos";
   EXPECT_EQ(Ids(store_->FindSessions(query)), (std::vector<std::string>{"b"}));
@@ -130,7 +132,7 @@ TEST_F(SessionReviewTest, FindSessionsByIntentTimeAndOwner) {
   EXPECT_EQ(Ids(store_->FindSessions(query)), (std::vector<std::string>{"c"}));
 }
 
-TEST_F(SessionReviewTest, FindSessionsPagesWithBefore) {
+TEST_P(SessionReviewTest, FindSessionsPagesWithBefore) {
   SessionQuery query;
   query.limit = 2;
   const auto first = store_->FindSessions(query);
@@ -141,7 +143,7 @@ TEST_F(SessionReviewTest, FindSessionsPagesWithBefore) {
   EXPECT_TRUE(store_->FindSessions(query).empty());
 }
 
-TEST_F(SessionReviewTest, ReviewListsUnsureAndOutOfScopeTurnsNewestFirst) {
+TEST_P(SessionReviewTest, ReviewListsUnsureAndOutOfScopeTurnsNewestFirst) {
   ReviewQuery query;
   query.since_ms = 0;
   query.below_confidence = 0.5;
@@ -162,7 +164,7 @@ TEST_F(SessionReviewTest, ReviewListsUnsureAndOutOfScopeTurnsNewestFirst) {
   EXPECT_EQ(Keys(store_->FindTurnsForReview(query)), (std::vector<std::string>{"c#1", "b#2"}));
 }
 
-TEST_F(SessionReviewTest, ReviewPagesWithACursorWithoutSkippingTies) {
+TEST_P(SessionReviewTest, ReviewPagesWithACursorWithoutSkippingTies) {
   // Three unsure turns received in the same millisecond, in three sessions.
   for (const char* id : {"x", "y", "z"}) {
     store_->CreateSession(id, kT0 + 9'000'000);
@@ -181,7 +183,7 @@ TEST_F(SessionReviewTest, ReviewPagesWithACursorWithoutSkippingTies) {
   EXPECT_EQ(all, (std::vector<std::string>{"z#1", "y#1", "x#1", "c#1", "b#2", "b#1"}));
 }
 
-TEST_F(SessionReviewTest, LabelsAreStoredReplacedFilteredAndDeleted) {
+TEST_P(SessionReviewTest, LabelsAreStoredReplacedFilteredAndDeleted) {
   const auto label = store_->LabelTurn("b", 1, "oos", "key:ops", kT0 + 10);
   ASSERT_TRUE(label.has_value());
   EXPECT_EQ(label->text, "what is the meaning of life");
@@ -217,7 +219,7 @@ TEST_F(SessionReviewTest, LabelsAreStoredReplacedFilteredAndDeleted) {
   EXPECT_EQ(store_->ListLabels(0).size(), 1u);
 }
 
-TEST_F(SessionReviewTest, LabelsOutliveRetentionButNotAnExplicitDelete) {
+TEST_P(SessionReviewTest, LabelsOutliveRetentionButNotAnExplicitDelete) {
   ASSERT_TRUE(store_->LabelTurn("a", 1, "order_status", "key:ops", kT0).has_value());
   ASSERT_TRUE(store_->LabelTurn("b", 2, "refund", "key:ops", kT0).has_value());
   // Retention removes a (idle since T0+2 s) and b, not their labels.
@@ -233,6 +235,10 @@ TEST_F(SessionReviewTest, LabelsOutliveRetentionButNotAnExplicitDelete) {
   ASSERT_EQ(left.size(), 2u);
   for (const auto& label : left) EXPECT_NE(label.session_id, "d");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SessionReviewTest,
+                         ::testing::ValuesIn(test_support::kAllBackends),
+                         test_support::BackendName);
 
 TEST(SessionReviewUpgradeTest, VersionTwoGetsTheLabelsTable) {
   test_support::TempDir dir("chatbot-review-upgrade");

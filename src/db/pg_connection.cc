@@ -1,0 +1,234 @@
+#include "db/pg_connection.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace chatbot::db {
+namespace {
+
+// SQLSTATE classes and codes that mean the server is not there for us: a
+// connection exception (08), an administrator's shutdown or a server
+// starting or stopping (57P01..57P03).
+bool MeansUnavailable(std::string_view sqlstate) {
+  return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+std::string TrimmedMessage(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.empty() ? "unknown error" : text;
+}
+
+}  // namespace
+
+std::string DescribeServer(const std::string& url) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
+  if (!options) {
+    const std::string why = TrimmedMessage(error);
+    PQfreemem(error);
+    throw ConfigError("store.postgres_url: not a libpq connection string: " + why);
+  }
+  std::string host, port, dbname;
+  for (PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    const std::string_view key = o->keyword;
+    const std::string value = o->val != nullptr ? o->val : "";
+    if (key == "host" && !value.empty()) host = value;
+    if (key == "hostaddr" && host.empty()) host = value;
+    if (key == "port") port = value;
+    if (key == "dbname") dbname = value;
+  }
+  if (host.empty()) host = "localhost";
+  if (port.empty()) port = "5432";
+  return host + ":" + port + "/" + (dbname.empty() ? "(default database)" : dbname);
+}
+
+PgParams& PgParams::Text(std::string_view value) {
+  values_.emplace_back(std::string(value));
+  return *this;
+}
+
+PgParams& PgParams::Int(int64_t value) {
+  values_.emplace_back(std::to_string(value));
+  return *this;
+}
+
+PgParams& PgParams::Double(double value) {
+  char buffer[64];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  values_.emplace_back(std::string(buffer, end));
+  return *this;
+}
+
+PgParams& PgParams::Bytes(const uint8_t* data, size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text = "\\x";
+  for (size_t i = 0; i < size; ++i) {
+    text += kHex[data[i] >> 4];
+    text += kHex[data[i] & 15];
+  }
+  values_.emplace_back(std::move(text));
+  return *this;
+}
+
+PgParams& PgParams::Null() {
+  values_.emplace_back(std::nullopt);
+  return *this;
+}
+
+PgParams& PgParams::OptionalInt(const std::optional<int64_t>& value) {
+  return value ? Int(*value) : Null();
+}
+
+PgParams& PgParams::OptionalDouble(const std::optional<double>& value) {
+  return value ? Double(*value) : Null();
+}
+
+std::vector<const char*> PgParams::Pointers() const {
+  std::vector<const char*> pointers;
+  pointers.reserve(values_.size());
+  for (const auto& value : values_) pointers.push_back(value ? value->c_str() : nullptr);
+  return pointers;
+}
+
+PgResult::~PgResult() {
+  PQclear(result_);
+}
+
+int PgResult::rows() const {
+  return PQntuples(result_);
+}
+
+int64_t PgResult::affected() const {
+  const char* text = PQcmdTuples(result_);
+  return text != nullptr && *text != '\0' ? std::strtoll(text, nullptr, 10) : 0;
+}
+
+bool PgResult::IsNull(int row, int column) const {
+  return PQgetisnull(result_, row, column) != 0;
+}
+
+std::string PgResult::Text(int row, int column) const {
+  return std::string(PQgetvalue(result_, row, column),
+                     static_cast<size_t>(PQgetlength(result_, row, column)));
+}
+
+int64_t PgResult::Int(int row, int column) const {
+  return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
+}
+
+double PgResult::Double(int row, int column) const {
+  return std::strtod(PQgetvalue(result_, row, column), nullptr);
+}
+
+bool PgResult::Bool(int row, int column) const {
+  return PQgetvalue(result_, row, column)[0] == 't';
+}
+
+std::vector<uint8_t> PgResult::Bytes(int row, int column) const {
+  size_t size = 0;
+  unsigned char* bytes = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &size);
+  if (bytes == nullptr) return {};
+  std::vector<uint8_t> out(bytes, bytes + size);
+  PQfreemem(bytes);
+  return out;
+}
+
+std::optional<int64_t> PgResult::OptionalInt(int row, int column) const {
+  if (IsNull(row, column)) return std::nullopt;
+  return Int(row, column);
+}
+
+std::optional<double> PgResult::OptionalDouble(int row, int column) const {
+  if (IsNull(row, column)) return std::nullopt;
+  return Double(row, column);
+}
+
+PgConnection::PgConnection(const std::string& url, int connect_timeout_ms, std::string server)
+    : server_(std::move(server)) {
+  // libpq counts whole seconds and takes 1 as 2; the URL may set its own.
+  const std::string timeout = std::to_string(std::max(2, (connect_timeout_ms + 999) / 1000));
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "chatbot", url.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (conn_ == nullptr)
+    throw StoreUnavailable("PostgreSQL " + server_ + ": connect: out of memory");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    const std::string why = TrimmedMessage(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw StoreUnavailable("PostgreSQL " + server_ + ": cannot connect: " + why);
+  }
+  PQsetClientEncoding(conn_, "UTF8");
+  // The server's notices ("relation already exists, skipping") are not
+  // for the people running the service; errors come back as results.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
+}
+
+PgConnection::~PgConnection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+bool PgConnection::broken() const {
+  return failed_ || conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+}
+
+void PgConnection::Poll() {
+  if (conn_ == nullptr) return;
+  if (PQconsumeInput(conn_) == 0) failed_ = true;
+}
+
+bool PgConnection::in_transaction() const {
+  return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
+
+PgResult PgConnection::Check(pg_result* raw, std::string_view operation) {
+  PgResult result(raw);
+  const ExecStatusType status = raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state != nullptr ? state : "";
+  const std::string why = TrimmedMessage(raw != nullptr && PQresultErrorMessage(raw)[0] != '\0'
+                                             ? PQresultErrorMessage(raw)
+                                             : PQerrorMessage(conn_));
+  const std::string message = "PostgreSQL " + server_ + ": " + std::string(operation) + ": " + why;
+  if (PQstatus(conn_) != CONNECTION_OK || MeansUnavailable(sqlstate)) {
+    failed_ = true;
+    throw StoreUnavailable(message);
+  }
+  throw PgError(message, sqlstate);
+}
+
+PgResult PgConnection::Run(const PgStatement& statement, const PgParams& params,
+                           std::string_view operation) {
+  if (!prepared_.contains(statement.name)) {
+    Check(PQprepare(conn_, statement.name, statement.sql.c_str(), 0, nullptr), operation);
+    prepared_.insert(statement.name);
+  }
+  const std::vector<const char*> values = params.Pointers();
+  return Check(
+      PQexecPrepared(conn_, statement.name, params.size(), values.data(), nullptr, nullptr, 0),
+      operation);
+}
+
+PgResult PgConnection::Execute(const std::string& sql, std::string_view operation) {
+  return Check(PQexec(conn_, sql.c_str()), operation);
+}
+
+PgResult PgConnection::Execute(const std::string& sql, const PgParams& params,
+                               std::string_view operation) {
+  const std::vector<const char*> values = params.Pointers();
+  return Check(
+      PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0),
+      operation);
+}
+
+}  // namespace chatbot::db

@@ -1,0 +1,118 @@
+// `chatbot serve` with store.backend = postgres against a throwaway
+// PostgreSQL server (postgres_server.h): chat turns and the first admin key
+// are stored there; while the database is stopped, chat is answered 503
+// with Retry-After at once and /health says the storage is unavailable;
+// when it is back, chat works again without restarting the service. A
+// server that cannot be reached at start stops the start, named.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "ci_skip.h"
+#include "http_client.h"
+#include "postgres_server.h"
+#include "security/postgres_key_store.h"
+#include "server_process.h"
+#include "store/postgres_session_store.h"
+
+namespace chatbot::testing {
+namespace {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+class PostgresBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (PostgresServer::BinDir().empty()) {
+      CHATBOT_SKIP("PostgreSQL 15 is not installed (/usr/lib/postgresql/15/bin)");
+    }
+    // A server of its own: this test stops and starts it.
+    postgres_ = std::make_unique<PostgresServer>();
+    url_ = postgres_->CreateDatabase();
+    InstallSharedModel(work_.path());
+  }
+
+  std::vector<std::string> PostgresArgs(const std::string& url) const {
+    return {"--set", "store.backend=postgres",
+            "--set", "store.postgres_url=" + url,
+            "--set", "store.postgres_connect_timeout_ms=500"};
+  }
+
+  static HttpResult Chat(HttpClient& client, const std::string& session, const std::string& text) {
+    json::object body{{"message", text}};
+    if (!session.empty()) body["session_id"] = session;
+    return client.Post("/v1/chat", body);
+  }
+
+  TempDir work_{"chatbot-pg-serve"};
+  std::unique_ptr<PostgresServer> postgres_;
+  std::string url_;
+};
+
+TEST_F(PostgresBackendTest, ChatsThroughAnOutageWithoutARestart) {
+  ServerProcess serve({work_.path(), PostgresArgs(url_), {}});
+  serve.Start();
+  HttpClient client(serve.port());
+
+  HttpResult r = Chat(client, "", "where is my order");
+  ASSERT_EQ(r.status, 200) << r.Describe() << serve.Describe();
+  const std::string session(r.Json().at("session_id").as_string());
+  r = Chat(client, session, "thanks");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+
+  // The turns and the first admin key are in PostgreSQL.
+  db::PgOptions options{.url = url_, .pool_size = 2, .connect_timeout_ms = 2000};
+  {
+    store::PostgresSessionStore sessions(options);
+    const auto stored = sessions.GetSession(session, true);
+    ASSERT_TRUE(stored.has_value());
+    ASSERT_EQ(stored->turns.size(), 2u);
+    EXPECT_EQ(stored->turns[0].user_text, "where is my order");
+    EXPECT_EQ(stored->turns[1].user_text, "thanks");
+    security::PostgresKeyStore keys(options);
+    EXPECT_EQ(keys.List().size(), 1u);
+  }
+
+  postgres_->Stop();
+  const Clock::time_point start = Clock::now();
+  r = Chat(client, session, "are you there");
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_EQ(r.status, 503) << r.Describe();
+  EXPECT_FALSE(r.Header("retry-after").empty()) << r.Describe();
+  EXPECT_LT(seconds, 2.0);
+  EXPECT_EQ(Chat(client, "", "a new conversation").status, 503);
+  const HttpResult health = client.Get("/health");
+  EXPECT_EQ(health.status, 503) << health.Describe();
+  EXPECT_EQ(health.Json().at("storage"), "unavailable") << health.Describe();
+  EXPECT_EQ(health.Json().at("reason"), "session storage is unavailable") << health.Describe();
+
+  postgres_->Start();
+  r = Chat(client, session, "hello again");
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.Json().at("turn"), 3) << r.Describe();
+  EXPECT_EQ(client.Get("/health").status, 200);
+  EXPECT_EQ(Chat(client, "", "a new conversation").status, 200);
+  EXPECT_EQ(serve.Terminate(), 0) << serve.Describe();
+}
+
+TEST_F(PostgresBackendTest, AnUnreachableServerStopsTheStartNamingIt) {
+  postgres_->Stop();  // nothing listens on its port now
+  const std::string where = "127.0.0.1:" + std::to_string(postgres_->port()) + "/postgres";
+  ServerProcess serve({work_.path(), PostgresArgs(postgres_->Url()), {}});
+  try {
+    serve.Start();
+    FAIL() << "serve started without its database";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("exited with status"), std::string::npos) << what;
+    EXPECT_EQ(what.find("exited with status 0 "), std::string::npos) << what;
+    EXPECT_NE(what.find(where), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace chatbot::testing
