@@ -133,8 +133,7 @@ int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
 
   const int64_t cutoff_ms = NowMs() - idle_ms;
   const store::CleanResult cleaned =
-      store::CleanSessions(settings.sessions.path, settings.sessions.synchronous == "full",
-                           cutoff_ms, !args.no_vacuum, idle_text);
+      store::CleanSessions(settings, cutoff_ms, !args.no_vacuum, idle_text);
   if (!cleaned.database) {
     std::printf("Deleted 0 sessions: there is no database at %s.\n",
                 settings.sessions.path.c_str());

@@ -100,7 +100,8 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
     loaded.classifier = loaded.ensemble;
   }
   for (const auto& [needed, name] :
-       {std::pair{need_svm, kSvmDirectory}, std::pair{need_bert, kBertDirectory}}) {
+       {std::pair{need_svm, kSvmDirectory}, std::pair{need_bert, kBertDirectory},
+        std::pair{need_use, kUseDirectory}}) {
     if (needed && !loaded.domain) loaded.domain = ReadModelDomain(models_dir / name);
   }
   if ((need_bert || need_use) && options.batching && options.batching_options.cache_capacity > 0) {

@@ -43,7 +43,7 @@ struct LoadedClassifier {
   std::string kind;  // "svm", "bert", "use" or "ensemble"
   // The replies of the data the models were trained on (model_domain.h),
   // from the first loaded model directory that carries them (the SVM's,
-  // then BERT's); nullopt when none does.
+  // then BERT's, then USE's); nullopt when none does.
   std::optional<TrainingData> domain;
 };
 

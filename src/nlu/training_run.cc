@@ -301,10 +301,11 @@ TrainingRunResult TrainUse(const TrainingRunOptions& options) {
                         {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
                          {"hyperparameters", hyperparameters},
                          {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
+                         {"heldout_learned", result.refitted},
                          {"training_seconds", result.seconds},
                          {"encoding_seconds", result.encode_seconds}},
                         result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples);
+                        result.smoke_examples, &run.data);
   const EvaluationReport& r = result.heldout;
   out.summary = fmt::format(
       "trained use model {} in {:.1f}s ({:.1f}s encoding): {} examples, {} intents; held-out ({} "

@@ -3,6 +3,7 @@
 #include "bert/safetensors.h"
 #include "common/error.h"
 #include "nlu/calibration.h"
+#include "nlu/model_domain.h"
 #include "nlu/model_manifest.h"
 #include "nlu/prediction_builder.h"
 #include "nlu/use_encoder_files.h"
@@ -87,7 +88,8 @@ std::vector<IntentPrediction> UseIntentModel::PredictBatch(std::span<const std::
 }
 
 void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample>& heldout,
-                          const std::vector<TrainingExample>& smoke) const {
+                          const std::vector<TrainingExample>& smoke,
+                          const TrainingData* domain) const {
   if (encoder_files_.size() != 2) {
     throw ModelError("the USE model cannot be saved without its encoder's files");
   }
@@ -111,6 +113,7 @@ void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample
         "\n";
   }
   files[kSmokeFile] = smoke_lines;
+  if (domain != nullptr) files[kDomainFile] = DomainToJson(*domain);
   boost::json::object manifest = manifest_;
   manifest["format"] = kUseModelFormat;
   manifest["format_version"] = kUseModelFormatVersion;

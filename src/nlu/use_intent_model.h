@@ -73,8 +73,10 @@ class UseIntentModel final : public IntentClassifier {
   void SetEncoderFiles(std::map<std::string, std::string> files) {
     encoder_files_ = std::move(files);
   }
+  // `domain`: the training data, whose replies the directory carries
+  // (model_domain.h); null: none.
   void Save(const std::filesystem::path& dir, const std::vector<TrainingExample>& heldout,
-            const std::vector<TrainingExample>& smoke) const;
+            const std::vector<TrainingExample>& smoke, const TrainingData* domain = nullptr) const;
   // Loads and verifies a model directory. Throws ModelError.
   static std::unique_ptr<UseIntentModel> Load(const std::filesystem::path& dir);
 

@@ -76,10 +76,10 @@ std::string SessionText(const Session& session) {
   return out;
 }
 
-CleanResult CleanSessions(const fs::path& path, bool full_sync, int64_t cutoff_ms, bool vacuum,
+CleanResult CleanSessions(const Settings& settings, int64_t cutoff_ms, bool vacuum,
                           const std::string& idle_text) {
   CleanResult result;
-  const auto store = OpenExistingSessionStore(path, full_sync);
+  const auto store = OpenExistingSessionStore(settings);
   if (store == nullptr) return result;
   result.database = true;
   result.deleted = store->DeleteSessionsUpdatedBefore(cutoff_ms);

@@ -38,11 +38,12 @@ struct CleanResult {
   uintmax_t bytes_before = 0;
   uintmax_t bytes_after = 0;
 };
-// Deletes the sessions of the database at `path` (when there is one) last
-// active before `cutoff_ms`, logs it, then gives the freed pages back to the
-// file system when `vacuum`. `idle_text` says in the log why.
-CleanResult CleanSessions(const std::filesystem::path& path, bool full_sync, int64_t cutoff_ms,
-                          bool vacuum, const std::string& idle_text);
+// Deletes the sessions of the database OpenExistingSessionStore opens (when
+// there is one) last active before `cutoff_ms`, logs it, then gives the
+// freed pages back to the file system when `vacuum`. `idle_text` says in
+// the log why.
+CleanResult CleanSessions(const Settings& settings, int64_t cutoff_ms, bool vacuum,
+                          const std::string& idle_text);
 
 }  // namespace chatbot::store
 

@@ -53,7 +53,7 @@ class ChatConcurrencyTest : public ::testing::TestWithParam<test_support::Backen
 TEST_P(ChatConcurrencyTest, TwoInstancesOnOneSessionStoreEveryTurnInOrder) {
   Settings settings;
   settings.paths.data = {std::string(CHATBOT_SOURCE_DIR) + "/data/domain"};
-  const auto engine = LoadDialogueEngine(settings);
+  const auto engine = LoadDialogueEngine(settings, LoadDomain(settings));
   const OutOfScopeClassifier classifier;
   auto store_a = location_.OpenSessions();
   auto store_b = location_.OpenSessions();
