@@ -32,9 +32,9 @@ using ::testing::Not;
 const fs::path kSourceDir = CHATBOT_SOURCE_DIR;
 const fs::path kBinary = CHATBOT_BINARY;
 const std::string kDomain = (kSourceDir / "data" / "domain").string();
-const std::vector<std::string> kSections = {"paths",    "logging",  "bot",    "nlu",      "server",
-                                            "sessions", "security", "tls",    "dialogue", "svm",
-                                            "bert",     "ensemble", "backup", "monitoring", "web"};
+const std::vector<std::string> kSections = {
+    "paths", "logging",  "bot", "nlu",  "server",   "sessions", "store",      "security",
+    "tls",   "dialogue", "svm", "bert", "ensemble", "backup",   "monitoring", "web"};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
