@@ -1,8 +1,9 @@
 // Everything that answers turns, loaded together: the classifier from the
 // models directory ([paths] models, through nlu/classifier_loader.h) and,
 // from the replies the model carries (else [paths] data's; DomainFor in
-// chat_service.h), the dialogue engine and the bot's welcome. The server (at start and on every reload), `chatbot chat` and the
-// desktop client's local mode load through here, so that they answer alike.
+// chat_service.h), the dialogue engine and the bot's welcome. The server (at start and on every
+// reload), `chatbot chat` and the desktop client's local mode load through here, so that they
+// answer alike.
 #ifndef CHATBOT_DIALOGUE_CHAT_MODELS_H_
 #define CHATBOT_DIALOGUE_CHAT_MODELS_H_
 

@@ -280,7 +280,6 @@ class Background {
   pid_t pid_ = -1;
 };
 
-
 TEST_F(MetricsTest, ARealPrometheusScrapesTheServiceWithTheShippedConfiguration) {
   const fs::path prometheus = FindProgram("prometheus");
   if (prometheus.empty()) CHATBOT_SKIP("prometheus is not installed (scripts/setup.sh)");
