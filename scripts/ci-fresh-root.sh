@@ -134,6 +134,17 @@ build_root() {
   # ephemeral loopback ports, so the root's package scripts start nothing.
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
+  # The machine's own trust settings, as a fresh machine of this kind has
+  # them (like its apt sources above): the certificate authorities it adds
+  # to Debian's, and npm's file naming the system bundle (npm, being Node,
+  # trusts only its own bundle otherwise). Without them setup's npm fetch
+  # fails with SELF_SIGNED_CERT_IN_CHAIN where the registry is reached
+  # through an inspecting proxy.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null
+  fi
+  [ -s /etc/npmrc ] && cp /etc/npmrc "$root/etc/npmrc"
 }
 
 copy_checkout() {
