@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <thread>
 
 #include "common/error.h"
 #include "common/time.h"
@@ -55,10 +56,17 @@ std::string_view ReplyKind(const DialogueReply& reply) {
 
 namespace {
 
-// Appends tried per turn before a conflict is reported (503): each retry
-// follows a turn another instance stored meanwhile, so only a session
-// flooded from many instances at once runs out of them.
-constexpr int kMaxTurnAttempts = 10;
+// How long a turn keeps retrying its append before the conflict is
+// reported (503). Each retry follows a turn another instance stored
+// meanwhile; an instance that keeps sending turns without a pause can win
+// many rounds in a row (its read and append follow each other at once), so
+// the bound is a time, not a count, and each retry waits a little longer
+// (up to 5 ms), which lets the other instance's next read come after it.
+constexpr auto kTurnRetryBudget = std::chrono::seconds(5);
+
+void WaitBeforeRetry(int attempt) {
+  std::this_thread::sleep_for(std::chrono::microseconds(250 * std::min(attempt, 20)));
+}
 
 }  // namespace
 
@@ -118,7 +126,8 @@ std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const Cha
       sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
       break;
     } catch (const store::TurnConflict&) {
-      if (attempt >= kMaxTurnAttempts) throw;
+      if (std::chrono::steady_clock::now() - started > kTurnRetryBudget) throw;
+      WaitBeforeRetry(attempt);
     }
   }
   return out;
