@@ -3,12 +3,14 @@
 // sessions, keys, models and configuration while the service keeps serving
 // (ops/backup.h, ops/backup_plan.h, ops/backup_report.h).
 
+#include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "cli/ops_commands.h"
+#include "cli/commands.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -18,6 +20,14 @@
 
 namespace chatbot::cli {
 namespace {
+
+struct BackupArgs {
+  std::string dest;              // the backups folder; empty: backup.dir
+  int64_t keep = -1;             // -1: backup.keep
+  std::string max_age;           // "30d"; empty: backup.max_age_days
+  std::string which = "latest";  // verify: NAME, latest or a path
+  bool json = false;             // list
+};
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -33,8 +43,6 @@ bool Retention(const Settings& settings, const BackupArgs& args, int64_t* keep,
   if (ms) *max_age_seconds = *ms / 1000;
   return ms.has_value();
 }
-
-}  // namespace
 
 int RunBackupCreate(const GlobalOptions& global, const BackupArgs& args) {
   const Configuration config = LoadConfiguration(global);
@@ -109,6 +117,49 @@ int RunBackupPrune(const GlobalOptions& global, const BackupArgs& args) {
               removed.empty() ? "." : ": ", JoinNames(removed).c_str());
   if (!removed.empty()) AppLog()->info("backup prune removed {}", JoinNames(removed));
   return kExitOk;
+}
+
+}  // namespace
+
+void AddBackupCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  auto backup = std::make_shared<BackupArgs>();
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "Back up the sessions, API keys, models and configuration into backups/<UTC time>/ while "
+      "the service keeps serving; or list, verify and prune backups");
+  backup_cmd->require_subcommand(0, 1);
+  const auto add_dest = [backup](CLI::App* cmd) {
+    cmd->add_option("--dest", backup->dest, "The backups folder (default: backup.dir)");
+  };
+  const auto add_retention = [backup](CLI::App* cmd) {
+    cmd->add_option("--keep", backup->keep, "Keep this many newest backups (default: backup.keep)")
+        ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+    cmd->add_option("--max-age", backup->max_age,
+                    "Remove backups older than this, e.g. 30d, never the newest (default: "
+                    "backup.max_age_days)");
+  };
+  add_dest(backup_cmd);
+  add_retention(backup_cmd);
+  auto* list_cmd = backup_cmd->add_subcommand("list", "List the backups, oldest first");
+  add_dest(list_cmd);
+  list_cmd->add_flag("--json", backup->json, "One JSON object per line");
+  OnParse(list_cmd, run, [&global, backup] { return RunBackupList(global, *backup); });
+  auto* verify_cmd = backup_cmd->add_subcommand(
+      "verify", "Check a backup's files against its manifest (exit 0 sound, 1 damaged)");
+  verify_cmd->add_option("backup", backup->which, "NAME, latest or a backup folder")
+      ->capture_default_str();
+  add_dest(verify_cmd);
+  OnParse(verify_cmd, run, [&global, backup] { return RunBackupVerify(global, *backup); });
+  auto* prune_cmd =
+      backup_cmd->add_subcommand("prune", "Remove old backups by count and age (never the newest)");
+  add_dest(prune_cmd);
+  add_retention(prune_cmd);
+  OnParse(prune_cmd, run, [&global, backup] { return RunBackupPrune(global, *backup); });
+  backup_cmd->callback([run, &global, backup, backup_cmd] {
+    if (backup_cmd->get_subcommands().empty()) {
+      *run = [&global, backup] { return RunBackupCreate(global, *backup); };
+    }
+  });
 }
 
 }  // namespace chatbot::cli

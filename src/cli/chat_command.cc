@@ -4,8 +4,10 @@
 // conversation is stored as a session (`chatbot sessions show ID`).
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "common/logging.h"
@@ -14,6 +16,11 @@
 #include "store/open_session_store.h"
 
 namespace chatbot::cli {
+namespace {
+
+struct ChatArgs {
+  std::string session_id;  // empty: a new session
+};
 
 int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   const Configuration config = LoadConfiguration(global);
@@ -71,6 +78,18 @@ int RunChat(const GlobalOptions& global, const ChatArgs& args) {
   if (interactive) std::printf("\nGoodbye.\n");
   if (!session_id.empty()) std::fprintf(stderr, "Session %s stored.\n", session_id.c_str());
   return kExitOk;
+}
+
+}  // namespace
+
+void AddChatCommand(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  auto args = std::make_shared<ChatArgs>();
+  auto* cmd = app.add_subcommand(
+      "chat",
+      "Talk to the bot on the console, as POST /v1/chat does (trains the default model first "
+      "when none exists); the conversation is stored as a session");
+  cmd->add_option("--session", args->session_id, "Continue this stored session");
+  OnParse(cmd, run, [&global, args] { return RunChat(global, *args); });
 }
 
 }  // namespace chatbot::cli

@@ -1,9 +1,11 @@
 // `chatbot config show|template|reference`.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "cli/commands.h"
 
 namespace chatbot::cli {
+namespace {
 
 int RunConfigShow(const GlobalOptions& global) {
   const Configuration config = LoadConfiguration(global);
@@ -19,6 +21,19 @@ int RunConfigTemplate() {
 int RunConfigReference() {
   std::printf("%s", Configuration::ReferenceTable().c_str());
   return kExitOk;
+}
+
+}  // namespace
+
+void AddConfigCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  auto* cmd = app.add_subcommand("config", "Inspect the configuration");
+  cmd->require_subcommand(1);
+  OnParse(cmd->add_subcommand("show", "Print the effective configuration and each value's origin"),
+          run, [&global] { return RunConfigShow(global); });
+  OnParse(cmd->add_subcommand("template", "Print a configuration file with every default"), run,
+          RunConfigTemplate);
+  OnParse(cmd->add_subcommand("reference", "Print the settings reference table (Markdown)"), run,
+          RunConfigReference);
 }
 
 }  // namespace chatbot::cli

