@@ -88,6 +88,9 @@ void AddOpsCommands(CLI::App& app, const GlobalOptions& global, OpsArgs* args,
   restore_cmd->add_flag("--force", restore.force,
                         "Restore even while a service uses the data (restart it at once)");
   restore_cmd->add_flag("--no-config", restore.no_config, "Leave the configuration file as it is");
+  restore_cmd->add_flag("--replace-database", restore.replace_database,
+                        "store.backend = postgres: restore into a database that already holds "
+                        "tables, dropping and recreating the backup's tables there");
   restore_cmd->add_option("--only", restore.only,
                           "Restore only this item: sessions, keys, admin_key, config or "
                           "model/NAME (repeatable)");
