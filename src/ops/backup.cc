@@ -80,6 +80,13 @@ std::optional<uint64_t> UnsignedValue(const json::value* v) {
   return std::nullopt;
 }
 
+// {"table": rows, ...} for a database item of the manifest.
+json::object TablesJson(const std::map<std::string, int64_t>& table_rows) {
+  json::object tables;
+  for (const auto& [table, rows] : table_rows) tables[table] = rows;
+  return tables;
+}
+
 // "20261129T002747Z" for the current time.
 std::string BackupNameNow() {
   return FormatUtc(std::time(nullptr), "%Y%m%dT%H%M%SZ");
@@ -192,9 +199,7 @@ BackupResult CreateBackup(const BackupOptions& options) {
           digests[item.stored] = {Sha256FileHex(target), fs::file_size(target)};
           entry["schema_version"] = info.user_version;
           entry["application_id"] = info.application_id;
-          json::object tables;
-          for (const auto& [table, rows] : info.table_rows) tables[table] = rows;
-          entry["tables"] = std::move(tables);
+          entry["tables"] = TablesJson(info.table_rows);
           break;
         }
         case BackupItemKind::kFile:
@@ -207,9 +212,7 @@ BackupResult CreateBackup(const BackupOptions& options) {
           digests[item.stored] = {Sha256FileHex(target), fs::file_size(target)};
           entry["server_version"] = info.server_version;
           entry["snapshot_at"] = info.snapshot_at;
-          json::object tables;
-          for (const auto& [table, rows] : info.table_rows) tables[table] = rows;
-          entry["tables"] = std::move(tables);
+          entry["tables"] = TablesJson(info.table_rows);
           break;
         }
         case BackupItemKind::kDirectory: {

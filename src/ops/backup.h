@@ -43,6 +43,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatbot::ops {
@@ -56,6 +57,11 @@ inline constexpr const char* kDatabaseRole = "database";
 enum class BackupItemKind { kSqlite, kDirectory, kFile, kPostgres };
 
 struct BackupItem {
+  BackupItem() = default;
+  BackupItem(BackupItemKind kind, std::string role, std::filesystem::path source,
+             std::string stored)
+      : kind(kind), role(std::move(role)), source(std::move(source)), stored(std::move(stored)) {}
+
   BackupItemKind kind = BackupItemKind::kFile;
   std::string role;              // "sessions", "keys", "model/svm", "config"
   std::filesystem::path source;  // where it lives; a missing one is recorded as absent

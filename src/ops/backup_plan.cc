@@ -19,15 +19,6 @@ std::string FileName(const std::string& path, const char* fallback) {
   return name.empty() ? fallback : name;
 }
 
-BackupItem Item(BackupItemKind kind, std::string role, fs::path source, std::string stored) {
-  BackupItem item;
-  item.kind = kind;
-  item.role = std::move(role);
-  item.source = std::move(source);
-  item.stored = std::move(stored);
-  return item;
-}
-
 }  // namespace
 
 std::vector<BackupItem> BackupItems(const Configuration& config) {
@@ -37,28 +28,28 @@ std::vector<BackupItem> BackupItems(const Configuration& config) {
     // The sessions and the keys both live in the one database.
     const db::PgOptions pg = db::PgOptionsFromSettings(s);
     BackupItem database =
-        Item(BackupItemKind::kPostgres, kDatabaseRole, "", "database/chatbot.pgdump");
+        BackupItem(BackupItemKind::kPostgres, kDatabaseRole, "", "database/chatbot.pgdump");
     database.connection = pg.url;
     database.connect_timeout_ms = pg.connect_timeout_ms;
     items.push_back(std::move(database));
   } else {
-    items.push_back(Item(BackupItemKind::kSqlite, "sessions", s.sessions.path,
-                         "sessions/" + FileName(s.sessions.path, "sessions.db")));
-    items.push_back(Item(BackupItemKind::kSqlite, "keys", s.security.database,
-                         "keys/" + FileName(s.security.database, "keys.db")));
+    items.push_back(BackupItem(BackupItemKind::kSqlite, "sessions", s.sessions.path,
+                               "sessions/" + FileName(s.sessions.path, "sessions.db")));
+    items.push_back(BackupItem(BackupItemKind::kSqlite, "keys", s.security.database,
+                               "keys/" + FileName(s.security.database, "keys.db")));
   }
-  items.push_back(Item(BackupItemKind::kFile, "admin_key", s.security.admin_key_file,
-                       "keys/" + FileName(s.security.admin_key_file, "admin.key")));
+  items.push_back(BackupItem(BackupItemKind::kFile, "admin_key", s.security.admin_key_file,
+                             "keys/" + FileName(s.security.admin_key_file, "admin.key")));
   for (const std::string& name : ModelNames(s.paths.models)) {
-    items.push_back(Item(BackupItemKind::kDirectory, "model/" + name,
-                         fs::path(s.paths.models) / name, "model/" + name));
+    items.push_back(BackupItem(BackupItemKind::kDirectory, "model/" + name,
+                               fs::path(s.paths.models) / name, "model/" + name));
   }
   if (config.file()) {
-    items.push_back(Item(BackupItemKind::kFile, "config", *config.file(),
-                         "config/" + FileName(config.file()->string(), "chatbot.toml")));
+    items.push_back(BackupItem(BackupItemKind::kFile, "config", *config.file(),
+                               "config/" + FileName(config.file()->string(), "chatbot.toml")));
   } else {
     // Recorded as absent: the service ran on the embedded defaults.
-    items.push_back(Item(BackupItemKind::kFile, "config", "", "config/chatbot.toml"));
+    items.push_back(BackupItem(BackupItemKind::kFile, "config", "", "config/chatbot.toml"));
   }
   return items;
 }

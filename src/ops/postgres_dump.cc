@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "db/pg_connection.h"
+#include "ops/backup_files.h"
 #include "ops/child_process.h"
 
 namespace chatbot::ops {
@@ -21,15 +22,6 @@ namespace {
 constexpr const char* kListTables =
     "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', "
     "'information_schema') ORDER BY 1, 2";
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string TableName(const std::string& schema, const std::string& table) {
   return schema == "public" ? table : schema + "." + table;
