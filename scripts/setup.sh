@@ -42,6 +42,10 @@ PACKAGES=(
   # start a throwaway cluster of their own (initdb, pg_ctl); the service
   # itself needs only libpq.
   postgresql
+  # pg_dump and pg_restore: `chatbot backup` and `restore` with
+  # store.backend = postgres dump and restore the database with them
+  # (src/ops/postgres_dump.h), also on machines without a server.
+  postgresql-client
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core

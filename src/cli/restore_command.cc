@@ -37,6 +37,9 @@ void AddRestoreCommand(CLI::App& app, const GlobalOptions& global, std::function
   cmd->add_flag("--force", args->force,
                 "Restore even while a service uses the data (restart it at once)");
   cmd->add_flag("--no-config", args->no_config, "Leave the configuration file as it is");
+  cmd->add_flag("--replace-database", args->replace_database,
+                "store.backend = postgres: restore into a database that already holds "
+                "tables, dropping and recreating the backup's tables there");
   cmd->add_option("--only", args->only,
                   "Restore only this item: sessions, keys, admin_key, config or "
                   "model/NAME (repeatable)");

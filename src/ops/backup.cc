@@ -20,7 +20,9 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "db/pg_connection.h"
 #include "ops/backup_files.h"
+#include "ops/postgres_dump.h"
 #include "ops/sqlite_backup.h"
 
 namespace chatbot::ops {
@@ -40,6 +42,8 @@ const char* KindName(BackupItemKind kind) {
       return "directory";
     case BackupItemKind::kFile:
       return "file";
+    case BackupItemKind::kPostgres:
+      return "postgres";
   }
   return "file";
 }
@@ -74,6 +78,13 @@ std::optional<uint64_t> UnsignedValue(const json::value* v) {
   if (v->is_uint64()) return v->as_uint64();
   if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
   return std::nullopt;
+}
+
+// {"table": rows, ...} for a database item of the manifest.
+json::object TablesJson(const std::map<std::string, int64_t>& table_rows) {
+  json::object tables;
+  for (const auto& [table, rows] : table_rows) tables[table] = rows;
+  return tables;
 }
 
 // "20261129T002747Z" for the current time.
@@ -156,15 +167,19 @@ BackupResult CreateBackup(const BackupOptions& options) {
       if (!IsSafeRelative(item.stored)) {
         throw IoError("backup item " + item.role + ": bad stored path '" + item.stored + "'");
       }
+      const bool postgres = item.kind == BackupItemKind::kPostgres;
       json::object entry{
           {"role", item.role},
           {"kind", KindName(item.kind)},
-          {"source", item.source.empty() ? std::string()
-                                         : fs::absolute(item.source).lexically_normal().string()},
+          {"source", postgres              ? db::DescribeServer(item.connection)
+                     : item.source.empty() ? std::string()
+                                           : fs::absolute(item.source).lexically_normal().string()},
           {"path", item.stored}};
-      const bool present = !item.source.empty() && (item.kind == BackupItemKind::kDirectory
-                                                        ? fs::is_directory(item.source, error)
-                                                        : fs::is_regular_file(item.source, error));
+      const bool present =
+          postgres ? !item.connection.empty()
+                   : !item.source.empty() && (item.kind == BackupItemKind::kDirectory
+                                                  ? fs::is_directory(item.source, error)
+                                                  : fs::is_regular_file(item.source, error));
       entry["present"] = present;
       if (!present) {
         items.push_back(std::move(entry));
@@ -184,14 +199,22 @@ BackupResult CreateBackup(const BackupOptions& options) {
           digests[item.stored] = {Sha256FileHex(target), fs::file_size(target)};
           entry["schema_version"] = info.user_version;
           entry["application_id"] = info.application_id;
-          json::object tables;
-          for (const auto& [table, rows] : info.table_rows) tables[table] = rows;
-          entry["tables"] = std::move(tables);
+          entry["tables"] = TablesJson(info.table_rows);
           break;
         }
         case BackupItemKind::kFile:
           digests[item.stored] = CopyFileHashed(item.source, target);
           break;
+        case BackupItemKind::kPostgres: {
+          const PostgresDumpInfo info =
+              DumpPostgresDatabase(item.connection, item.connect_timeout_ms, target);
+          ::chmod(target.c_str(), 0600);  // pg_dump fsyncs what it wrote
+          digests[item.stored] = {Sha256FileHex(target), fs::file_size(target)};
+          entry["server_version"] = info.server_version;
+          entry["snapshot_at"] = info.snapshot_at;
+          entry["tables"] = TablesJson(info.table_rows);
+          break;
+        }
         case BackupItemKind::kDirectory: {
           std::string problem;
           for (int attempt = 1;; ++attempt) {
@@ -294,7 +317,7 @@ std::vector<BackupSummary> ListBackups(const fs::path& root) {
           if (present && present->is_bool() && !present->as_bool()) continue;
           const std::string role = StringField(*i, "role");
           summary.roles.push_back(role);
-          if (role == "sessions") {
+          if (role == "sessions" || role == "database") {
             const json::value* tables = i->if_contains("tables");
             if (tables && tables->is_object()) {
               const json::value* rows = tables->as_object().if_contains("sessions");
@@ -422,6 +445,22 @@ BackupVerification VerifyBackup(const fs::path& dir) {
             if (rows.is_int64() && (it == info.table_rows.end() || it->second != rows.as_int64())) {
               v.problems.push_back(fmt::format("{}: table {} does not hold the {} rows recorded",
                                                path, std::string(table), rows.as_int64()));
+            }
+          }
+        }
+      } catch (const Error& e) {
+        v.problems.push_back(role + ": " + e.what());
+      }
+    } else if (kind == "postgres") {
+      if (!digests.count(path) || damaged.count(path)) continue;  // already reported
+      try {
+        const std::set<std::string> dumped = CheckPostgresDump(dir / path);
+        if (const json::value* tables = item->if_contains("tables");
+            tables && tables->is_object()) {
+          for (const auto& [table, rows] : tables->as_object()) {
+            if (!dumped.count(std::string(table))) {
+              v.problems.push_back(
+                  fmt::format("{}: holds no data of table {}", path, std::string(table)));
             }
           }
         }

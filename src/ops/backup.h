@@ -12,6 +12,10 @@
 //               "tables": {"sessions": 100000, "turns": 250000}}, ...,
 //              {"role": "model/svm", "kind": "directory", "format", "version"},
 //              {"role": "keys", "kind": "sqlite", "present": false}],
+//    with store.backend = postgres the sessions and keys are one item instead:
+//              {"role": "database", "kind": "postgres", "source": "host:port/db",
+//               "path": "database/chatbot.pgdump", "server_version", "snapshot_at",
+//               "tables": {"sessions": 100000, "turns": 250000, "api_keys": 3, ...}},
 //    "files": {"sessions/sessions.db": {"sha256": "...", "bytes": 123}, ...}}
 // It is written as backups/.partial-<name>/ and renamed into place when
 // complete, so a backup folder with a manifest is a complete one.
@@ -20,13 +24,17 @@
 // online backup API as one snapshot each (sqlite_backup.h); model folders
 // are replaced whole by training (renameat2), so a folder copied during a
 // retrain is detected by checking the copy against the model's own
-// manifest, and copied again.
+// manifest, and copied again. A PostgreSQL database is dumped by pg_dump
+// from one exported snapshot (postgres_dump.h).
 //
 // Restore is all or nothing: it verifies the backup first, copies every
 // item beside its target (the same file system, so the final step is a
 // rename), checks the copies, and only then swaps them in one by one
 // (renameat2 RENAME_EXCHANGE); if a swap fails, those already done are
 // swapped back, so a failed restore leaves the current data as it was.
+// A PostgreSQL database is restored by the caller's restore_database (with
+// pg_restore, in one transaction) after every file is staged and before the
+// files are swapped in, so a refused database restore changes nothing.
 #ifndef CHATBOT_OPS_BACKUP_H_
 #define CHATBOT_OPS_BACKUP_H_
 
@@ -35,6 +43,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatbot::ops {
@@ -42,14 +51,25 @@ namespace chatbot::ops {
 inline constexpr const char* kBackupFormat = "chatbot-backup";
 inline constexpr int64_t kBackupFormatVersion = 1;
 inline constexpr const char* kBackupManifest = "manifest.json";
+// The role of the PostgreSQL database (sessions and keys) in a backup.
+inline constexpr const char* kDatabaseRole = "database";
 
-enum class BackupItemKind { kSqlite, kDirectory, kFile };
+enum class BackupItemKind { kSqlite, kDirectory, kFile, kPostgres };
 
 struct BackupItem {
+  BackupItem() = default;
+  BackupItem(BackupItemKind kind, std::string role, std::filesystem::path source,
+             std::string stored)
+      : kind(kind), role(std::move(role)), source(std::move(source)), stored(std::move(stored)) {}
+
   BackupItemKind kind = BackupItemKind::kFile;
   std::string role;              // "sessions", "keys", "model/svm", "config"
   std::filesystem::path source;  // where it lives; a missing one is recorded as absent
   std::string stored;            // relative path inside the backup ("sessions/sessions.db")
+  // kPostgres: the libpq connection string (never written to the manifest:
+  // it may hold a password) and how long connecting may take.
+  std::string connection;
+  int connect_timeout_ms = 0;
 };
 
 struct BackupOptions {
@@ -78,7 +98,7 @@ struct BackupSummary {
   std::string created_at;
   std::string host;
   uint64_t bytes = 0;
-  int64_t sessions = -1;  // rows of the sessions table; -1 when unknown
+  int64_t sessions = -1;  // rows of the sessions table (SQLite or PostgreSQL); -1 when unknown
   std::vector<std::string> roles;
   std::string problem;  // "" for a readable manifest
   boost::json::object manifest;
@@ -103,8 +123,9 @@ struct BackupVerification {
 };
 
 // Every file's size and SHA-256 against the manifest, no file missing or
-// unlisted, every database copy a sound SQLite file (quick_check), every
-// model folder consistent with its own manifest. Never throws for a damaged
+// unlisted, every database copy a sound SQLite file (quick_check) or a
+// pg_dump archive pg_restore reads to its end with the data of every table
+// recorded, every model folder consistent with its own manifest. Never throws for a damaged
 // backup: the problems say what is wrong.
 BackupVerification VerifyBackup(const std::filesystem::path& dir);
 
@@ -125,6 +146,11 @@ struct RestoreOptions {
   std::vector<RestoreTarget> targets;
   // Progress lines ("verified 12 files", "restored sessions -> ...").
   std::function<void(const std::string&)> log;
+  // Restores a PostgreSQL item of the backup: its manifest entry and the
+  // dump file; returns where it went ("host:port/database"). Unset: such an
+  // item is skipped. Throwing stops the restore before any file is swapped in.
+  std::function<std::string(const boost::json::object& item, const std::filesystem::path& dump)>
+      restore_database;
   // Testing: fail (IoError) after this many items have been swapped in,
   // to exercise the rollback; -1 never.
   int fail_after_swaps = -1;

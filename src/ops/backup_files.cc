@@ -93,6 +93,15 @@ std::string StringField(const json::object& object, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
+std::string QuoteIdentifier(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string RandomSuffix() {
   std::random_device random;
   return fmt::format("{}-{:08x}", ::getpid(), random());

@@ -1,6 +1,7 @@
 // The file work backup.cc and restore.cc share, private to src/ops:
 // copying files and folders while hashing them, temporary names next to a
-// target, and reading the backup manifest's fields.
+// target, reading the backup manifest's fields, and quoting the names of the
+// tables whose rows the database items count.
 #ifndef CHATBOT_OPS_BACKUP_FILES_H_
 #define CHATBOT_OPS_BACKUP_FILES_H_
 
@@ -35,6 +36,9 @@ void CopyTreeHashed(const std::filesystem::path& from, const std::filesystem::pa
 
 // The string at `key`, or "" when absent or not a string.
 std::string StringField(const boost::json::object& object, std::string_view key);
+
+// An SQL identifier in double quotes (SQLite and PostgreSQL alike).
+std::string QuoteIdentifier(const std::string& name);
 
 // "<pid>-<8 random hex digits>", for temporary names.
 std::string RandomSuffix();

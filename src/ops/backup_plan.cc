@@ -4,6 +4,7 @@
 
 #include "common/logging.h"
 #include "common/strings.h"
+#include "db/pg_settings.h"
 #include "ops/model_check.h"
 
 namespace chatbot::ops {
@@ -22,24 +23,33 @@ std::string FileName(const std::string& path, const char* fallback) {
 
 std::vector<BackupItem> BackupItems(const Configuration& config) {
   const Settings& s = config.settings();
-  std::vector<BackupItem> items = {
-      {BackupItemKind::kSqlite, "sessions", s.sessions.path,
-       "sessions/" + FileName(s.sessions.path, "sessions.db")},
-      {BackupItemKind::kSqlite, "keys", s.security.database,
-       "keys/" + FileName(s.security.database, "keys.db")},
-      {BackupItemKind::kFile, "admin_key", s.security.admin_key_file,
-       "keys/" + FileName(s.security.admin_key_file, "admin.key")},
-  };
+  std::vector<BackupItem> items;
+  if (s.store.backend == "postgres") {
+    // The sessions and the keys both live in the one database.
+    const db::PgOptions pg = db::PgOptionsFromSettings(s);
+    BackupItem database =
+        BackupItem(BackupItemKind::kPostgres, kDatabaseRole, "", "database/chatbot.pgdump");
+    database.connection = pg.url;
+    database.connect_timeout_ms = pg.connect_timeout_ms;
+    items.push_back(std::move(database));
+  } else {
+    items.push_back(BackupItem(BackupItemKind::kSqlite, "sessions", s.sessions.path,
+                               "sessions/" + FileName(s.sessions.path, "sessions.db")));
+    items.push_back(BackupItem(BackupItemKind::kSqlite, "keys", s.security.database,
+                               "keys/" + FileName(s.security.database, "keys.db")));
+  }
+  items.push_back(BackupItem(BackupItemKind::kFile, "admin_key", s.security.admin_key_file,
+                             "keys/" + FileName(s.security.admin_key_file, "admin.key")));
   for (const std::string& name : ModelNames(s.paths.models)) {
-    items.push_back({BackupItemKind::kDirectory, "model/" + name, fs::path(s.paths.models) / name,
-                     "model/" + name});
+    items.push_back(BackupItem(BackupItemKind::kDirectory, "model/" + name,
+                               fs::path(s.paths.models) / name, "model/" + name));
   }
   if (config.file()) {
-    items.push_back({BackupItemKind::kFile, "config", *config.file(),
-                     "config/" + FileName(config.file()->string(), "chatbot.toml")});
+    items.push_back(BackupItem(BackupItemKind::kFile, "config", *config.file(),
+                               "config/" + FileName(config.file()->string(), "chatbot.toml")));
   } else {
     // Recorded as absent: the service ran on the embedded defaults.
-    items.push_back({BackupItemKind::kFile, "config", "", "config/chatbot.toml"});
+    items.push_back(BackupItem(BackupItemKind::kFile, "config", "", "config/chatbot.toml"));
   }
   return items;
 }
@@ -47,11 +57,13 @@ std::vector<BackupItem> BackupItems(const Configuration& config) {
 std::vector<RestoreTarget> RestoreTargets(const Configuration& config,
                                           const std::vector<std::string>& roles, bool with_config) {
   const Settings& s = config.settings();
-  std::vector<RestoreTarget> targets = {
-      {"sessions", s.sessions.path},
-      {"keys", s.security.database},
-      {"admin_key", s.security.admin_key_file},
-  };
+  std::vector<RestoreTarget> targets;
+  // With PostgreSQL the sessions and keys are the database's (restore_run.h).
+  if (s.store.backend != "postgres") {
+    targets.push_back({"sessions", s.sessions.path});
+    targets.push_back({"keys", s.security.database});
+  }
+  targets.push_back({"admin_key", s.security.admin_key_file});
   for (const std::string& role : roles) {
     if (role.starts_with("model/") && role.size() > 6 && role.find('/', 6) == std::string::npos &&
         role.find("..") == std::string::npos) {

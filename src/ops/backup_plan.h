@@ -2,6 +2,8 @@
 //   role        kind       from                          stored as
 //   sessions    sqlite     sessions.path                 sessions/<file>
 //   keys        sqlite     security.database             keys/<file>
+//   database    postgres   store.postgres_url(_file)     database/chatbot.pgdump
+//                          (instead of sessions and keys with store.backend = postgres)
 //   admin_key   file       security.admin_key_file       keys/<file>
 //   model/NAME  directory  paths.models/NAME             model/NAME
 //   config      file       the configuration file read   config/<file>

@@ -113,6 +113,7 @@ RestoreResult RestoreBackup(const RestoreOptions& options) {
   std::map<std::string, const RestoreTarget*> targets;
   for (const RestoreTarget& t : options.targets) targets[t.role] = &t;
   std::vector<Staged> plan;
+  std::vector<const json::object*> databases;  // PostgreSQL items
   std::set<std::string> backed_up;
   for (const json::value& item_value : manifest.at("items").as_array()) {
     const json::object* item = item_value.if_object();
@@ -121,6 +122,14 @@ RestoreResult RestoreBackup(const RestoreOptions& options) {
     const json::value* present = item->if_contains("present");
     if (present && present->is_bool() && !present->as_bool()) continue;
     backed_up.insert(role);
+    if (StringField(*item, "kind") == "postgres") {
+      if (options.restore_database) {
+        databases.push_back(item);
+      } else {
+        result.skipped.push_back(role + ": a PostgreSQL database, not restored here");
+      }
+      continue;
+    }
     const auto target = targets.find(role);
     if (target == targets.end()) {
       result.skipped.push_back(role + ": no place for it in this configuration");
@@ -169,6 +178,13 @@ RestoreResult RestoreBackup(const RestoreOptions& options) {
         }
       }
       log(fmt::format("staged {} ({} files)", s.role, copied.size()));
+    }
+    for (const json::object* item : databases) {
+      const std::string role = StringField(*item, "role");
+      const std::string where =
+          options.restore_database(*item, options.backup / StringField(*item, "path"));
+      result.restored.push_back(role + " -> " + where);
+      log("restored " + role + " -> " + where);
     }
   } catch (...) {
     for (const Staged& s : plan) RemoveStaged(s);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,10 +16,13 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "db/pg_connection.h"
+#include "db/pg_settings.h"
 #include "ops/backup.h"
 #include "ops/backup_plan.h"
 #include "ops/data_lock.h"
 #include "ops/model_check.h"
+#include "ops/postgres_dump.h"
 
 namespace chatbot::ops {
 namespace {
@@ -119,6 +123,16 @@ bool RunRestore(const Configuration& config, const RestoreRunOptions& args) {
            std::find(args.only.begin(), args.only.end(), role) != args.only.end();
   };
 
+  if (selected(kDatabaseRole) &&
+      std::find(roles.begin(), roles.end(), kDatabaseRole) != roles.end() &&
+      settings.store.backend != "postgres") {
+    args.say("Restore refused: backup " + dir.string() +
+             " holds a PostgreSQL database and store.backend is " + settings.store.backend +
+             ": set store.backend = postgres and its connection, or restore other parts with "
+             "--only");
+    return false;
+  }
+
   bool stopped = false;
   std::string refused;
   const fs::path lock_path = DataLock::PathFor(settings.sessions.path);
@@ -132,6 +146,22 @@ bool RunRestore(const Configuration& config, const RestoreRunOptions& args) {
   options.backup = dir;
   for (RestoreTarget& target : RestoreTargets(config, roles, !args.no_config)) {
     if (selected(target.role)) options.targets.push_back(std::move(target));
+  }
+  if (selected(kDatabaseRole) && settings.store.backend == "postgres") {
+    options.restore_database = [&settings, &args](const json::object& item, const fs::path& dump) {
+      const db::PgOptions pg = db::PgOptionsFromSettings(settings);
+      std::map<std::string, int64_t> tables;
+      if (const json::value* t = item.if_contains("tables"); t && t->is_object()) {
+        for (const auto& [table, rows] : t->as_object()) {
+          if (rows.is_int64()) tables[std::string(table)] = rows.as_int64();
+        }
+      }
+      RestorePostgresDatabase(pg.url, pg.connect_timeout_ms, dump, args.replace_database, tables);
+      int64_t rows = 0;
+      for (const auto& [table, count] : tables) rows += count;
+      return fmt::format("{} ({} tables, {} rows)", db::DescribeServer(pg.url), tables.size(),
+                         rows);
+    };
   }
   options.log = [&args](const std::string& line) {
     args.say(line);

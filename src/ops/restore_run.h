@@ -10,6 +10,13 @@
 // service SIGTERM and waits for it to finish its requests and exit; `force`
 // restores anyway (the service then keeps writing to the files it had open,
 // which are no longer the restored ones: restart it at once).
+//
+// A backup of store.backend = postgres holds the database (role
+// "database"): it is restored with pg_restore into the database the current
+// configuration names, which must be empty unless `replace_database`
+// (postgres_dump.h); stop every instance first (the lock above covers only
+// a service on this machine). Restoring it with store.backend = sqlite is
+// refused.
 #ifndef CHATBOT_OPS_RESTORE_RUN_H_
 #define CHATBOT_OPS_RESTORE_RUN_H_
 
@@ -27,6 +34,7 @@ struct RestoreRunOptions {
   bool stop_server = false;       // stop a running service (SIGTERM) first
   bool force = false;             // restore even while a service uses the data
   bool no_config = false;         // leave the configuration file as it is
+  bool replace_database = false;  // PostgreSQL: restore into a database that holds tables
   std::vector<std::string> only;  // restore only these roles ("sessions", "model/svm", ...)
   // Each line of the report, as it happens.
   std::function<void(const std::string& line)> say;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "ops/backup_files.h"
 
 namespace chatbot::ops {
 namespace fs = std::filesystem;
@@ -80,15 +81,6 @@ class Connection {
   fs::path path_;
   sqlite3* db_ = nullptr;
 };
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 SqliteDatabaseInfo Describe(const Connection& db) {
   SqliteDatabaseInfo info;

@@ -228,11 +228,13 @@ asio::awaitable<ReadResult> HttpServer::Impl::ReadRequest(Connection& conn,
   bool continue_sent = false;
   bool framing_checked = false;
   conn.framing_error.reset();
+  conn.request.received_bytes = 0;
   for (;;) {
     if (buffer.size() > 0) {
       beast::error_code ec;
       const size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
+      conn.request.received_bytes += used;
       if (ec && ec != http::error::need_more) co_return Classify(ec);
       if (!framing_checked && parser.is_header_done()) {
         // Before any of the body is taken as such: a coding that does not
@@ -281,8 +283,8 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& conn, bool keep_aliv
   // treated like one that does not send its request in time.
   conn.stream.expires_after(options.read_timeout);
   auto [ec, n] = co_await asio::async_write(conn.stream, buffers, kNoThrow);
-  (void)n;
   if (ec) co_return false;
+  conn.response.sent_bytes = n;
   if (options.on_response) {
     const int64_t latency_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();

@@ -182,7 +182,8 @@ asio::awaitable<void> HttpServer::Impl::Reject(std::unique_ptr<internal::ServerS
   stream.expires_after(std::min<std::chrono::milliseconds>(options.read_timeout, kMaxLinger));
   beast::error_code ec;
   if (stream.is_tls()) std::tie(ec) = co_await stream.async_handshake(kNoThrow);
-  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_write(stream, buffers, kNoThrow);
+  if (!ec)
+    std::tie(ec, response.sent_bytes) = co_await asio::async_write(stream, buffers, kNoThrow);
   if (!ec) {
     if (options.on_response) {
       try {

@@ -224,6 +224,7 @@ void Service::Open() {
                                  const HttpRequest& request, const HttpResponse& response,
                                  int64_t latency_us) {
     metrics->ObserveRequest(request.path, response.status, latency_us);
+    metrics->ObserveTraffic(request.path, request.received_bytes, response.sent_bytes);
     log(request, response, latency_us);
   };
   p.http = std::make_unique<HttpServer>(std::move(http_options), p.handler);

@@ -24,6 +24,9 @@ Metric& Single(metrics::Family<Metric>& family) {
   return family.WithLabels(std::span<const std::string_view>());
 }
 
+constexpr std::string_view kEndpointClasses[] = {"chat",   "parse",   "sessions", "admin",
+                                                 "health", "metrics", "static",   "other"};
+
 }  // namespace
 
 std::string_view RouteLabel(std::string_view path) {
@@ -43,6 +46,23 @@ std::string_view RouteLabel(std::string_view path) {
   if (path.starts_with("/v1/admin/")) return "/v1/admin";
   if (path.starts_with("/v1/review/labels/")) return "/v1/review/labels/{id}";
   if (path.starts_with("/static/")) return "/static";
+  return "other";
+}
+
+std::string_view EndpointClass(std::string_view route) {
+  if (route == "/v1/chat") return "chat";
+  if (route.starts_with("/v1/parse")) return "parse";
+  if (route.starts_with("/v1/sessions")) return "sessions";
+  if (route.starts_with("/v1/admin") || route.starts_with("/v1/model") ||
+      route.starts_with("/v1/review")) {
+    return "admin";
+  }
+  if (route == "/health" || route == "/ready") return "health";
+  if (route == "/metrics") return "metrics";
+  if (route == "/" || route == "/admin" || route == "/demo" || route == "/widget.js" ||
+      route == "/static") {
+    return "static";
+  }
   return "other";
 }
 
@@ -86,7 +106,18 @@ ServiceMetrics::ServiceMetrics(std::string_view version)
           Single(registry_.AddGauge("chatbot_sessions_stored", "Sessions in the session store."))),
       sessions_deleted_(registry_.AddCounter(
           "chatbot_sessions_deleted_total",
-          "Sessions deleted by this process, by reason (api or retention).", {"reason"})) {
+          "Sessions deleted by this process, by reason (api or retention).", {"reason"})),
+      received_bytes_(registry_.AddCounter(
+          "chatbot_http_received_bytes_total",
+          "Bytes of HTTP requests read (head and body), by endpoint class.", {"class"})),
+      sent_bytes_(registry_.AddCounter(
+          "chatbot_http_sent_bytes_total",
+          "Bytes of HTTP responses written (head and body), by endpoint class.", {"class"})) {
+  // Every class from the start, so that rates exist before its first request.
+  for (std::string_view c : kEndpointClasses) {
+    received_bytes_.WithLabels({c});
+    sent_bytes_.WithLabels({c});
+  }
   const std::string build_version(version);
   registry_.AddCollector([build_version](metrics::MetricWriter& w) {
     w.Gauge("chatbot_build_info", "The running chatbot's version (always 1).", 1,
@@ -100,6 +131,12 @@ void ServiceMetrics::ObserveRequest(std::string_view path, int status, int64_t l
       status >= 0 && status < 600 ? std::string_view(StatusLabels()[status]) : "other";
   requests_.WithLabels({route, code}).Inc();
   request_duration_.WithLabels({route}).Observe(static_cast<double>(latency_us) * 1e-6);
+}
+
+void ServiceMetrics::ObserveTraffic(std::string_view path, uint64_t received, uint64_t sent) {
+  const std::string_view endpoint_class = EndpointClass(RouteLabel(path));
+  received_bytes_.WithLabels({endpoint_class}).Inc(received);
+  sent_bytes_.WithLabels({endpoint_class}).Inc(sent);
 }
 
 void ServiceMetrics::ObservePrediction(std::string_view model, std::string_view endpoint,

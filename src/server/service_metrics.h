@@ -20,10 +20,14 @@
 //   batch chatbot_prediction_cache_requests_total{model,result} counter: hit|miss
 //   chatbot_sessions_stored                             gauge
 //   chatbot_sessions_deleted_total{reason}              counter: api|retention
+//   chatbot_http_received_bytes_total{class}            counter: request bytes read
+//   chatbot_http_sent_bytes_total{class}                counter: response bytes written
 //   chatbot_build_info{version}                         gauge, 1
 // Routes are a fixed set (ids in paths become "/v1/sessions/{id}", the
 // administration paths "/v1/admin", unknown paths "other"), so no request
-// can create new series.
+// can create new series. The byte counters are by endpoint class, fewer
+// still (EndpointClass): the network bandwidth of capacity planning, per
+// kind of traffic.
 #ifndef CHATBOT_SERVER_SERVICE_METRICS_H_
 #define CHATBOT_SERVER_SERVICE_METRICS_H_
 
@@ -39,6 +43,11 @@ namespace chatbot::server {
 // The route label of a request path (see above).
 std::string_view RouteLabel(std::string_view path);
 
+// The class of a route label: "chat", "parse" (/v1/parse and batch),
+// "sessions", "admin" (/v1/admin, /v1/model, /v1/review), "health" (/health,
+// /ready), "metrics", "static" (the pages, /widget.js, /static) or "other".
+std::string_view EndpointClass(std::string_view route);
+
 class ServiceMetrics {
  public:
   explicit ServiceMetrics(std::string_view version = "0.1.0");
@@ -47,6 +56,9 @@ class ServiceMetrics {
 
   // A finished request (HttpServerOptions::on_response).
   void ObserveRequest(std::string_view path, int status, int64_t latency_us);
+  // Its bytes on the connection (HttpRequest::received_bytes,
+  // HttpResponse::sent_bytes).
+  void ObserveTraffic(std::string_view path, uint64_t received, uint64_t sent);
 
   // Counts a request as in flight for the object's lifetime.
   class InFlight {
@@ -95,6 +107,8 @@ class ServiceMetrics {
   metrics::CounterFamily& cache_;
   metrics::Gauge& sessions_stored_;
   metrics::CounterFamily& sessions_deleted_;
+  metrics::CounterFamily& received_bytes_;
+  metrics::CounterFamily& sent_bytes_;
 };
 
 }  // namespace chatbot::server

@@ -182,6 +182,50 @@ TEST_F(MetricsTest, ExposesRequestsPredictionsSessionsAndTheProcess) {
   EXPECT_EQ(after.at("chatbot_http_requests_total{route=\"/metrics\",status=\"200\"}"), 1);
 }
 
+TEST_F(MetricsTest, CountsTheBytesOfARequestAndItsResponseByEndpointClass) {
+  HttpClient client(server_->port());
+  const HttpHeaders auth = Auth();
+  const auto scrape = [&] {
+    const HttpResult r = client.Get("/metrics", auth);
+    EXPECT_EQ(r.status, 200) << r.Describe();
+    return ParseSamples(r.body);
+  };
+  const auto bytes = [](const std::map<std::string, double>& s, const std::string& direction,
+                        const std::string& endpoint_class) {
+    const auto it =
+        s.find("chatbot_http_" + direction + "_bytes_total{class=\"" + endpoint_class + "\"}");
+    return it == s.end() ? -1.0 : it->second;
+  };
+  const std::map<std::string, double> before = scrape();
+  // Every class is there from the start.
+  for (const char* c :
+       {"chat", "parse", "sessions", "admin", "health", "metrics", "static", "other"}) {
+    EXPECT_GE(bytes(before, "received", c), 0) << c;
+    EXPECT_GE(bytes(before, "sent", c), 0) << c;
+  }
+
+  // One request of a known size on a connection of its own; everything the
+  // server writes on it is the response.
+  const std::string body = R"({"text": "where is my order"})";
+  const std::string request =
+      "POST /v1/parse HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth[0].first + ": " + auth[0].second +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
+  const RawResult response = client.SendRaw(request, std::chrono::seconds(10));
+  ASSERT_TRUE(response.closed);
+  ASSERT_THAT(response.data, HasSubstr("HTTP/1.1 200"));
+
+  const std::map<std::string, double> after = scrape();
+  EXPECT_EQ(bytes(after, "received", "parse") - bytes(before, "received", "parse"),
+            static_cast<double>(request.size()));
+  EXPECT_EQ(bytes(after, "sent", "parse") - bytes(before, "sent", "parse"),
+            static_cast<double>(response.data.size()));
+  // Nothing else moved but the scrape's own class.
+  EXPECT_EQ(bytes(after, "received", "chat"), bytes(before, "received", "chat"));
+  EXPECT_EQ(bytes(after, "sent", "chat"), bytes(before, "sent", "chat"));
+  EXPECT_GT(bytes(after, "sent", "metrics"), bytes(before, "sent", "metrics"));
+}
+
 TEST_F(MetricsTest, OnlyOperatorsReadIt) {
   HttpClient client(server_->port());
   EXPECT_EQ(client.Get("/metrics").status, 403);

@@ -290,6 +290,29 @@ TEST(ServiceMetricsTest, RoutesAreAFixedSet) {
   EXPECT_EQ(RouteLabel(""), "other");
 }
 
+TEST(ServiceMetricsTest, CountsTrafficBytesByEndpointClass) {
+  EXPECT_EQ(EndpointClass(RouteLabel("/v1/chat")), "chat");
+  EXPECT_EQ(EndpointClass(RouteLabel("/v1/parse/batch")), "parse");
+  EXPECT_EQ(EndpointClass(RouteLabel("/v1/sessions/abc")), "sessions");
+  EXPECT_EQ(EndpointClass(RouteLabel("/v1/admin/keys/42")), "admin");
+  EXPECT_EQ(EndpointClass(RouteLabel("/v1/review/labels/7")), "admin");
+  EXPECT_EQ(EndpointClass(RouteLabel("/ready")), "health");
+  EXPECT_EQ(EndpointClass(RouteLabel("/metrics")), "metrics");
+  EXPECT_EQ(EndpointClass(RouteLabel("/static/app.css")), "static");
+  EXPECT_EQ(EndpointClass(RouteLabel("/etc/passwd")), "other");
+
+  ServiceMetrics metrics;
+  metrics.ObserveTraffic("/v1/chat", 300, 700);
+  metrics.ObserveTraffic("/v1/chat", 200, 100);
+  metrics.ObserveTraffic("/nowhere", 50, 90);
+  const std::string text = metrics.registry().Render();
+  EXPECT_THAT(text, HasSubstr("# TYPE chatbot_http_received_bytes_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("chatbot_http_received_bytes_total{class=\"chat\"} 500\n"));
+  EXPECT_THAT(text, HasSubstr("chatbot_http_sent_bytes_total{class=\"chat\"} 800\n"));
+  EXPECT_THAT(text, HasSubstr("chatbot_http_sent_bytes_total{class=\"other\"} 90\n"));
+  EXPECT_THAT(text, HasSubstr("chatbot_http_sent_bytes_total{class=\"static\"} 0\n"));
+}
+
 TEST(ServiceMetricsTest, RecordsRequestsPredictionsAndReplies) {
   ServiceMetrics metrics("9.9.9");
   metrics.ObserveRequest("/v1/parse", 200, 1500);
