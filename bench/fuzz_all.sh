@@ -37,8 +37,8 @@ printf '%-20s %14s %9s %7s %8s %8s\n' target executions exec/s cov ft crashes
 for target in $targets; do
   name=$(basename "$target" _fuzz)
   log="$findings/$name.log"
-  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}')
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}')
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{print $2}')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   crashes=$(find "$findings/$name" -type f | wc -l)
