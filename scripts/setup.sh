@@ -49,6 +49,11 @@ PACKAGES=(
   # The desktop client's screenshot test: a virtual X server (xvfb-run needs
   # xauth) and fonts, so that the pictures have text.
   xvfb xauth fonts-dejavu-core
+  # The fuzz targets (fuzz/, the fuzz preset): clang 14 with libFuzzer and
+  # the sanitizer runtimes (libclang-rt-14-dev), and its OpenMP runtime,
+  # which the BERT module's find_package(OpenMP) asks of clang at configure
+  # time.
+  clang-14 libclang-rt-14-dev libomp-14-dev
   # Benchmarks: Google Benchmark, and wrk, curl and sqlite3 in bench/*.sh.
   libbenchmark-dev wrk curl sqlite3
 )

@@ -518,7 +518,17 @@ void Loader::AddExample(std::string text, size_t intent, std::string source) {
 }
 
 TrainingData Loader::Finish() {
-  if (data_.examples.empty()) throw DataError("no training examples were loaded");
+  if (data_.examples.empty()) {
+    // Named, so that an empty or wrongly chosen file is found at once.
+    std::string named;
+    const size_t shown = std::min<size_t>(data_.files.size(), 5);
+    for (size_t i = 0; i < shown; ++i) named += (i > 0 ? ", " : "") + data_.files[i].string();
+    if (data_.files.size() > shown) {
+      named += " and " + std::to_string(data_.files.size() - shown) + " more";
+    }
+    throw DataError(named.empty() ? "no training examples were loaded: no training data file found"
+                                  : "no training examples were loaded from " + named);
+  }
   if (options_.training) {
     for (size_t i = 0; i < data_.intents.size(); ++i) {
       const std::string& name = data_.intents[i].name;

@@ -186,7 +186,9 @@ std::vector<int> SentencePieceTokenizer::Encode(std::string_view text) const {
   for (long pos = static_cast<long>(n); pos > 0;) {
     const int id = words[static_cast<size_t>(pos)];
     backward.push_back(id);
-    pos -= utf16_lengths_[static_cast<size_t>(id)];
+    // At least one position: an empty unknown piece (id 0) would otherwise
+    // never move the walk, and the request would hang.
+    pos -= std::max(1, utf16_lengths_[static_cast<size_t>(id)]);
   }
   std::vector<int> ids;
   ids.reserve(backward.size());

@@ -346,6 +346,21 @@ TEST_F(TrainingDataTest, RejectsDataWithoutExamples) {
               HasSubstr("no training examples"));
 }
 
+// Found by the training_jsonl fuzz target (fuzz/corpus/training_jsonl/
+// empty_file): the message named no file, so nobody could tell which one.
+TEST_F(TrainingDataTest, NamesTheFilesThatHeldNoExamples) {
+  EXPECT_THAT(LoadError("empty.jsonl", ""), HasSubstr("no training examples were loaded from " +
+                                                      (dir_ / "empty.jsonl").string()));
+  Write("folder/a.jsonl", "\n");
+  Write("folder/b.csv", "text,intent\n");
+  try {
+    LoadTrainingData({dir_ / "folder"});
+    ADD_FAILURE() << "a folder without examples loaded";
+  } catch (const DataError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("a.jsonl, " + (dir_ / "folder" / "b.csv").string()));
+  }
+}
+
 TEST_F(TrainingDataTest, DropsDuplicatesAndWarnsAboutConflicts) {
   const fs::path file = Write("data.yml",
                               "intents:\n"

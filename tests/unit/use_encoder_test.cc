@@ -142,6 +142,22 @@ TEST(SentencePieceTokenizerTest, ViterbiPrefersTheMoreProbableSegmentation) {
   EXPECT_EQ(tokenizer.Encode("ab\xFF"), (std::vector<int>{6, 0}));
 }
 
+// Found by the sentencepiece_vocab fuzz target (fuzz/corpus/
+// sentencepiece_vocab/empty_unknown_piece): with an empty piece 0, encoding
+// a text with an unknown code point never ended.
+TEST(SentencePieceTokenizerTest, AnEmptyUnknownPieceEndsTheWalk) {
+  const std::vector<VocabularyPiece> pieces = {{"", 0},   {"<s>", 0}, {"</s>", 0},     {"x1", 0},
+                                               {"x2", 0}, {"x3", 0},  {"\u2581a", -1}, {"b", -2}};
+  const SentencePieceTokenizer tokenizer(pieces);
+  // "a" alone is unknown, and an unknown piece scoring 0 wins over "\u2581a"
+  // (the reference's quirk, kept); the walk back then crosses unknown
+  // positions one at a time.
+  EXPECT_EQ(tokenizer.Encode("ab"), (std::vector<int>{0, 7}));
+  EXPECT_EQ(tokenizer.Encode("a\xC3\xA9"
+                             "b"),
+            (std::vector<int>{0, 7}));
+}
+
 TEST(SentencePieceTokenizerTest, VocabularyJsonRoundTripsAndRejectsGarbage) {
   const auto pieces = ParseVocabularyJson(R"([["a", -1.5], ["\u2581b", -2.25]])", "test");
   ASSERT_EQ(pieces.size(), 2u);

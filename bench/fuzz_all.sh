@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fuzzes every target of the fuzz preset (fuzz/) for SECONDS each, from its
+# checked-in seed corpus, and prints a table: target, executions, executions
+# per second, coverage (libFuzzer's cov: edges and ft: features at the end)
+# and crashes. Builds the preset first. New inputs go to a scratch corpus per
+# target; crashing inputs to build/fuzz/findings/<target>/ (the lines of
+# libFuzzer's output are in build/fuzz/findings/<target>.log).
+# Usage: bench/fuzz_all.sh [SECONDS] [TARGET_REGEX]   (default 60, all)
+# JOBS=N runs N targets at once (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+only="${2:-.}"
+jobs="${JOBS:-1}"
+scripts/build.sh fuzz >/dev/null
+findings=build/fuzz/findings
+mkdir -p "$findings"
+
+fuzz_one() {
+  local target="$1" name
+  name=$(basename "$target" _fuzz)
+  local work
+  work=$(mktemp -d)
+  mkdir -p "$findings/$name"
+  "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+    -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work" "fuzz/corpus/$name" \
+    >"$findings/$name.log" 2>&1 || true
+  rm -rf "$work"
+}
+export -f fuzz_one
+export seconds findings
+
+targets=$(ls build/fuzz/fuzz/*_fuzz | grep -E "$only")
+printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}'
+
+printf '%-20s %14s %9s %7s %8s %8s\n' target executions exec/s cov ft crashes
+for target in $targets; do
+  name=$(basename "$target" _fuzz)
+  log="$findings/$name.log"
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}')
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{print $2}')
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  crashes=$(find "$findings/$name" -type f | wc -l)
+  printf '%-20s %14s %9s %7s %8s %8s\n' "$name" "${runs:-?}" "${rate:-?}" "${cov:-?}" \
+    "${ft:-?}" "$crashes"
+done

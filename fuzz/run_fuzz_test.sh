@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# One fuzz target as a CTest test: replays every input of its checked-in
+# corpus, then fuzzes from it for SECONDS. New inputs go to a scratch folder
+# (the checked-in corpus stays as it is); a crash is saved in the working
+# directory (crash-<sha1>) and fails the test.
+# Usage: run_fuzz_test.sh TARGET CORPUS SECONDS
+set -euo pipefail
+target="$1" corpus="$2" seconds="$3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  -print_final_stats=1 -artifact_prefix="$PWD/$(basename "$target")-" "$work" "$corpus"
