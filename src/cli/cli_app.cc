@@ -186,6 +186,8 @@ int RunCommandLine(int argc, char** argv) {
   SecurityArgs security;
   AddSecurityCommands(app, global, &security, &run);
 
+  AddClusterCommand(app, global, &run);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

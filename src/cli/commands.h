@@ -4,6 +4,7 @@
 #define CHATBOT_CLI_COMMANDS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,10 @@ int RunSessionsShow(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args);
 int RunSessionsLabels(const GlobalOptions& global, const SessionsArgs& args);
+
+// `chatbot cluster status`: the instances sharing the store (cluster_command.cc).
+int RunClusterStatus(const GlobalOptions& global);
+void AddClusterCommand(CLI::App& app, const GlobalOptions& global, std::function<int()>* run);
 
 }  // namespace chatbot::cli
 
