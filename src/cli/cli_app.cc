@@ -37,7 +37,7 @@ int RunCommandLine(int argc, char** argv) {
   for (AddCommands* add :
        {AddTrainCommands, AddPredictCommand, AddEvaluateCommand, AddConfigCommands, AddChatCommand,
         AddServeCommand, AddSessionsCommands, AddModelCheckCommands, AddBackupCommands,
-        AddRestoreCommand, AddKeysCommands, AddLockdownCommands}) {
+        AddRestoreCommand, AddKeysCommands, AddLockdownCommands, AddClusterCommands}) {
     add(app, global, &run);
   }
 

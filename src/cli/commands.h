@@ -30,6 +30,7 @@ AddCommands AddBackupCommands;      // backup [list|verify|prune]
 AddCommands AddRestoreCommand;      // restore
 AddCommands AddKeysCommands;        // keys create|list|show|rotate|revoke|update
 AddCommands AddLockdownCommands;    // lockdown on|off|status
+AddCommands AddClusterCommands;     // cluster status
 
 // Trains the SVM on [paths] data when [paths] models has none (the first
 // `serve` or `chat` of a fresh install).

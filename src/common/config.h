@@ -97,6 +97,16 @@ struct Settings {
     friend bool operator==(const Store&, const Store&) = default;
   } store;
 
+  // How instances sharing a PostgreSQL store keep in step (docs/scaling.md):
+  // heartbeats, the re-read behind the change notifications, stale instances.
+  struct Cluster {
+    std::string address;          // host:port others reach this instance at; empty: derived
+    int64_t heartbeat_ms = 1000;  // an instance records itself this often
+    int64_t stale_after_s = 10;   // silent this long: listed as gone
+    int64_t resync_s = 5;         // keys, lockdown and model re-read this often (postgres)
+    friend bool operator==(const Cluster&, const Cluster&) = default;
+  } cluster;
+
   // Authentication, roles, rate limits, allowlists, lockdown (docs/security.md).
   struct Security {
     std::string database = "data/security/keys.db";          // API keys and lockdown (SQLite)

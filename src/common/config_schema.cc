@@ -159,6 +159,23 @@ const std::vector<SettingDefinition>& Definitions() {
                   "pool); past it the request is answered 503 with Retry-After.",
        .min = 100, .max = 600000},
 
+      {CHATBOT_SETTING(cluster, address),
+       .comment = "The address (host:port) this instance is listed with in cluster status;\n"
+                  "empty: server.host and the port listened on (this machine's name when\n"
+                  "host is a wildcard address)."},
+      {CHATBOT_SETTING(cluster, heartbeat_ms),
+       .comment = "How often an instance records its heartbeat (address, model version).",
+       .min = 100, .max = 60000},
+      {CHATBOT_SETTING(cluster, stale_after_s),
+       .comment = "An instance without a heartbeat for this long is listed as gone;\n"
+                  "one silent for an hour is forgotten.",
+       .min = 1, .max = 3600},
+      {CHATBOT_SETTING(cluster, resync_s),
+       .comment = "With store.backend = postgres: keys, lockdown and the serving model\n"
+                  "version are re-read this often, in case a change notification was lost\n"
+                  "(changes arrive at once by notification).",
+       .min = 1, .max = 3600},
+
       {CHATBOT_SETTING(security, database),
        .comment = "SQLite database of the API keys (hashes only) and the lockdown state.",
        .non_empty = true},
@@ -233,7 +250,9 @@ const std::vector<SettingDefinition>& Definitions() {
        .min = 1, .max = 1000000},
       {CHATBOT_SETTING(security, refresh_ms),
        .comment = "How often serve looks for key and lockdown changes made by the command\n"
-                  "line; the CLI waits this long before it reports a change in force.",
+                  "line; the CLI waits this long before it reports a change in force.\n"
+                  "With store.backend = postgres changes arrive by notification instead,\n"
+                  "and cluster.resync_s is the poll.",
        .min = 10, .max = 60000},
       {CHATBOT_SETTING(security, usage_flush_s),
        .comment = "Key usage counters are written to the database this often.", .min = 1,

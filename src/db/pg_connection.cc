@@ -186,6 +186,20 @@ void PgConnection::Poll() {
   if (PQconsumeInput(conn_) == 0) failed_ = true;
 }
 
+int PgConnection::socket() const {
+  return conn_ != nullptr ? PQsocket(conn_) : -1;
+}
+
+std::optional<PgNotification> PgConnection::NextNotification() {
+  if (conn_ == nullptr) return std::nullopt;
+  PGnotify* notify = PQnotifies(conn_);
+  if (notify == nullptr) return std::nullopt;
+  PgNotification out{notify->relname != nullptr ? notify->relname : "",
+                     notify->extra != nullptr ? notify->extra : ""};
+  PQfreemem(notify);
+  return out;
+}
+
 bool PgConnection::in_transaction() const {
   return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }

@@ -90,6 +90,12 @@ class PgResult {
   pg_result* result_;
 };
 
+// A notification a LISTENing connection received (NOTIFY channel, 'payload').
+struct PgNotification {
+  std::string channel;
+  std::string payload;
+};
+
 // A statement known by name, prepared on each connection the first time it
 // runs there.
 struct PgStatement {
@@ -120,6 +126,11 @@ class PgConnection {
   void Poll();
   // Inside a transaction block (or failed one).
   bool in_transaction() const;
+  // The socket to wait on for what the server sends (notifications); -1
+  // when there is none.
+  int socket() const;
+  // A notification that Poll() or a statement read, oldest first.
+  std::optional<PgNotification> NextNotification();
   const std::string& server() const { return server_; }
 
  private:

@@ -30,7 +30,10 @@
 // snapshot before they return, so a revoked key is refused from the next
 // request on, keep-alive connections included; changes made by another
 // process (the CLI) are noticed by a background thread that compares
-// SQLite's PRAGMA data_version every [security] refresh_ms (100 ms).
+// SQLite's PRAGMA data_version every [security] refresh_ms (100 ms). With
+// PostgreSQL, another instance's change calls Refresh() at once through a
+// notification (server/cluster_sync.h), and the thread's poll runs every
+// [cluster] resync_s, in case one was lost.
 //
 // Usage counters (requests, refusals, last use) are counted in memory and
 // written to the database in one transaction every [security]

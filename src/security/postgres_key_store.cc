@@ -94,8 +94,12 @@ const PgStatement kSetLockdown{
     "set_lockdown",
     "INSERT INTO lockdown(id, active, since_ms, set_by, reason) VALUES(1, $1, $2, $3, $4) "
     "ON CONFLICT(id) DO UPDATE SET active = $1, since_ms = $2, set_by = $3, reason = $4"};
+// The notification is delivered to every listener when the transaction
+// commits, and never when it rolls back.
 const PgStatement kBump{"bump_keys_version",
-                        "UPDATE keys_version SET version = version + 1 WHERE id = 1"};
+                        std::string("WITH bumped AS (UPDATE keys_version SET version = version + 1 "
+                                    "WHERE id = 1 RETURNING version) SELECT pg_notify('") +
+                            PostgresKeyStore::kChangesChannel + "', version::text) FROM bumped"};
 const PgStatement kVersion{"keys_version", "SELECT version FROM keys_version WHERE id = 1"};
 
 std::optional<KeyHash> ReadHash(const PgResult& r, int row, int column) {

@@ -7,6 +7,10 @@
 // so it moves when someone else committed a change (the SQLite store's
 // PRAGMA data_version semantics). Usage counters do not bump it: they are
 // written every few seconds by every instance and change no decision.
+//
+// The same transaction sends NOTIFY chatbot_keys (kChangesChannel), so that
+// every instance listening (server/cluster_sync.h) reloads its key table at
+// once instead of waiting for its next poll.
 #ifndef CHATBOT_SECURITY_POSTGRES_KEY_STORE_H_
 #define CHATBOT_SECURITY_POSTGRES_KEY_STORE_H_
 
@@ -20,6 +24,8 @@ namespace chatbot::security {
 class PostgresKeyStore final : public KeyStore {
  public:
   static constexpr int64_t kSchemaVersion = 1;
+  // Notified (payload: the new version) by every committed key or lockdown change.
+  static constexpr const char* kChangesChannel = "chatbot_keys";
 
   // Connects and migrates (component "keys"). Throws StoreUnavailable
   // naming the server when it cannot be reached.

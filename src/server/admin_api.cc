@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/logging.h"
 #include "security/key_json.h"
+#include "server/cluster_sync.h"
 #include "server/json_response.h"
 
 namespace chatbot::server {
@@ -122,6 +123,10 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
     if (path == "/v1/admin/config") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
       return SetJson(response, 200, json::object{{"config", config_text_}});
+    }
+    if (ClusterSync* cluster = cluster_.load(); path == "/v1/admin/cluster" && cluster) {
+      if (method != "GET") return MethodNotAllowed(response, "GET");
+      return SetJson(response, 200, cluster->StatusJson());
     }
     SetError(response, 404, "not_found", "no resource at " + path);
   } catch (const BadRequest& e) {

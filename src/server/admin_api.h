@@ -1,10 +1,11 @@
 // The admin API under /v1/admin (docs/api.md, "Admin"): API keys, the
-// lockdown and the effective configuration. The same operations as
+// lockdown, the effective configuration and the cluster's instances. The same operations as
 // `chatbot keys` and `chatbot lockdown`, audited with the calling key as the
 // actor. ApiHandler routes here after the pipeline admitted an admin.
 #ifndef CHATBOT_SERVER_ADMIN_API_H_
 #define CHATBOT_SERVER_ADMIN_API_H_
 
+#include <atomic>
 #include <string>
 
 #include "security/access_control.h"
@@ -12,11 +13,17 @@
 
 namespace chatbot::server {
 
+class ClusterSync;
+
 class AdminApi {
  public:
   // `access` is not owned. `config_text`: what GET /v1/admin/config shows
   // (Configuration::Describe()).
   AdminApi(security::AccessControl* access, std::string config_text);
+
+  // GET /v1/admin/cluster lists `cluster`'s instances (not owned); without
+  // one it is 404.
+  void set_cluster(ClusterSync* cluster) { cluster_.store(cluster); }
 
   // Answers a request whose path starts with /v1/admin.
   void Handle(const HttpRequest& request, const security::Principal& principal,
@@ -33,6 +40,8 @@ class AdminApi {
 
   security::AccessControl* access_;
   std::string config_text_;
+  // Set once the server listens (the address names its port).
+  std::atomic<ClusterSync*> cluster_{nullptr};
 };
 
 }  // namespace chatbot::server

@@ -39,6 +39,12 @@ class ApiHandler final : public HttpHandler {
   // an operator would be. Call before the server starts.
   void EnableSecurity(security::AccessControl* access, std::string config_text);
 
+  // Serves GET /v1/admin/cluster from `cluster` (not owned); after
+  // EnableSecurity, before the server starts.
+  void EnableCluster(ClusterSync* cluster) {
+    if (admin_) admin_->set_cluster(cluster);
+  }
+
   // What GET /metrics shows; the owner adds its collectors and records the
   // finished requests (HttpServerOptions::on_response) here.
   ServiceMetrics& metrics() { return *metrics_; }

@@ -12,8 +12,9 @@ namespace chatbot::server {
 ModelRegistry::ModelRegistry(const Settings& settings, nlu::ClassifierLoadOptions load)
     : settings_(settings), load_(std::move(load)) {}
 
-void ModelRegistry::Reload() {
-  std::lock_guard lock(reload_mutex_);
+void ModelRegistry::Reload(bool publish) {
+  std::unique_lock lock(reload_mutex_);
+  std::shared_ptr<const ModelSnapshot> published;
   try {
     auto snapshot = std::make_shared<ModelSnapshot>();
     snapshot->directory = settings_.paths.models;
@@ -28,13 +29,16 @@ void ModelRegistry::Reload() {
                      snapshot->directory.string());
     }
     AppLog()->info("answering with the {} model", snapshot->models.kind);
-    current_.store(std::move(snapshot));
+    current_.store(snapshot);
     last_error_.clear();
+    published = std::move(snapshot);
   } catch (const std::exception& e) {
     last_error_ = WithoutSourceLocation(e.what());
     AppLog()->error("model reload refused: {}", last_error_);
     throw;
   }
+  lock.unlock();
+  if (publish && on_published_) on_published_(*published);
 }
 
 std::string ModelRegistry::State() const {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,8 +49,15 @@ class ModelRegistry {
   ModelRegistry(const Settings& settings, nlu::ClassifierLoadOptions load);
 
   // Loads the model and the domain's replies and swaps them in. Throws
-  // ModelError / DataError (the current snapshot, if any, stays).
-  void Reload();
+  // ModelError / DataError (the current snapshot, if any, stays). With
+  // `publish` (a reload asked of this instance: POST /v1/model/reload,
+  // SIGHUP), on_published runs after a success, for the cluster to follow
+  // (server/cluster_sync.h); a reload that follows the cluster passes false.
+  void Reload(bool publish = true);
+
+  // Set before serving; called on the reloading thread.
+  using OnPublished = std::function<void(const ModelSnapshot& snapshot)>;
+  void set_on_published(OnPublished on_published) { on_published_ = std::move(on_published); }
 
   // The current snapshot, or null when no model was ever loaded.
   std::shared_ptr<const ModelSnapshot> Current() const { return current_.load(); }
@@ -69,6 +77,7 @@ class ModelRegistry {
   std::atomic<std::shared_ptr<const ModelSnapshot>> current_;
   mutable std::mutex reload_mutex_;  // one reload at a time
   std::string last_error_;
+  OnPublished on_published_;
 };
 
 }  // namespace chatbot::server

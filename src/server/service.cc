@@ -18,6 +18,7 @@
 #include "security/rate_limiter_factory.h"
 #include "server/access_log.h"
 #include "server/api_handler.h"
+#include "server/cluster_sync.h"
 #include "server/expensive_requests.h"
 #include "server/http_server.h"
 #include "server/model_registry.h"
@@ -153,6 +154,8 @@ struct Service::Parts {
   security::AuditLog audit;
   security::AccessControl access;
   std::unique_ptr<HttpServer> http;
+  // Heartbeats, and with PostgreSQL the changes of the other instances.
+  std::unique_ptr<ClusterSync> cluster;
   std::unique_ptr<ops::GpuMonitor> gpus;
 };
 
@@ -190,7 +193,14 @@ void Service::Stop() {
 
 void Service::Open() {
   const Settings& settings = config_.settings();
-  parts_ = std::make_unique<Parts>(settings, security::SecurityOptions::FromConfiguration(config_));
+  security::SecurityOptions security_options =
+      security::SecurityOptions::FromConfiguration(config_);
+  if (settings.store.backend == "postgres") {
+    // Changes arrive by notification (cluster_sync.h): the poll only covers
+    // a lost one.
+    security_options.refresh_interval = std::chrono::seconds(settings.cluster.resync_s);
+  }
+  parts_ = std::make_unique<Parts>(settings, std::move(security_options));
   Parts& p = *parts_;
   try {
     p.models.Reload();
@@ -235,6 +245,13 @@ void Service::Open() {
     AppLog()->info("GPU metrics from {}", p.gpus->source());
   }
   p.http->Start();
+  const int64_t started_at_ms =
+      NowMs() -
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count();
+  p.cluster = std::make_unique<ClusterSync>(settings, InstanceAddress(settings, p.http->port()),
+                                            started_at_ms, &p.models, &p.access);
+  p.cluster->Start();
+  p.handler->EnableCluster(p.cluster.get());
   p.handler->set_ready(true);
   const double ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
   AppLog()->info("listening on {}:{} (ready in {:.0f} ms)", settings.server.host, p.http->port(),
@@ -294,8 +311,9 @@ void Service::Close() {
   Parts& p = *parts_;
   p.handler->set_ready(false);
   p.http->Stop();
-  p.access.Stop();     // writes the usage and refusals counted since the last flush
-  p.sessions.reset();  // closes the database (checkpoints the WAL)
+  if (p.cluster) p.cluster->Stop();  // deletes its row: it is no longer listed
+  p.access.Stop();                   // writes the usage and refusals counted since the last flush
+  p.sessions.reset();                // closes the database (checkpoints the WAL)
   AppLog()->info("stopped");
   FlushLogs();
 }

@@ -33,7 +33,7 @@ const fs::path kSourceDir = CHATBOT_SOURCE_DIR;
 const fs::path kBinary = CHATBOT_BINARY;
 const std::string kDomain = (kSourceDir / "data" / "domain").string();
 const std::vector<std::string> kSections = {
-    "paths", "logging",  "bot", "nlu",  "server",   "sessions", "store",      "security",
+    "paths", "logging",  "bot", "nlu",  "server",   "sessions", "store",      "cluster", "security",
     "tls",   "dialogue", "svm", "bert", "ensemble", "backup",   "monitoring", "web"};
 
 constexpr int kExitOk = 0;

@@ -334,8 +334,8 @@ TEST_F(ConfigTest, UnknownSectionsAndTopLevelKeysInFileAreRejected) {
   EXPECT_EQ(ErrorOf([&] { Load(section); }),
             section.string() +
                 ":3: unknown section [sv] (known sections: paths, logging, bot, nlu, server, "
-                "sessions, store, security, tls, dialogue, svm, bert, ensemble, backup, "
-                "monitoring, web)");
+                "sessions, store, cluster, security, tls, dialogue, svm, bert, ensemble, "
+                "backup, monitoring, web)");
   const auto top = WriteFile("top.toml", "top_k = 3\n");
   EXPECT_THAT(ErrorOf([&] { Load(top); }),
               HasSubstr(top.string() + ":1: unknown key 'top_k': settings belong in a section"));
@@ -367,9 +367,8 @@ TEST_F(ConfigTest, UnknownOrMalformedFlagsAreRejected) {
               HasSubstr("flag --set svm.cc=1: unknown key 'svm.cc' (known keys in [svm]: c, "));
   EXPECT_EQ(ErrorOf([] { Load(std::nullopt, {}, {"foo.bar=1"}); }),
             "flag --set foo.bar=1: unknown section [foo] (known sections: paths, logging, bot, "
-            "nlu, server, sessions, store, security, tls, dialogue, svm, bert, ensemble, backup, "
-            "monitoring, "
-            "web)");
+            "nlu, server, sessions, store, cluster, security, tls, dialogue, svm, bert, ensemble, "
+            "backup, monitoring, web)");
   EXPECT_THAT(ErrorOf([] { Load(std::nullopt, {}, {"top_k=1"}); }),
               HasSubstr("flag --set top_k=1: unknown key 'top_k': expected section.key"));
   EXPECT_EQ(ErrorOf([] { Load(std::nullopt, {}, {"nlu.top_k"}); }),
