@@ -84,7 +84,6 @@ std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const Cha
   out.new_session = out.session_id.empty();
   if (out.new_session) out.session_id = NewSessionId();
   std::lock_guard lock(SessionLock(out.session_id));
-  if (out.new_session) sessions_->CreateSession(out.session_id, received, request.owner);
   // The classification does not depend on the session: once per turn.
   const auto started = std::chrono::steady_clock::now();
   out.prediction = models.classifier.Predict(request.message, top_k_);
@@ -96,7 +95,7 @@ std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const Cha
   // turns are stored, in order, each decided from the state it follows.
   for (int attempt = 1;; ++attempt) {
     std::optional<store::Session> session;
-    if (out.new_session && attempt == 1) {
+    if (out.new_session) {
       session.emplace();
       session->summary.id = out.session_id;
       session->summary.created_at_ms = received;
@@ -123,7 +122,14 @@ std::optional<ChatTurn> ChatService::Reply(const ChatRequest& request, const Cha
     turn.received_at_ms = received;
     turn.replied_at_ms = NowMs();
     try {
-      sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
+      // A new session is stored with its first turn: one commit, as for
+      // any later turn.
+      if (out.new_session) {
+        sessions_->CreateSessionWithTurn(out.session_id, request.owner, turn,
+                                         SerializeState(state));
+      } else {
+        sessions_->AppendTurn(out.session_id, turn, SerializeState(state));
+      }
       break;
     } catch (const store::TurnConflict&) {
       if (std::chrono::steady_clock::now() - started > kTurnRetryBudget) throw;
