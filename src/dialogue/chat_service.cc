@@ -39,8 +39,16 @@ std::shared_ptr<const DialogueEngine> LoadDialogueEngine(const Settings& setting
 }
 
 std::string NewSessionId() {
+  // 6 bytes of the creation time (ms), then 10 random ones. Ids in the
+  // order of their creation make a new session's rows land at the end of
+  // the stores' indexes (sessions' and turns' keys), not at a random place:
+  // one page written per index and commit instead of one page each anywhere
+  // in a large file, which made a new session per turn cost twice a turn of
+  // a known one. 80 random bits keep an id unguessable.
   unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for a session id");
+  uint64_t now = static_cast<uint64_t>(NowMs());
+  for (int i = 5; i >= 0; --i, now >>= 8) bytes[i] = static_cast<unsigned char>(now & 0xff);
+  if (RAND_bytes(bytes + 6, 10) != 1) throw Error("no random bytes for a session id");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
   for (int i = 0; i < 16; ++i) {
