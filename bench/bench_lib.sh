@@ -87,3 +87,120 @@ end
 LUA
   } >"$file"
 }
+
+# start_instance NAME [--set ...]: `chatbot serve` in $work/NAME on a free
+# port (anonymous clients unlimited); sets port_NAME and pid_NAME and adds
+# the pid to $pids.
+start_instance() {
+  local name="$1" dir="$work/$1"
+  shift
+  mkdir -p "$dir"
+  "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
+    --set sessions.path="$dir/sessions.db" --set paths.logs="$dir/logs" \
+    --set security.database="$dir/keys.db" --set security.admin_key_file="$dir/admin.key" \
+    --set security.rate_limit_anonymous=0 "$@" --log-level warn \
+    >"$dir/serve.out" 2>"$dir/serve.err" &
+  pids="$pids $!"
+  eval "pid_$name=$!"
+  eval "port_$name=$(wait_for_port "$dir/serve.out" "$dir/serve.err")"
+}
+
+# start_nginx name instance...: nginx in $work/<name> in front of the
+# instances; sets port_<name> and pid_<name> (the master; its workers are
+# its children).
+start_nginx() {
+  local name="$1" dir="$work/$1"
+  shift
+  mkdir -p "$dir/logs" "$dir/temp"
+  : >"$dir/chatbot-upstreams.conf"
+  for instance in "$@"; do
+    sed -n "s/^server 127\.0\.0\.1:[0-9]*\(.*\)/server 127.0.0.1:$(eval echo "\$port_$instance")\1/p" \
+      deploy/nginx/chatbot-upstreams.conf | head -1 >>"$dir/chatbot-upstreams.conf"
+  done
+  {
+    [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers must reach $work (0700)
+    echo "worker_processes ${workers:-1};"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    for kind in client_body proxy fastcgi uwsgi scgi; do
+      echo "  ${kind}_temp_path $dir/temp/$kind;"
+    done
+    echo "  include site.conf;"
+    echo "}"
+  } >"$dir/nginx.conf"
+  local port
+  for _ in $(seq 5); do
+    port=$((20000 + RANDOM % 30000))
+    sed -e "s|^\( *\)listen 8080;|\1listen 127.0.0.1:$port;|" \
+      -e "s|/var/log/nginx/chatbot-access.log|$dir/logs/access.log|" \
+      "${site:-deploy/nginx/chatbot.conf}" >"$dir/site.conf"
+    /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
+      -g "daemon off; pid $dir/nginx.pid;" >"$dir/nginx.out" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      pids="$pids $pid"
+      eval "pid_$name=$pid port_$name=$port"
+      return
+    fi
+    wait "$pid" 2>/dev/null || true  # the port was taken: another one
+  done
+  cat "$dir/nginx.out" "$dir/logs/error.log" >&2
+  exit 1
+}
+
+
+# cpu_ticks PID...: user + system clock ticks used so far by the processes
+# and their children (nginx's workers, PostgreSQL's backends); per_request
+# TICKS REQUESTS: those ticks in µs per request.
+cpu_ticks() {
+  local total=0 pid child
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    for child in $(pgrep -P "$pid" || true); do
+      total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat")))
+    done
+  done
+  echo "$total"
+}
+
+per_request() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'
+}
+
+
+# start_postgres: a throwaway PostgreSQL 15 cluster in $work/pg on a free
+# 127.0.0.1 port (durable defaults; trust authentication); sets $pg_port,
+# $pg_url (a libpq connection string) and $pg_started. As root the server
+# runs as the system user chatbot-test (created when missing), as the
+# tests' server does. stop_postgres stops it.
+pg_bin=/usr/lib/postgresql/15/bin
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u chatbot-test -- "$@"; else "$@"; fi
+}
+start_postgres() {
+  if [ "$(id -u)" = 0 ]; then
+    id chatbot-test >/dev/null 2>&1 ||
+      useradd --system --no-create-home --shell /usr/sbin/nologin chatbot-test
+    mkdir -p "$work/pg" && chown chatbot-test: "$work" "$work/pg"
+    chmod 0755 "$work"
+  fi
+  as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C >"$work/initdb.log"
+  while :; do
+    pg_port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null || break
+  done
+  as_pg "$pg_bin/pg_ctl" start -w -D "$work/pg" -l "$work/pg.log" \
+    -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work/pg" >/dev/null
+  pg_started=1
+  pg_url="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
+}
+stop_postgres() {
+  [ -n "${pg_started:-}" ] && as_pg "$pg_bin/pg_ctl" stop -m fast -D "$work/pg" >/dev/null 2>&1
+  pg_started=""
+  return 0
+}

@@ -43,68 +43,6 @@ trap cleanup EXIT
 
 train_svm "$work/model" "$work/logs"
 
-start_instance() {  # name [--set ...] -> sets port_<name>, pid_<name>
-  local name="$1" dir="$work/$1"
-  shift
-  mkdir -p "$dir"
-  "$binary" serve --models "$work/model" --port 0 --set server.host=127.0.0.1 \
-    --set sessions.path="$dir/sessions.db" --set paths.logs="$dir/logs" \
-    --set security.database="$dir/keys.db" --set security.admin_key_file="$dir/admin.key" \
-    --set security.rate_limit_anonymous=0 "$@" --log-level warn \
-    >"$dir/serve.out" 2>"$dir/serve.err" &
-  pids="$pids $!"
-  eval "pid_$name=$!"
-  eval "port_$name=$(wait_for_port "$dir/serve.out" "$dir/serve.err")"
-}
-
-# start_nginx name instance...: nginx in $work/<name> in front of the
-# instances; sets port_<name> and pid_<name> (the master; its workers are
-# its children).
-start_nginx() {
-  local name="$1" dir="$work/$1"
-  shift
-  mkdir -p "$dir/logs" "$dir/temp"
-  : >"$dir/chatbot-upstreams.conf"
-  for instance in "$@"; do
-    sed -n "s/^server 127\.0\.0\.1:[0-9]*\(.*\)/server 127.0.0.1:$(eval echo "\$port_$instance")\1/p" \
-      deploy/nginx/chatbot-upstreams.conf | head -1 >>"$dir/chatbot-upstreams.conf"
-  done
-  {
-    [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers must reach $work (0700)
-    echo "worker_processes $workers;"
-    echo "events { worker_connections 1024; }"
-    echo "http {"
-    for kind in client_body proxy fastcgi uwsgi scgi; do
-      echo "  ${kind}_temp_path $dir/temp/$kind;"
-    done
-    echo "  include site.conf;"
-    echo "}"
-  } >"$dir/nginx.conf"
-  local port
-  for _ in $(seq 5); do
-    port=$((20000 + RANDOM % 30000))
-    sed -e "s|^\( *\)listen 8080;|\1listen 127.0.0.1:$port;|" \
-      -e "s|/var/log/nginx/chatbot-access.log|$dir/logs/access.log|" \
-      "$site" >"$dir/site.conf"
-    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-      -g "daemon off; pid $dir/nginx.pid;" >"$dir/nginx.out" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.05
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      pids="$pids $pid"
-      eval "pid_$name=$pid port_$name=$port"
-      return
-    fi
-    wait "$pid" 2>/dev/null || true  # the port was taken: another one
-  done
-  cat "$dir/nginx.out" "$dir/logs/error.log" >&2
-  exit 1
-}
-
 start_instance direct
 start_instance b1 --set security.trusted_proxies=127.0.0.1/32
 start_instance b2 --set security.trusted_proxies=127.0.0.1/32
@@ -114,21 +52,6 @@ start_nginx lb3 b1 b2 b3
 
 mkdir -p "$work/results"
 write_parse_script "$work/parse.lua"
-
-cpu_ticks() {  # pid... -> user + system clock ticks used so far by them and their children
-  local total=0 pid child
-  for pid in "$@"; do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-    for child in $(pgrep -P "$pid" || true); do
-      total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat")))
-    done
-  done
-  echo "$total"
-}
-
-per_request() {  # ticks requests -> µs
-  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'
-}
 
 # label port "instance pids" "nginx pid" -> one row; appends requests/s and
 # the CPU times per request to $work/results/<label>{,.cpu,.nginx}.

@@ -28,32 +28,14 @@ pg_started=""
 stop_all() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   server_pid=""
-  [ -n "$pg_started" ] && as_pg "$pg_bin/pg_ctl" stop -m fast -D "$work/pg" >/dev/null 2>&1
+  stop_postgres
   cleanup_work
 }
 trap stop_all EXIT
 
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u chatbot-test -- "$@"; else "$@"; fi
-}
-
 train_svm "$work/model" "$work/logs"
 
-# The PostgreSQL server, on a port nothing answers on.
-if [ "$(id -u)" = 0 ]; then
-  id chatbot-test >/dev/null 2>&1 ||
-    useradd --system --no-create-home --shell /usr/sbin/nologin chatbot-test
-  mkdir -p "$work/pg" && chown chatbot-test: "$work" "$work/pg"
-  chmod 0755 "$work"
-fi
-as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --locale=C >"$work/initdb.log"
-while :; do
-  pg_port=$((20000 + RANDOM % 40000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null || break
-done
-as_pg "$pg_bin/pg_ctl" start -w -D "$work/pg" -l "$work/pg.log" \
-  -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work/pg" >/dev/null
-pg_started=1
+start_postgres
 
 write_chat_lua "$work/new.lua"
 
@@ -92,7 +74,6 @@ bench_backend() {  # label serve-args...
   server_pid=""
 }
 
-pg_url="host=127.0.0.1 port=$pg_port user=postgres dbname=postgres"
 echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per row; $(nproc) cores"
 echo
 printf '| %-33s | %-18s | %8s | %8s | %8s | %s\n' backend workload turns/s p50 p99 "non-2xx / errors"

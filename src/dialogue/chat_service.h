@@ -92,7 +92,8 @@ class ChatService {
   std::array<std::mutex, 256> session_locks_;
 };
 
-// A new random session id: 32 hex digits. Throws Error without randomness.
+// A new session id: 32 hex digits, the creation time (ms, 12 digits) then
+// 80 random bits. Throws Error without randomness.
 std::string NewSessionId();
 
 // How a reply is counted: "answer", "clarification" or "fallback".

@@ -84,6 +84,14 @@ const PgStatement kAppendTurn{
     "INSERT INTO turns(session_id, number, user_text, intent, confidence, out_of_scope, reply, "
     "model, model_version, received_at_ms, replied_at_ms) "
     "SELECT s.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM s"};
+// A new session and its first turn: one statement, one commit.
+const PgStatement kCreateWithTurn{
+    "create_with_turn",
+    "WITH s AS (INSERT INTO sessions(id, created_at_ms, updated_at_ms, owner, turn_count, "
+    "dialogue_state) VALUES($1, $13, $11, $14, $2, $12) RETURNING id) "
+    "INSERT INTO turns(session_id, number, user_text, intent, confidence, out_of_scope, reply, "
+    "model, model_version, received_at_ms, replied_at_ms) "
+    "SELECT s.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM s"};
 const PgStatement kTurnCount{"turn_count", "SELECT turn_count FROM sessions WHERE id = $1"};
 const PgStatement kDeleteSession{
     "delete_session",
@@ -178,23 +186,56 @@ std::string AsciiLowerSql(const std::string& column) {
   return "translate(" + column + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
 }
 
+// $1-$12 of kAppendTurn and kCreateWithTurn.
+PgParams TurnParams(const std::string& session_id, const Turn& turn,
+                    const std::string& dialogue_state) {
+  return PgParams()
+      .Text(session_id)
+      .Int(turn.number)
+      .Text(turn.user_text)
+      .Text(turn.intent)
+      .Double(turn.confidence)
+      .Text(turn.out_of_scope ? "true" : "false")
+      .Text(turn.reply)
+      .Text(turn.model)
+      .Text(turn.model_version)
+      .Int(turn.received_at_ms)
+      .Int(turn.replied_at_ms)
+      .Text(dialogue_state);
+}
+
 }  // namespace
 
 PostgresSessionStore::PostgresSessionStore(const db::PgOptions& options) : pool_(options) {
   db::ApplyMigrations(pool_, "sessions", Migrations());
 }
 
+int64_t PostgresSessionStore::NextCreationTime(int64_t now_ms) {
+  std::lock_guard lock(created_mu_);
+  last_created_ms_ = std::max(now_ms, last_created_ms_ + 1);
+  return last_created_ms_;
+}
+
 void PostgresSessionStore::CreateSession(const std::string& id, int64_t now_ms,
                                          const std::string& owner) {
-  int64_t created = 0;
-  {
-    std::lock_guard lock(created_mu_);
-    created = std::max(now_ms, last_created_ms_ + 1);
-    last_created_ms_ = created;
-  }
+  const int64_t created = NextCreationTime(now_ms);
   auto connection = pool_.Acquire();
   try {
     connection->Run(kInsertSession, PgParams().Text(id).Int(created).Text(owner), "create session");
+  } catch (const db::PgError& e) {
+    if (e.sqlstate() == db::kUniqueViolation) throw StoreError("session " + id + " already exists");
+    throw;
+  }
+}
+
+void PostgresSessionStore::CreateSessionWithTurn(const std::string& id, const std::string& owner,
+                                                 const Turn& turn,
+                                                 const std::string& dialogue_state) {
+  const int64_t created = NextCreationTime(turn.received_at_ms);
+  auto connection = pool_.Acquire();
+  try {
+    connection->Run(kCreateWithTurn, TurnParams(id, turn, dialogue_state).Int(created).Text(owner),
+                    "create session");
   } catch (const db::PgError& e) {
     if (e.sqlstate() == db::kUniqueViolation) throw StoreError("session " + id + " already exists");
     throw;
@@ -226,21 +267,8 @@ std::optional<Session> PostgresSessionStore::GetSession(const std::string& id, b
 void PostgresSessionStore::AppendTurn(const std::string& session_id, const Turn& turn,
                                       const std::string& dialogue_state) {
   auto connection = pool_.Acquire();
-  const PgResult inserted = connection->Run(kAppendTurn,
-                                            PgParams()
-                                                .Text(session_id)
-                                                .Int(turn.number)
-                                                .Text(turn.user_text)
-                                                .Text(turn.intent)
-                                                .Double(turn.confidence)
-                                                .Text(turn.out_of_scope ? "true" : "false")
-                                                .Text(turn.reply)
-                                                .Text(turn.model)
-                                                .Text(turn.model_version)
-                                                .Int(turn.received_at_ms)
-                                                .Int(turn.replied_at_ms)
-                                                .Text(dialogue_state),
-                                            "append turn");
+  const PgResult inserted =
+      connection->Run(kAppendTurn, TurnParams(session_id, turn, dialogue_state), "append turn");
   if (inserted.affected() == 1) return;
   const PgResult count =
       connection->Run(kTurnCount, PgParams().Text(session_id), "append turn: read session");

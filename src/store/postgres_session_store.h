@@ -36,6 +36,8 @@ class PostgresSessionStore final : public SessionStore {
   std::optional<Session> GetSession(const std::string& id, bool with_turns) override;
   void AppendTurn(const std::string& session_id, const Turn& turn,
                   const std::string& dialogue_state) override;
+  void CreateSessionWithTurn(const std::string& id, const std::string& owner, const Turn& turn,
+                             const std::string& dialogue_state) override;
   bool DeleteSession(const std::string& id) override;
   std::vector<SessionSummary> ListSessions(
       int limit, std::optional<int64_t> before_ms,
@@ -57,6 +59,9 @@ class PostgresSessionStore final : public SessionStore {
   const std::string& server() const { return pool_.server(); }
 
  private:
+  // A creation time after the last one this store gave (distinct, increasing).
+  int64_t NextCreationTime(int64_t now_ms);
+
   db::PgPool pool_;
   std::mutex created_mu_;
   int64_t last_created_ms_ = 0;  // guarded by created_mu_

@@ -140,6 +140,13 @@ class SessionStore {
   virtual void AppendTurn(const std::string& session_id, const Turn& turn,
                           const std::string& dialogue_state) = 0;
 
+  // Creates a session as CreateSession does, with `turn` (number 1) as its
+  // first turn and `dialogue_state`, in one transaction: a conversation's
+  // first turn costs one commit, as each later turn does. Throws StoreError
+  // if the id exists.
+  virtual void CreateSessionWithTurn(const std::string& id, const std::string& owner,
+                                     const Turn& turn, const std::string& dialogue_state) = 0;
+
   // False when there was no such session. Its turns and labels go with it.
   virtual bool DeleteSession(const std::string& id) = 0;
 

@@ -126,6 +126,11 @@ SqliteSessionStore::~SqliteSessionStore() {
 void SqliteSessionStore::CreateSession(const std::string& id, int64_t now_ms,
                                        const std::string& owner) {
   std::lock_guard lock(mu_);
+  InsertSessionLocked(id, now_ms, owner);
+}
+
+void SqliteSessionStore::InsertSessionLocked(const std::string& id, int64_t now_ms,
+                                             const std::string& owner) {
   // Creation times are distinct and increasing (a session created in the
   // same millisecond as the previous one is stamped a millisecond later), so
   // that paging by `before` never skips a session.
@@ -228,6 +233,24 @@ void SqliteSessionStore::AppendTurn(const std::string& session_id, const Turn& t
     throw TurnConflict("session " + session_id + ": expected turn " +
                        std::to_string(turn_count + 1) + ", got " + std::to_string(turn.number));
   }
+  WriteTurnLocked(session_id, turn, dialogue_state);
+  transaction.Commit();
+}
+
+void SqliteSessionStore::CreateSessionWithTurn(const std::string& id, const std::string& owner,
+                                               const Turn& turn,
+                                               const std::string& dialogue_state) {
+  std::lock_guard lock(mu_);
+  Statements& s = *statements_;
+  Transaction transaction(db_, s.begin_write, s.commit, s.rollback);
+  InsertSessionLocked(id, turn.received_at_ms, owner);
+  WriteTurnLocked(id, turn, dialogue_state);
+  transaction.Commit();
+}
+
+void SqliteSessionStore::WriteTurnLocked(const std::string& session_id, const Turn& turn,
+                                         const std::string& dialogue_state) {
+  Statements& s = *statements_;
   {
     Statement& insert = s.insert_turn;
     ResetOnExit reset(insert);
@@ -242,7 +265,6 @@ void SqliteSessionStore::AppendTurn(const std::string& session_id, const Turn& t
     update.BindAll(session_id, turn.number, turn.replied_at_ms, dialogue_state);
     update.Run();
   }
-  transaction.Commit();
 }
 
 bool SqliteSessionStore::DeleteSession(const std::string& id) {

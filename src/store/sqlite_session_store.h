@@ -63,6 +63,8 @@ class SqliteSessionStore final : public SessionStore {
   std::optional<Session> GetSession(const std::string& id, bool with_turns) override;
   void AppendTurn(const std::string& session_id, const Turn& turn,
                   const std::string& dialogue_state) override;
+  void CreateSessionWithTurn(const std::string& id, const std::string& owner, const Turn& turn,
+                             const std::string& dialogue_state) override;
   bool DeleteSession(const std::string& id) override;
   // `limit` <= 0 returns nothing. Sessions created in the same millisecond
   // as the last one of a page are on neither side of the `before_ms` cursor;
@@ -105,6 +107,11 @@ class SqliteSessionStore final : public SessionStore {
 
   explicit SqliteSessionStore(std::filesystem::path path);
   void LoadTurns(const std::string& session_id, std::vector<Turn>* turns);
+  // The statements of CreateSession and AppendTurn, with mu_ held (and the
+  // latter inside a write transaction).
+  void InsertSessionLocked(const std::string& id, int64_t now_ms, const std::string& owner);
+  void WriteTurnLocked(const std::string& session_id, const Turn& turn,
+                       const std::string& dialogue_state);
 
   const std::filesystem::path path_;
   const std::string path_string_;  // for error messages; outlives statements_

@@ -82,6 +82,37 @@ TEST_P(SessionStoreContractTest, AppendTurnsKeepsOrderAndEveryField) {
   EXPECT_TRUE(bare->turns.empty());
 }
 
+TEST_P(SessionStoreContractTest, ASessionCreatedWithItsFirstTurnIsLikeOneCreatedThenAppended) {
+  const Turn first = MakeTurn(1, "hello with the first turn");
+  store_->CreateSessionWithTurn("s1", "key:abc", first, State(1));
+  const std::optional<Session> session = store_->GetSession("s1", /*with_turns=*/true);
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(session->summary.created_at_ms, first.received_at_ms);
+  EXPECT_EQ(session->summary.updated_at_ms, first.replied_at_ms);
+  EXPECT_EQ(session->summary.turn_count, 1);
+  EXPECT_EQ(session->summary.owner, "key:abc");
+  EXPECT_EQ(session->dialogue_state, State(1));
+  ASSERT_EQ(session->turns.size(), 1u);
+  ExpectSameTurn(session->turns[0], first);
+  // It goes on like any session.
+  store_->AppendTurn("s1", MakeTurn(2), State(2));
+  EXPECT_EQ(store_->GetSession("s1", false)->summary.turn_count, 2);
+
+  // An id taken is refused, and nothing of the refused turn is stored.
+  try {
+    store_->CreateSessionWithTurn("s1", "", MakeTurn(1, "intruder"), State(9));
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("session s1 already exists"));
+  }
+  const std::optional<Session> after = store_->GetSession("s1", true);
+  EXPECT_EQ(after->summary.turn_count, 2);
+  EXPECT_EQ(after->dialogue_state, State(2));
+  ASSERT_EQ(after->turns.size(), 2u);
+  EXPECT_EQ(after->turns[0].user_text, "hello with the first turn");
+  EXPECT_EQ(store_->CountSessions(), 1);
+}
+
 TEST_P(SessionStoreContractTest, WrongTurnNumberIsRefusedAndChangesNothing) {
   store_->CreateSession("s1", 1);
   try {
