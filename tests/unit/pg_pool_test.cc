@@ -25,7 +25,9 @@ class PgPoolTest : public ::testing::Test {
   void SetUp() override {
     std::string why_not;
     server_ = testing::SharedPostgresServer(&why_not);
-    if (server_ == nullptr) CHATBOT_SKIP(why_not);
+    if (server_ == nullptr) {
+      CHATBOT_SKIP(why_not);
+    }
     url_ = server_->CreateDatabase();
   }
 
