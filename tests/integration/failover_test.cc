@@ -191,7 +191,7 @@ TEST_F(FailoverTest, LosesNoAcknowledgedTurnAndServesAgainAfterPromotion) {
     return true;
   };
 
-  ASSERT_TRUE(WaitFor([&] { return all([](const Writer& w) { return w.Count(200) >= 20; }); },
+  ASSERT_TRUE(WaitFor([&] { return all([](const Writer& w) { return w.Count(200) >= 10; }); },
                       std::chrono::seconds(30)))
       << "the writers did not get going" << a->Describe() << b->Describe();
 
@@ -229,7 +229,7 @@ TEST_F(FailoverTest, LosesNoAcknowledgedTurnAndServesAgainAfterPromotion) {
   }
   // A few more turns on the new primary, then stop writing.
   EXPECT_TRUE(
-      WaitFor([&] { return all([&](const Writer& w) { return w.Count(200, promoted) >= 10; }); },
+      WaitFor([&] { return all([&](const Writer& w) { return w.Count(200, promoted) >= 5; }); },
               std::chrono::seconds(20)));
   for (auto& w : writers) w->Stop();
   EXPECT_TRUE(a->running() && b->running()) << "an instance was restarted or died";
