@@ -94,6 +94,7 @@ struct Settings {
     std::string postgres_url_file;               // or a file holding it (a secret)
     int64_t postgres_pool_size = 8;              // connections per store and instance
     int64_t postgres_connect_timeout_ms = 2000;  // connecting, or waiting for a free one
+    int64_t postgres_query_timeout_ms = 5000;    // each statement's answer (a stalled server)
     friend bool operator==(const Store&, const Store&) = default;
   } store;
 

@@ -158,6 +158,12 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Longest wait for a connection (opening one, or for a free one in the\n"
                   "pool); past it the request is answered 503 with Retry-After.",
        .min = 100, .max = 600000},
+      {CHATBOT_SETTING(store, postgres_query_timeout_ms),
+       .comment = "Longest wait for the answer to one statement; past it the connection is\n"
+                  "dropped and the request answered 503 with Retry-After, so a stalled\n"
+                  "server or network never holds a request. Keep it above\n"
+                  "sessions.search_timeout_ms.",
+       .min = 100, .max = 600000},
 
       {CHATBOT_SETTING(cluster, address),
        .comment = "The address (host:port) this instance is listed with in cluster status;\n"

@@ -1,8 +1,11 @@
 #include "db/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -12,10 +15,11 @@ namespace {
 
 // SQLSTATE classes and codes that mean the server is not there for us: a
 // connection exception (08), an administrator's shutdown or a server
-// starting or stopping (57P01..57P03).
+// starting or stopping (57P01..57P03), or a server that is read-only now
+// (after a failover the old primary may come back as a standby).
 bool MeansUnavailable(std::string_view sqlstate) {
   return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
-         sqlstate == "57P03";
+         sqlstate == "57P03" || sqlstate == kReadOnlyTransaction;
 }
 
 std::string TrimmedMessage(const char* message) {
@@ -151,9 +155,11 @@ std::optional<double> PgResult::OptionalDouble(int row, int column) const {
   return Double(row, column);
 }
 
-PgConnection::PgConnection(const std::string& url, int connect_timeout_ms, std::string server)
-    : server_(std::move(server)) {
-  // libpq counts whole seconds and takes 1 as 2; the URL may set its own.
+PgConnection::PgConnection(const std::string& url, int connect_timeout_ms, int query_timeout_ms,
+                           std::string server)
+    : server_(std::move(server)), query_timeout_ms_(query_timeout_ms) {
+  // libpq counts whole seconds per host tried and takes 1 as 2; the URL may
+  // set its own.
   const std::string timeout = std::to_string(std::max(2, (connect_timeout_ms + 999) / 1000));
   const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* values[] = {timeout.c_str(), "chatbot", url.c_str(), nullptr};
@@ -168,9 +174,17 @@ PgConnection::PgConnection(const std::string& url, int connect_timeout_ms, std::
   }
   PQsetClientEncoding(conn_, "UTF8");
   // The server's notices ("relation already exists, skipping") are not
-  // for the people running the service; errors come back as results.
-  PQsetNoticeProcessor(
-      conn_, [](void*, const char*) {}, nullptr);
+  // for the people running the service; errors come back as results. One
+  // kind matters: the FATAL a server sends before it ends an idle
+  // connection arrives as a notice, and makes the connection broken.
+  PQsetNoticeReceiver(
+      conn_,
+      [](void* self, const pg_result* notice) {
+        const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const std::string_view level = severity != nullptr ? severity : "";
+        if (level == "FATAL" || level == "PANIC") static_cast<PgConnection*>(self)->failed_ = true;
+      },
+      this);
 }
 
 PgConnection::~PgConnection() {
@@ -182,8 +196,18 @@ bool PgConnection::broken() const {
 }
 
 void PgConnection::Poll() {
-  if (conn_ == nullptr) return;
-  if (PQconsumeInput(conn_) == 0) failed_ = true;
+  if (conn_ == nullptr || failed_) return;
+  // A server that ends an idle connection sends its reason (libpq takes it
+  // as a notice) and then closes: read while there is something to read,
+  // so that the close is seen too, not only the message before it.
+  for (int reads = 0; reads < 8; ++reads) {
+    pollfd socket{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+    if (::poll(&socket, 1, 0) <= 0) return;
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+      failed_ = true;
+      return;
+    }
+  }
 }
 
 int PgConnection::socket() const {
@@ -214,35 +238,79 @@ PgResult PgConnection::Check(pg_result* raw, std::string_view operation) {
                                              ? PQresultErrorMessage(raw)
                                              : PQerrorMessage(conn_));
   const std::string message = "PostgreSQL " + server_ + ": " + std::string(operation) + ": " + why;
-  if (PQstatus(conn_) != CONNECTION_OK || MeansUnavailable(sqlstate)) {
+  if (failed_ || PQstatus(conn_) != CONNECTION_OK || MeansUnavailable(sqlstate)) {
     failed_ = true;
     throw StoreUnavailable(message);
   }
   throw PgError(message, sqlstate);
 }
 
+PgResult PgConnection::Await(bool sent, std::string_view operation) {
+  if (!sent) return Check(nullptr, operation);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(query_timeout_ms_);
+  // Like PQexec: the first error, else the last result.
+  pg_result* kept = nullptr;
+  while (true) {
+    while (PQisBusy(conn_) != 0 && PQstatus(conn_) == CONNECTION_OK) {
+      int wait_ms = -1;
+      if (query_timeout_ms_ > 0) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) {
+          // A stalled server or network: this connection's state is unknown
+          // (the statement may still finish there), so it is never reused.
+          PQclear(kept);
+          failed_ = true;
+          throw StoreUnavailable("PostgreSQL " + server_ + ": " + std::string(operation) +
+                                 ": no answer within " + std::to_string(query_timeout_ms_) +
+                                 " ms (store.postgres_query_timeout_ms)");
+        }
+        wait_ms = static_cast<int>(left);
+      }
+      pollfd socket{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+      if (::poll(&socket, 1, wait_ms) < 0 && errno != EINTR) failed_ = true;
+      if (failed_ || PQconsumeInput(conn_) == 0) {
+        failed_ = true;
+        break;
+      }
+    }
+    pg_result* next = PQgetResult(conn_);
+    if (next == nullptr) break;
+    const bool kept_error = kept != nullptr && PQresultStatus(kept) != PGRES_COMMAND_OK &&
+                            PQresultStatus(kept) != PGRES_TUPLES_OK;
+    if (kept_error) {
+      PQclear(next);
+    } else {
+      PQclear(kept);
+      kept = next;
+    }
+  }
+  return Check(kept, operation);
+}
+
 PgResult PgConnection::Run(const PgStatement& statement, const PgParams& params,
                            std::string_view operation) {
   if (!prepared_.contains(statement.name)) {
-    Check(PQprepare(conn_, statement.name, statement.sql.c_str(), 0, nullptr), operation);
+    Await(PQsendPrepare(conn_, statement.name, statement.sql.c_str(), 0, nullptr) != 0, operation);
     prepared_.insert(statement.name);
   }
   const std::vector<const char*> values = params.Pointers();
-  return Check(
-      PQexecPrepared(conn_, statement.name, params.size(), values.data(), nullptr, nullptr, 0),
-      operation);
+  return Await(PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), nullptr,
+                                   nullptr, 0) != 0,
+               operation);
 }
 
 PgResult PgConnection::Execute(const std::string& sql, std::string_view operation) {
-  return Check(PQexec(conn_, sql.c_str()), operation);
+  return Await(PQsendQuery(conn_, sql.c_str()) != 0, operation);
 }
 
 PgResult PgConnection::Execute(const std::string& sql, const PgParams& params,
                                std::string_view operation) {
   const std::vector<const char*> values = params.Pointers();
-  return Check(
-      PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0),
-      operation);
+  return Await(PQsendQueryParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr,
+                                 nullptr, 0) != 0,
+               operation);
 }
 
 }  // namespace chatbot::db

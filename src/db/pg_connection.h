@@ -5,8 +5,13 @@
 // never the password) and the operation that failed.
 //
 // A connection whose server went away (closed socket, administrator
-// shutdown, a failed connect) throws StoreUnavailable and reports broken():
-// the pool (pg_pool.h) drops it rather than handing it out again.
+// shutdown, a failed connect), stopped answering (no reply within the query
+// timeout: a stalled server or network) or can no longer write (a server
+// that is now a read-only standby) throws StoreUnavailable and reports
+// broken(): the pool (pg_pool.h) drops it rather than handing it out again,
+// and the next connection goes, through libpq's multi-host connection
+// strings with target_session_attrs=read-write, to whichever server is the
+// primary now.
 #ifndef CHATBOT_DB_PG_CONNECTION_H_
 #define CHATBOT_DB_PG_CONNECTION_H_
 
@@ -38,6 +43,9 @@ class PgError : public StoreError {
 
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kQueryCanceled = "57014";
+// A write refused because the server is read-only (a standby, or a primary
+// demoted to one).
+inline constexpr std::string_view kReadOnlyTransaction = "25006";
 
 // "host:port/database" of a libpq connection string, without the password
 // or any other setting, for messages. Throws ConfigError when the string
@@ -106,8 +114,10 @@ struct PgStatement {
 class PgConnection {
  public:
   // Connects; throws StoreUnavailable naming `server` when the server
-  // cannot be reached or refuses the connection.
-  PgConnection(const std::string& url, int connect_timeout_ms, std::string server);
+  // cannot be reached or refuses the connection. Every statement then waits
+  // at most query_timeout_ms for the server's answer (0: no limit).
+  PgConnection(const std::string& url, int connect_timeout_ms, int query_timeout_ms,
+               std::string server);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -135,9 +145,13 @@ class PgConnection {
 
  private:
   PgResult Check(pg_result* result, std::string_view operation);
+  // Waits, within the query timeout, for the answer to what was just sent
+  // (`sent` is what PQsend* returned) and checks it.
+  PgResult Await(bool sent, std::string_view operation);
 
   pg_conn* conn_ = nullptr;
   std::string server_;
+  int query_timeout_ms_ = 0;
   std::unordered_set<std::string> prepared_;
   bool failed_ = false;
 };

@@ -35,8 +35,8 @@ PgLease PgPool::Acquire() {
   ++open_;
   lock.unlock();
   try {
-    return PgLease(
-        this, std::make_unique<PgConnection>(options_.url, options_.connect_timeout_ms, server_));
+    return PgLease(this, std::make_unique<PgConnection>(options_.url, options_.connect_timeout_ms,
+                                                        options_.query_timeout_ms, server_));
   } catch (...) {
     lock.lock();
     --open_;

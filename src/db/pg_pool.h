@@ -26,6 +26,9 @@ struct PgOptions {
   int pool_size = 8;
   // Bounds both opening a connection and waiting for a free one.
   int connect_timeout_ms = 5000;
+  // Bounds the wait for each statement's answer; 0: no limit. A connection
+  // that ran out of it is dropped.
+  int query_timeout_ms = 0;
 };
 
 class PgPool;

@@ -13,6 +13,7 @@ PgOptions PgOptionsFromSettings(const Settings& settings) {
   PgOptions options;
   options.pool_size = static_cast<int>(s.postgres_pool_size);
   options.connect_timeout_ms = static_cast<int>(s.postgres_connect_timeout_ms);
+  options.query_timeout_ms = static_cast<int>(s.postgres_query_timeout_ms);
   options.url = s.postgres_url;
   if (options.url.empty() && !s.postgres_url_file.empty()) {
     std::ifstream in(s.postgres_url_file);

@@ -216,7 +216,9 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
     reason = "no model is loaded";
   } else if (!storage_ok) {
     AppLog()->warn("health: session storage is unavailable: {}", storage_reason);
-    reason = "session storage is unavailable";
+    reason = settings_.store.backend == "postgres"
+                 ? "session storage is unavailable: the PostgreSQL database does not answer"
+                 : "session storage is unavailable";
   } else if (readiness && !ready_) {
     reason = "starting";
   }
@@ -238,6 +240,9 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
   }
   body["models"] = std::move(models);
   body["storage"] = storage_ok ? "ok" : "unavailable";
+  // Which dependency is down, by name, for operators and load balancers.
+  body["dependencies"] = {
+      {"database", {{"kind", settings_.store.backend}, {"state", body["storage"]}}}};
   // Lockdown: unavailable to everyone but admins, so load balancers drain.
   bool locked = false;
   if (access_ != nullptr) {

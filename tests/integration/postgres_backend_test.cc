@@ -88,7 +88,11 @@ TEST_F(PostgresBackendTest, ChatsThroughAnOutageWithoutARestart) {
   const HttpResult health = client.Get("/health");
   EXPECT_EQ(health.status, 503) << health.Describe();
   EXPECT_EQ(health.Json().at("storage"), "unavailable") << health.Describe();
-  EXPECT_EQ(health.Json().at("reason"), "session storage is unavailable") << health.Describe();
+  EXPECT_EQ(health.Json().at("reason"),
+            "session storage is unavailable: the PostgreSQL database does not answer")
+      << health.Describe();
+  EXPECT_EQ(health.Json().at("dependencies").at("database").at("state"), "unavailable")
+      << health.Describe();
 
   postgres_->Start();
   r = Chat(client, session, "hello again");

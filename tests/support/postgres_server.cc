@@ -99,6 +99,25 @@ PostgresServer::PostgresServer(PostgresServerOptions options) : options_(options
   }
   RunTool("initdb", {"-D", data_.string(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                      "--locale=C", "--no-sync"});
+  StartOnFreePort();
+}
+
+PostgresServer::PostgresServer(const PostgresServer& primary, const std::string& name)
+    : options_(primary.options_), standby_name_(name) {
+  data_ = dir_.path() / "data";
+  if (::geteuid() == 0) {
+    const passwd* user = ServerUser();
+    ChownTree(dir_.path(), user->pw_uid, user->pw_gid);
+  }
+  // -R writes primary_conninfo (and standby.signal); -C -S the slot keeps
+  // the primary's WAL until this standby has it.
+  RunTool("pg_basebackup", {"-h", "127.0.0.1", "-p", std::to_string(primary.port_), "-U",
+                            "postgres", "-D", data_.string(), "-R", "-X", "stream", "-C", "-S",
+                            name, "--checkpoint=fast", "--no-sync"});
+  StartOnFreePort();
+}
+
+void PostgresServer::StartOnFreePort() {
   // A port can be taken between FreePort and the server's bind: try again.
   for (int attempt = 1;; ++attempt) {
     port_ = FreePort();
@@ -124,9 +143,15 @@ void PostgresServer::Start() {
       "-p " + std::to_string(port_) +
       " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir_.path().string() +
       " -c max_connections=" + std::to_string(options_.max_connections);
-  if (!options_.durable) {
-    server_options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+  if (!options_.durable) server_options += " -c fsync=off -c full_page_writes=off";
+  // A primary's commits wait for its synchronous standby; on a standby it is
+  // what it will do once promoted.
+  if (!options_.durable && !options_.replication) server_options += " -c synchronous_commit=off";
+  if (options_.replication) {
+    server_options += " -c wal_level=replica -c max_wal_senders=8 -c max_replication_slots=8";
   }
+  // The walreceiver's application_name, which synchronous_standby_names names.
+  if (!standby_name_.empty()) server_options += " -c cluster_name=" + standby_name_;
   RunTool("pg_ctl", {"start", "-w", "-t", "60", "-D", data_.string(), "-l",
                      (dir_.path() / "server.log").string(), "-o", server_options});
   std::ifstream pid_file(data_ / "postmaster.pid");
@@ -151,11 +176,48 @@ void PostgresServer::Stop() {
   if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
 }
 
+void PostgresServer::Kill() {
+  if (pid_ <= 0) return;
+  const pid_t pid = pid_;
+  pid_ = -1;
+  ::kill(pid, SIGKILL);
+  // Not our child (pg_ctl detached it): wait, boundedly, for it to be gone.
+  for (int i = 0; i < 250 && ::kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::MakeStandby(const std::string& name) {
+  if (!options_.replication) throw std::runtime_error("MakeStandby: the primary replicates not");
+  std::unique_ptr<PostgresServer> standby(new PostgresServer(*this, name));
+  // Synchronous from now on: ALTER SYSTEM (postgresql.auto.conf) rather than
+  // the command line, so that the standby, copied before, does not inherit it.
+  Execute("ALTER SYSTEM SET synchronous_standby_names = '" + name + "'");
+  Execute("SELECT pg_reload_conf()");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Query("SELECT sync_state FROM pg_stat_replication WHERE application_name = '" + name +
+               "'") != "sync") {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the standby " + name + " is not synchronous within 60 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return standby;
+}
+
+void PostgresServer::Promote() {
+  RunTool("pg_ctl", {"promote", "-w", "-t", "60", "-D", data_.string()});
+}
+
 std::string PostgresServer::Url(const std::string& database) const {
   return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=" + database;
 }
 
 void PostgresServer::Execute(const std::string& sql, const std::string& database) const {
+  Query(sql, database);
+}
+
+std::string PostgresServer::Query(const std::string& sql, const std::string& database) const {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(Url(database).c_str()), &PQfinish);
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     throw std::runtime_error("connect to the test server: " +
@@ -166,6 +228,8 @@ void PostgresServer::Execute(const std::string& sql, const std::string& database
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     throw std::runtime_error(sql + ": " + PQresultErrorMessage(result.get()));
   }
+  if (status != PGRES_TUPLES_OK || PQntuples(result.get()) == 0) return "";
+  return PQgetvalue(result.get(), 0, 0);
 }
 
 std::string PostgresServer::CreateDatabase() {

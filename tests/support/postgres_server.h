@@ -10,6 +10,14 @@
 //
 // Stop() and Start() again keep the data and the port, so a test can show
 // what clients see while the database is down and that they recover.
+//
+// Replication (docs/scaling.md, "A standby that holds every acknowledged
+// turn"): a server made with `replication` can make its own streaming
+// standby (pg_basebackup through a replication slot), which it then waits
+// for at every commit (synchronous_commit=on, the standby named in
+// synchronous_standby_names): a commit acknowledged by the primary is on
+// both. Kill() loses the primary as a crash would and Promote() makes the
+// standby the primary, for failover tests.
 #ifndef CHATBOT_TESTS_SUPPORT_POSTGRES_SERVER_H_
 #define CHATBOT_TESTS_SUPPORT_POSTGRES_SERVER_H_
 
@@ -30,6 +38,9 @@ struct PostgresServerOptions {
   // need not survive a power loss; true: the server's durable defaults.
   bool durable = false;
   int max_connections = 200;
+  // Streams its WAL to standbys (wal_level=replica, slots, WAL senders),
+  // with synchronous_commit=on whatever `durable` says.
+  bool replication = false;
 };
 
 class PostgresServer {
@@ -49,6 +60,18 @@ class PostgresServer {
   void Start();
   // Fast shutdown (clients are disconnected); the data stays.
   void Stop();
+  // SIGKILL to the postmaster, as a crash of its machine would end it: its
+  // connections break, nothing is shut down cleanly.
+  void Kill();
+
+  // A streaming standby of this server (which must have `replication`),
+  // named `name` (its application_name), made with pg_basebackup through
+  // the replication slot `name`, started on a port of its own and made
+  // synchronous: from its return, every commit here waits for the standby.
+  std::unique_ptr<PostgresServer> MakeStandby(const std::string& name = "standby");
+  // Promotes this standby to a primary (pg_ctl promote, waiting until it
+  // accepts writes).
+  void Promote();
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
@@ -60,10 +83,15 @@ class PostgresServer {
   std::string CreateDatabase();
   // Runs SQL on `database` as the superuser; throws on failure.
   void Execute(const std::string& sql, const std::string& database = "postgres") const;
+  // The first column of the first row of a query ("" when no row).
+  std::string Query(const std::string& sql, const std::string& database = "postgres") const;
 
  private:
   void RunTool(const std::string& tool, const std::vector<std::string>& args) const;
   std::vector<std::string> AsServerUser(std::vector<std::string> command) const;
+  // A server on a copy made by pg_basebackup from `primary`.
+  PostgresServer(const PostgresServer& primary, const std::string& name);
+  void StartOnFreePort();
 
   PostgresServerOptions options_;
   test_support::TempDir dir_{"chatbot-pg"};
@@ -71,6 +99,7 @@ class PostgresServer {
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   int databases_ = 0;
+  std::string standby_name_;  // a standby's application_name; empty on a primary
 };
 
 // The one server of a test binary, started on first use and stopped when
