@@ -182,6 +182,8 @@ int RunCommandLine(int argc, char** argv) {
 
   OpsArgs ops;
   AddOpsCommands(app, global, &ops, &run);
+  NoticeArgs notice;
+  AddNoticeCommand(app, global, &notice, &run);
 
   SecurityArgs security;
   AddSecurityCommands(app, global, &security, &run);

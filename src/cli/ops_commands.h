@@ -4,6 +4,7 @@
 //   chatbot backup [--dest DIR] [--keep N] [--max-age D]
 //   chatbot backup list|verify [NAME|latest]|prune
 //   chatbot restore --backup latest|NAME|PATH [--stop-server] [--force] [--no-config]
+//   chatbot notice [--json] | set TEXT [--until TIME] | clear
 // Exit status: 0 healthy / verified / done, 1 a problem found (details on
 // stdout), 2 bad arguments or configuration.
 #ifndef CHATBOT_CLI_OPS_COMMANDS_H_
@@ -53,6 +54,15 @@ int RunBackupPrune(const GlobalOptions& global, const BackupArgs& args);
 // The restore's own options (its `say` is set by the command).
 using RestoreArgs = ops::RestoreRunOptions;
 int RunRestore(const GlobalOptions& global, const RestoreArgs& args);
+
+struct NoticeArgs {
+  std::string text;
+  std::string until;  // a UTC time or a duration; empty: until cleared
+  bool json = false;
+};
+// The `notice` command (notice_command.cc); parsing it sets `*run`.
+void AddNoticeCommand(CLI::App& app, const GlobalOptions& global, NoticeArgs* args,
+                      std::function<int()>* run);
 
 // Every argument struct of the commands above, owned by the caller for the
 // duration of the parse.

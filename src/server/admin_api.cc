@@ -92,8 +92,9 @@ int64_t DurationField(const std::string& field, const std::string& text, bool al
 
 }  // namespace
 
-AdminApi::AdminApi(security::AccessControl* access, std::string config_text)
-    : access_(access), config_text_(std::move(config_text)) {}
+AdminApi::AdminApi(security::AccessControl* access, std::string config_text,
+                   ops::NoticeBoard* notices)
+    : access_(access), notices_(notices), config_text_(std::move(config_text)) {}
 
 void AdminApi::Handle(const HttpRequest& request, const security::Principal& principal,
                       HttpResponse* response) {
@@ -119,6 +120,12 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
       if (method != "GET" && method != "POST") return MethodNotAllowed(response, "GET, POST");
       return Lockdown(request, principal, response);
     }
+    if (path == "/v1/admin/notice" && notices_ != nullptr) {
+      if (method != "GET" && method != "PUT" && method != "DELETE") {
+        return MethodNotAllowed(response, "GET, PUT, DELETE");
+      }
+      return Notice(request, principal, response);
+    }
     if (path == "/v1/admin/config") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
       return SetJson(response, 200, json::object{{"config", config_text_}});
@@ -131,7 +138,7 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
     SetError(response, 400, e.code, e.message);
   } catch (const StoreError& e) {
     AppLog()->error("admin request {}: keys database: {}", request.request_id, e.what());
-    SetError(response, 503, "storage_unavailable", "the keys database is unavailable; try again");
+    SetError(response, 503, "storage_unavailable", "the database is unavailable; try again");
     response->headers.emplace_back("Retry-After", "5");
   } catch (const KeyError& e) {
     switch (e.kind()) {
@@ -241,6 +248,49 @@ void AdminApi::Lockdown(const HttpRequest& request, const security::Principal& p
     access_->SetLockdown(on->as_bool(), reason, access_->ActorFor(principal));
   }
   SetJson(response, 200, json::object{{"lockdown", security::LockdownToJson(access_->lockdown())}});
+}
+
+void AdminApi::Notice(const HttpRequest& request, const security::Principal& principal,
+                      HttpResponse* response) {
+  const int64_t now = security::SystemClock::Instance()->WallMs();
+  if (request.method == "PUT") {
+    const json::object body = ReadBody(request);
+    for (const auto& field : body) {
+      if (field.key() != "text" && field.key() != "until") {
+        throw BadRequest{"unknown_field",
+                         "the field '" + std::string(field.key()) + "' is not one of text, until"};
+      }
+    }
+    const std::optional<std::string> text = OptionalString(body, "text");
+    if (!text) throw BadRequest{"missing_field", "the field 'text' is required"};
+    if (const std::string problem = ops::NoticeTextProblem(*text); !problem.empty()) {
+      throw BadRequest{"bad_parameter", problem};
+    }
+    ops::ServiceNotice notice{.text = *text,
+                              .set_at_ms = now,
+                              .set_by = access_->ActorFor(principal).Describe(),
+                              .until_ms = std::nullopt};
+    if (const json::value* until = body.if_contains("until"); until && !until->is_null()) {
+      if (!until->is_string()) {
+        throw BadRequest{"wrong_type", "the field 'until' must be a time, a duration or null"};
+      }
+      const std::string until_text(until->as_string());
+      notice.until_ms = ops::ParseNoticeUntil(until_text, now);
+      if (!notice.until_ms) {
+        throw BadRequest{"bad_parameter",
+                         "until '" + until_text +
+                             "' is not a future UTC time such as 2026-12-04T20:00:00Z "
+                             "or a duration such as 30m or 2h"};
+      }
+    }
+    notices_->Set(notice);
+    AppLog()->info("notice set by {}: {}", notice.set_by, notice.text);
+  } else if (request.method == "DELETE") {
+    if (notices_->Clear()) {
+      AppLog()->info("notice cleared by {}", access_->ActorFor(principal).Describe());
+    }
+  }
+  SetJson(response, 200, json::object{{"notice", ops::NoticeToJson(notices_->Current())}});
 }
 
 }  // namespace chatbot::server

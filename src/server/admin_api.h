@@ -1,5 +1,5 @@
 // The admin API under /v1/admin (docs/api.md, "Admin"): API keys, the
-// lockdown and the effective configuration. The same operations as
+// lockdown, the service notice and the effective configuration. The same operations as
 // `chatbot keys` and `chatbot lockdown`, audited with the calling key as the
 // actor. ApiHandler routes here after the pipeline admitted an admin.
 #ifndef CHATBOT_SERVER_ADMIN_API_H_
@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "ops/notice_board.h"
 #include "security/access_control.h"
 #include "server/http_types.h"
 
@@ -15,8 +16,9 @@ namespace chatbot::server {
 class AdminApi {
  public:
   // `access` is not owned. `config_text`: what GET /v1/admin/config shows
-  // (Configuration::Describe()).
-  AdminApi(security::AccessControl* access, std::string config_text);
+  // (Configuration::Describe()). `notices` (not owned) may be null: then
+  // /v1/admin/notice is not found.
+  AdminApi(security::AccessControl* access, std::string config_text, ops::NoticeBoard* notices);
 
   // Answers a request whose path starts with /v1/admin.
   void Handle(const HttpRequest& request, const security::Principal& principal,
@@ -31,7 +33,11 @@ class AdminApi {
   void Lockdown(const HttpRequest& request, const security::Principal& principal,
                 HttpResponse* response);
 
+  void Notice(const HttpRequest& request, const security::Principal& principal,
+              HttpResponse* response);
+
   security::AccessControl* access_;
+  ops::NoticeBoard* notices_;
   std::string config_text_;
 };
 
