@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/ops_commands.h"
 #include "common/time.h"
@@ -22,6 +23,12 @@ void Print(const std::optional<ops::ServiceNotice>& notice, bool as_json) {
   } else {
     std::printf("%s\n", ops::NoticeDescription(notice, NowMs()).c_str());
   }
+}
+
+// Changes are audited like the lockdown's (logs/audit.log).
+void Audit(const Configuration& config, std::string_view event, const boost::json::object& fields) {
+  security::AuditLog(std::filesystem::path(config.settings().paths.logs) / "audit.log")
+      .Write(event, security::Actor::CommandLine(), fields, NowMs());
 }
 
 int RunNoticeShow(const GlobalOptions& global, const NoticeArgs& args) {
@@ -52,6 +59,7 @@ int RunNoticeSet(const GlobalOptions& global, const NoticeArgs& args) {
     }
   }
   ops::OpenNoticeStore(config.settings())->Set(notice);
+  Audit(config, "notice.set", ops::NoticeToJson(notice).as_object());
   Print(notice, args.json);
   return kExitOk;
 }
@@ -59,6 +67,7 @@ int RunNoticeSet(const GlobalOptions& global, const NoticeArgs& args) {
 int RunNoticeClear(const GlobalOptions& global, const NoticeArgs& args) {
   const Configuration config = LoadConfiguration(global);
   const bool had = ops::OpenNoticeStore(config.settings())->Clear();
+  if (had) Audit(config, "notice.clear", {});
   if (args.json) {
     std::printf("%s\n", boost::json::serialize(boost::json::object{{"notice", nullptr}}).c_str());
   } else {

@@ -284,10 +284,11 @@ void AdminApi::Notice(const HttpRequest& request, const security::Principal& pri
       }
     }
     notices_->Set(notice);
-    AppLog()->info("notice set by {}: {}", notice.set_by, notice.text);
+    access_->audit()->Write("notice.set", access_->ActorFor(principal),
+                            ops::NoticeToJson(notice).as_object(), now);
   } else if (request.method == "DELETE") {
     if (notices_->Clear()) {
-      AppLog()->info("notice cleared by {}", access_->ActorFor(principal).Describe());
+      access_->audit()->Write("notice.clear", access_->ActorFor(principal), {}, now);
     }
   }
   SetJson(response, 200, json::object{{"notice", ops::NoticeToJson(notices_->Current())}});
