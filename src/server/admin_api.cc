@@ -1,5 +1,6 @@
 #include "server/admin_api.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cmath>
@@ -23,8 +24,11 @@ struct BadRequest {
   std::string message;
 };
 
-// The body as a JSON object; an empty body reads as {}.
-json::object ReadBody(const HttpRequest& request) {
+// The body as a JSON object; an empty body reads as {}. A field not in
+// `fields` is refused (400 unknown_field): an admin's typo must not be an
+// ignored change, nor may a body set what the endpoint does not offer
+// (ids, hashes, usage counters, the actor).
+json::object ReadBody(const HttpRequest& request, std::initializer_list<std::string_view> fields) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
   std::string type(
       request.Header("content-type").substr(0, request.Header("content-type").find(';')));
@@ -35,6 +39,15 @@ json::object ReadBody(const HttpRequest& request) {
   json::value value = json::parse(request.body, error);
   if (error) throw BadRequest{"malformed_json", "the body is not valid JSON: " + error.message()};
   if (!value.is_object()) throw BadRequest{"malformed_json", "the body must be a JSON object"};
+  for (const auto& field : value.as_object()) {
+    if (std::find(fields.begin(), fields.end(), field.key()) == fields.end()) {
+      std::string known;
+      for (std::string_view name : fields) known += (known.empty() ? "" : ", ") + std::string(name);
+      throw BadRequest{"unknown_field",
+                       "the field '" + std::string(field.key()) +
+                           "' is not one of: " + (known.empty() ? "(none)" : known)};
+    }
+  }
   return std::move(value.as_object());
 }
 
@@ -163,7 +176,8 @@ void AdminApi::ListKeys(HttpResponse* response) {
 
 void AdminApi::CreateKey(const HttpRequest& request, const security::Principal& principal,
                          HttpResponse* response) {
-  const json::object body = ReadBody(request);
+  const json::object body =
+      ReadBody(request, {"name", "role", "expires", "allow", "rate_limit", "burst"});
   security::NewKey key;
   const std::optional<std::string> name = OptionalString(body, "name");
   const std::optional<std::string> role = OptionalString(body, "role");
@@ -195,7 +209,7 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
   const security::Actor actor = access_->ActorFor(principal);
   if (action == "rotate") {
     if (method != "POST") return MethodNotAllowed(response, "POST");
-    const json::object body = ReadBody(request);
+    const json::object body = ReadBody(request, {"grace"});
     int64_t grace = 0;
     if (auto text = OptionalString(body, "grace")) grace = DurationField("grace", *text, true);
     const security::IssuedKey issued = access_->RotateKey(id, grace, actor);
@@ -217,7 +231,8 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
                    security::KeyToJson(record, access_->EffectiveLimit(record), now));
   }
   if (method != "PATCH") return MethodNotAllowed(response, "GET, PATCH, DELETE");
-  const json::object body = ReadBody(request);
+  const json::object body =
+      ReadBody(request, {"name", "role", "expires", "allow", "rate_limit", "burst"});
   security::KeyChange change;
   change.name = OptionalString(body, "name");
   if (auto role = OptionalString(body, "role")) change.role = RoleField(*role);
@@ -240,7 +255,7 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
 void AdminApi::Lockdown(const HttpRequest& request, const security::Principal& principal,
                         HttpResponse* response) {
   if (request.method == "POST") {
-    const json::object body = ReadBody(request);
+    const json::object body = ReadBody(request, {"on", "reason"});
     const json::value* on = body.if_contains("on");
     if (on == nullptr) throw BadRequest{"missing_field", "the field 'on' is required"};
     if (!on->is_bool()) throw BadRequest{"wrong_type", "the field 'on' must be true or false"};
@@ -254,13 +269,7 @@ void AdminApi::Notice(const HttpRequest& request, const security::Principal& pri
                       HttpResponse* response) {
   const int64_t now = security::SystemClock::Instance()->WallMs();
   if (request.method == "PUT") {
-    const json::object body = ReadBody(request);
-    for (const auto& field : body) {
-      if (field.key() != "text" && field.key() != "until") {
-        throw BadRequest{"unknown_field",
-                         "the field '" + std::string(field.key()) + "' is not one of text, until"};
-      }
-    }
+    const json::object body = ReadBody(request, {"text", "until"});
     const std::optional<std::string> text = OptionalString(body, "text");
     if (!text) throw BadRequest{"missing_field", "the field 'text' is required"};
     if (const std::string problem = ops::NoticeTextProblem(*text); !problem.empty()) {

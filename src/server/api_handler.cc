@@ -299,6 +299,8 @@ void ApiHandler::Model(HttpResponse* response) {
     response->headers.emplace_back("Retry-After", "10");
     return;
   }
+  // "directory" is the folder under the models root ("model/svm"), never
+  // the machine's absolute path (docs/security.md, "What answers show").
   json::object models;
   const auto describe = [&](const nlu::IntentClassifier& model, const json::object& manifest,
                             json::object info) {
@@ -315,13 +317,13 @@ void ApiHandler::Model(HttpResponse* response) {
   };
   if (const auto& svm = snapshot->models.svm) {
     describe(*svm, svm->manifest(),
-             {{"directory", (snapshot->directory / nlu::kSvmDirectory).string()},
+             {{"directory", (snapshot->directory.filename() / nlu::kSvmDirectory).string()},
               {"features", svm->num_features()},
               {"temperature", svm->temperature()}});
   }
   if (const auto& bert = snapshot->models.bert) {
     describe(*bert, bert->manifest(),
-             {{"directory", (snapshot->directory / nlu::kBertDirectory).string()},
+             {{"directory", (snapshot->directory.filename() / nlu::kBertDirectory).string()},
               {"temperature", bert->temperature()},
               {"precision", bert::PrecisionName(snapshot->precision)}});
   }
