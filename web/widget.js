@@ -38,6 +38,10 @@
   const head = el('header', {}, 'Chat with us');
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close the chat' }, '×');
   head.append(close);
+  // The service notice (GET /v1/bot, then every reply): a banner under the header.
+  const banner = el('p', { class: 'banner', role: 'status' });
+  banner.hidden = true;
+  const showNotice = (text) => { banner.textContent = text || ''; banner.hidden = !text; };
   const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite' });
   const note = el('p', { class: 'note', role: 'status' });
   const choices = el('div', { class: 'choices' });
@@ -47,7 +51,7 @@
                                autocomplete: 'off' });
   const send = el('button', { type: 'submit' }, 'Send');
   form.append(label, input, send);
-  panel.append(head, log, note, choices, form);
+  panel.append(head, banner, log, note, choices, form);
   root.append(bubble, panel);
 
   const add = (who, text) => {
@@ -77,6 +81,7 @@
       res = await fetch(service + '/v1/chat', { method: 'POST', body: JSON.stringify(payload),
                                                 headers: { 'Content-Type': 'application/json' } });
       body = await res.json().catch(() => null);
+      if (body && ('notice' in body)) showNotice(body.notice);
     } catch (e) {
       note.textContent = 'The service is unreachable.';
       return;
@@ -101,6 +106,9 @@
     }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); const t = input.value; input.value = ''; chat(t); });
+
+  fetch(service + '/v1/bot').then((r) => (r.ok ? r.json() : null))
+    .then((bot) => { if (bot) showNotice(bot.notice); }).catch(() => {});
 
   const mount = () => document.body.append(host);
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);

@@ -37,7 +37,8 @@ int RunCommandLine(int argc, char** argv) {
   for (AddCommands* add :
        {AddTrainCommands, AddPredictCommand, AddEvaluateCommand, AddConfigCommands, AddChatCommand,
         AddServeCommand, AddSessionsCommands, AddModelCheckCommands, AddBackupCommands,
-        AddRestoreCommand, AddKeysCommands, AddLockdownCommands, AddClusterCommands}) {
+        AddRestoreCommand, AddKeysCommands, AddLockdownCommands, AddClusterCommands,
+        AddNoticeCommands}) {
     add(app, global, &run);
   }
 

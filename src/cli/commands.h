@@ -31,6 +31,7 @@ AddCommands AddRestoreCommand;      // restore
 AddCommands AddKeysCommands;        // keys create|list|show|rotate|revoke|update
 AddCommands AddLockdownCommands;    // lockdown on|off|status
 AddCommands AddClusterCommands;     // cluster status
+AddCommands AddNoticeCommands;      // notice [set|clear]
 
 // Trains the SVM on [paths] data when [paths] models has none (the first
 // `serve` or `chat` of a fresh install).

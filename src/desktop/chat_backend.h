@@ -77,6 +77,9 @@ class ChatBackend : public QObject {
   void sessionOpened(const QString& id, const QList<chatbot::desktop::ChatTurn>& turns);
   void ranked(const QString& text, const QList<chatbot::desktop::RankedIntent>& ranking);
   void welcomeLoaded(const chatbot::desktop::Welcome& welcome);
+  // The service notice changed (a chat reply or a 503 carried another one);
+  // empty: none. The welcome's notice is the first.
+  void noticeChanged(const QString& notice);
   // `what` names the operation ("send", "sessions", "open"); a failed send
   // carries the text so that it can be sent again.
   void failed(const QString& what, const chatbot::desktop::ApiReply& reply, const QString& text);

@@ -55,11 +55,6 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
   welcome_text_->setObjectName(QStringLiteral("welcomeText"));
   welcome_text_->setAlignment(Qt::AlignCenter);
   welcome_text_->setWordWrap(true);
-  welcome_notice_ = new QLabel;
-  welcome_notice_->setObjectName(QStringLiteral("notice"));
-  welcome_notice_->setWordWrap(true);
-  welcome_notice_->setAlignment(Qt::AlignCenter);
-  welcome_notice_->hide();
   suggestions_ = new QWidget;
   auto* suggestion_layout = new QVBoxLayout(suggestions_);
   suggestion_layout->setContentsMargins(0, 8, 0, 0);
@@ -68,7 +63,6 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
   welcome_layout->addStretch(1);
   welcome_layout->addWidget(welcome_title_);
   welcome_layout->addWidget(welcome_text_);
-  welcome_layout->addWidget(welcome_notice_);
   welcome_layout->addWidget(suggestions_);
   welcome_layout->addStretch(2);
   layout_->addWidget(welcome_, 1);
@@ -95,8 +89,6 @@ void ConversationView::setWelcome(const Welcome& welcome) {
   welcome_title_->setText(welcome.bot_name.isEmpty() ? tr("Assistant") : welcome.bot_name);
   welcome_text_->setText(welcome.greeting.isEmpty() ? tr("Ask a question to start.")
                                                     : welcome.greeting);
-  welcome_notice_->setText(welcome.notice);
-  welcome_notice_->setVisible(!welcome.notice.isEmpty());
   QLayout* layout = suggestions_->layout();
   while (QLayoutItem* item = layout->takeAt(0)) {
     delete item->widget();

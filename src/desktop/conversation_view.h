@@ -67,7 +67,6 @@ class ConversationView : public QScrollArea {
   QWidget* welcome_;
   QLabel* welcome_title_;
   QLabel* welcome_text_;
-  QLabel* welcome_notice_;
   QWidget* suggestions_;
   QLabel* typing_;
   QString bot_name_ = tr("Assistant");

@@ -53,6 +53,13 @@ MainWindow::MainWindow(std::unique_ptr<ClientSettings> settings, QWidget* parent
   auto* right_layout = new QVBoxLayout(right);
   right_layout->setContentsMargins(0, 0, 0, 0);
   right_layout->setSpacing(0);
+  notice_ = new QLabel;
+  notice_->setObjectName(QStringLiteral("notice"));
+  notice_->setWordWrap(true);
+  notice_->setAlignment(Qt::AlignCenter);
+  notice_->setAccessibleName(tr("Service notice"));
+  notice_->hide();
+  right_layout->addWidget(notice_);
   right_layout->addWidget(conversation_, 1);
   right_layout->addWidget(composer);
   auto* splitter = new QSplitter;
@@ -234,7 +241,13 @@ void MainWindow::useBackend(ChatBackend* backend) {
             conversation_->showHistory(turns);
             input_->setFocus();
           });
+  connect(backend_, &ChatBackend::noticeChanged, this, [this](const QString& notice) {
+    notice_->setText(notice);
+    notice_->setVisible(!notice.isEmpty());
+  });
   connect(backend_, &ChatBackend::welcomeLoaded, this, [this](const Welcome& welcome) {
+    notice_->setText(welcome.notice);
+    notice_->setVisible(!welcome.notice.isEmpty());
     conversation_->setWelcome(welcome);
     if (!welcome.bot_name.isEmpty()) setWindowTitle(tr("%1 — Chatbot").arg(welcome.bot_name));
   });

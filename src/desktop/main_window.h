@@ -88,6 +88,9 @@ class MainWindow : public QMainWindow {
   ConversationView* conversation_;
   MessageInput* input_;
   QLabel* banner_;
+  // The service notice (docs/desktop.md): above the conversation while one
+  // is shown.
+  QLabel* notice_;
   OperatorConsole* console_;
   QWidget* chat_page_;
   QLabel* connection_;

@@ -40,6 +40,11 @@ void RemoteChatBackend::send(const QString& session_id, const QString& text) {
   QJsonObject body{{QStringLiteral("message"), text}};
   if (!session_id.isEmpty()) body.insert(QStringLiteral("session_id"), session_id);
   api_->post(QStringLiteral("/v1/chat"), body, this, [this, text](const ApiReply& reply) {
+    // Replies carry the service notice, and so do 503s (lockdown, outage).
+    const QJsonValue notice = reply.json.value(QStringLiteral("notice"));
+    if (reply.ok() || (reply.status == 503 && notice.isString())) {
+      if (!notice.isUndefined()) Q_EMIT noticeChanged(notice.toString());
+    }
     if (!reply.ok()) return Q_EMIT failed(QStringLiteral("send"), reply, text);
     ChatTurn turn = TurnFromJson(reply.json);
     turn.message = text;  // the answer does not repeat the message

@@ -150,7 +150,7 @@ QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus { border: 2px solid @acce
 #problem { color: @bad; padding: 0.4em; }
 #welcomeTitle { font-size: 1.9em; font-weight: 700; color: @text; }
 #welcomeText { font-size: 1.1em; color: @muted; }
-#notice { background: @noticeBg; border-radius: 0.5em; padding: 0.6em 1em; color: @text; }
+#notice { background: @noticeBg; border-radius: 0.5em; padding: 0.6em 1em; margin: 0.6em 1.5em 0; color: @text; }
 #banner { background: @fallback; border: 1px solid @fallbackBorder; border-radius: 0.5em; padding: 0.5em 0.9em; color: @text; }
 #banner[kind="error"] { background: @badSoft; border-color: @bad; }
 #hint { color: @muted; }

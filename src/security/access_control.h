@@ -134,6 +134,8 @@ class AccessControl {
   LockdownState lockdown() const;
   // The audit actor for an admitted principal (key id, name, address).
   Actor ActorFor(const Principal& principal) const;
+  // Where the admin API records changes that are not keys' (the notice).
+  AuditLog* audit() const { return audit_; }
   // The limit a key is held to: its own, or its role's default.
   RateLimit EffectiveLimit(const KeyRecord& record) const;
   const SecurityOptions& options() const { return options_; }

@@ -1,5 +1,6 @@
 #include "server/admin_api.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cmath>
@@ -24,8 +25,11 @@ struct BadRequest {
   std::string message;
 };
 
-// The body as a JSON object; an empty body reads as {}.
-json::object ReadBody(const HttpRequest& request) {
+// The body as a JSON object; an empty body reads as {}. A field not in
+// `fields` is refused (400 unknown_field): an admin's typo must not be an
+// ignored change, nor may a body set what the endpoint does not offer
+// (ids, hashes, usage counters, the actor).
+json::object ReadBody(const HttpRequest& request, std::initializer_list<std::string_view> fields) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
   std::string type(
       request.Header("content-type").substr(0, request.Header("content-type").find(';')));
@@ -36,6 +40,15 @@ json::object ReadBody(const HttpRequest& request) {
   json::value value = json::parse(request.body, error);
   if (error) throw BadRequest{"malformed_json", "the body is not valid JSON: " + error.message()};
   if (!value.is_object()) throw BadRequest{"malformed_json", "the body must be a JSON object"};
+  for (const auto& field : value.as_object()) {
+    if (std::find(fields.begin(), fields.end(), field.key()) == fields.end()) {
+      std::string known;
+      for (std::string_view name : fields) known += (known.empty() ? "" : ", ") + std::string(name);
+      throw BadRequest{"unknown_field",
+                       "the field '" + std::string(field.key()) +
+                           "' is not one of: " + (known.empty() ? "(none)" : known)};
+    }
+  }
   return std::move(value.as_object());
 }
 
@@ -93,8 +106,9 @@ int64_t DurationField(const std::string& field, const std::string& text, bool al
 
 }  // namespace
 
-AdminApi::AdminApi(security::AccessControl* access, std::string config_text)
-    : access_(access), config_text_(std::move(config_text)) {}
+AdminApi::AdminApi(security::AccessControl* access, std::string config_text,
+                   ops::NoticeBoard* notices)
+    : access_(access), notices_(notices), config_text_(std::move(config_text)) {}
 
 void AdminApi::Handle(const HttpRequest& request, const security::Principal& principal,
                       HttpResponse* response) {
@@ -120,6 +134,12 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
       if (method != "GET" && method != "POST") return MethodNotAllowed(response, "GET, POST");
       return Lockdown(request, principal, response);
     }
+    if (path == "/v1/admin/notice" && notices_ != nullptr) {
+      if (method != "GET" && method != "PUT" && method != "DELETE") {
+        return MethodNotAllowed(response, "GET, PUT, DELETE");
+      }
+      return Notice(request, principal, response);
+    }
     if (path == "/v1/admin/config") {
       if (method != "GET") return MethodNotAllowed(response, "GET");
       return SetJson(response, 200, json::object{{"config", config_text_}});
@@ -136,7 +156,7 @@ void AdminApi::Handle(const HttpRequest& request, const security::Principal& pri
     SetError(response, 400, e.code, e.message);
   } catch (const StoreError& e) {
     AppLog()->error("admin request {}: keys database: {}", request.request_id, e.what());
-    SetError(response, 503, "storage_unavailable", "the keys database is unavailable; try again");
+    SetError(response, 503, "storage_unavailable", "the database is unavailable; try again");
     response->headers.emplace_back("Retry-After", "5");
   } catch (const KeyError& e) {
     switch (e.kind()) {
@@ -161,7 +181,8 @@ void AdminApi::ListKeys(HttpResponse* response) {
 
 void AdminApi::CreateKey(const HttpRequest& request, const security::Principal& principal,
                          HttpResponse* response) {
-  const json::object body = ReadBody(request);
+  const json::object body =
+      ReadBody(request, {"name", "role", "expires", "allow", "rate_limit", "burst"});
   security::NewKey key;
   const std::optional<std::string> name = OptionalString(body, "name");
   const std::optional<std::string> role = OptionalString(body, "role");
@@ -193,7 +214,7 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
   const security::Actor actor = access_->ActorFor(principal);
   if (action == "rotate") {
     if (method != "POST") return MethodNotAllowed(response, "POST");
-    const json::object body = ReadBody(request);
+    const json::object body = ReadBody(request, {"grace"});
     int64_t grace = 0;
     if (auto text = OptionalString(body, "grace")) grace = DurationField("grace", *text, true);
     const security::IssuedKey issued = access_->RotateKey(id, grace, actor);
@@ -215,7 +236,8 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
                    security::KeyToJson(record, access_->EffectiveLimit(record), now));
   }
   if (method != "PATCH") return MethodNotAllowed(response, "GET, PATCH, DELETE");
-  const json::object body = ReadBody(request);
+  const json::object body =
+      ReadBody(request, {"name", "role", "expires", "allow", "rate_limit", "burst"});
   security::KeyChange change;
   change.name = OptionalString(body, "name");
   if (auto role = OptionalString(body, "role")) change.role = RoleField(*role);
@@ -238,7 +260,7 @@ void AdminApi::KeyRoute(const HttpRequest& request, const security::Principal& p
 void AdminApi::Lockdown(const HttpRequest& request, const security::Principal& principal,
                         HttpResponse* response) {
   if (request.method == "POST") {
-    const json::object body = ReadBody(request);
+    const json::object body = ReadBody(request, {"on", "reason"});
     const json::value* on = body.if_contains("on");
     if (on == nullptr) throw BadRequest{"missing_field", "the field 'on' is required"};
     if (!on->is_bool()) throw BadRequest{"wrong_type", "the field 'on' must be true or false"};
@@ -246,6 +268,44 @@ void AdminApi::Lockdown(const HttpRequest& request, const security::Principal& p
     access_->SetLockdown(on->as_bool(), reason, access_->ActorFor(principal));
   }
   SetJson(response, 200, json::object{{"lockdown", security::LockdownToJson(access_->lockdown())}});
+}
+
+void AdminApi::Notice(const HttpRequest& request, const security::Principal& principal,
+                      HttpResponse* response) {
+  const int64_t now = security::SystemClock::Instance()->WallMs();
+  if (request.method == "PUT") {
+    const json::object body = ReadBody(request, {"text", "until"});
+    const std::optional<std::string> text = OptionalString(body, "text");
+    if (!text) throw BadRequest{"missing_field", "the field 'text' is required"};
+    if (const std::string problem = ops::NoticeTextProblem(*text); !problem.empty()) {
+      throw BadRequest{"bad_parameter", problem};
+    }
+    ops::ServiceNotice notice{.text = *text,
+                              .set_at_ms = now,
+                              .set_by = access_->ActorFor(principal).Describe(),
+                              .until_ms = std::nullopt};
+    if (const json::value* until = body.if_contains("until"); until && !until->is_null()) {
+      if (!until->is_string()) {
+        throw BadRequest{"wrong_type", "the field 'until' must be a time, a duration or null"};
+      }
+      const std::string until_text(until->as_string());
+      notice.until_ms = ops::ParseNoticeUntil(until_text, now);
+      if (!notice.until_ms) {
+        throw BadRequest{"bad_parameter",
+                         "until '" + until_text +
+                             "' is not a future UTC time such as 2026-12-04T20:00:00Z "
+                             "or a duration such as 30m or 2h"};
+      }
+    }
+    notices_->Set(notice);
+    access_->audit()->Write("notice.set", access_->ActorFor(principal),
+                            ops::NoticeToJson(notice).as_object(), now);
+  } else if (request.method == "DELETE") {
+    if (notices_->Clear()) {
+      access_->audit()->Write("notice.clear", access_->ActorFor(principal), {}, now);
+    }
+  }
+  SetJson(response, 200, json::object{{"notice", ops::NoticeToJson(notices_->Current())}});
 }
 
 }  // namespace chatbot::server

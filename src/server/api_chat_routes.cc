@@ -221,6 +221,7 @@ void ApiHandler::Chat(const HttpRequest& request, const security::Principal& pri
     out["clarification"] = true;
     out["choices"] = json::array(reply.choices.begin(), reply.choices.end());
   }
+  out["notice"] = NoticeJson();
   SetJson(response, 200, out);
 }
 

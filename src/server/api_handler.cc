@@ -53,9 +53,28 @@ ApiHandler::ApiHandler(const Settings& settings, ModelRegistry* models,
   }
 }
 
-void ApiHandler::EnableSecurity(security::AccessControl* access, std::string config_text) {
+void ApiHandler::EnableSecurity(security::AccessControl* access, std::string config_text,
+                                ops::NoticeBoard* notices) {
   access_ = access;
-  admin_ = std::make_unique<AdminApi>(access, std::move(config_text));
+  notices_ = notices;
+  admin_ = std::make_unique<AdminApi>(access, std::move(config_text), notices);
+}
+
+json::value ApiHandler::NoticeJson() const {
+  const std::string text = notices_ != nullptr ? notices_->Text() : settings_.bot.notice;
+  if (text.empty()) return nullptr;
+  return json::string(text);
+}
+
+void ApiHandler::AddNoticeToRefusal(HttpResponse* response) const {
+  if (response->status != 503 || response->content_type != "application/json") return;
+  json::value notice = NoticeJson();
+  if (notice.is_null()) return;
+  boost::system::error_code error;
+  json::value body = json::parse(response->body, error);
+  if (error || !body.is_object() || body.as_object().contains("notice")) return;
+  body.as_object()["notice"] = std::move(notice);
+  response->body = json::serialize(body);
 }
 
 bool ApiHandler::Admit(const HttpRequest& request, HttpResponse* response,
@@ -83,7 +102,8 @@ std::mutex& ApiHandler::SessionLock(const std::string& id) {
 
 bool ApiHandler::Cors(const HttpRequest& request, HttpResponse* response, bool preflight) const {
   const std::string_view origin = request.Header("origin");
-  if (origin.empty() || request.path != "/v1/chat") return false;
+  // The widget posts turns and reads the welcome with its notice.
+  if (origin.empty() || (request.path != "/v1/chat" && request.path != "/v1/bot")) return false;
   const auto& allowed = settings_.web.widget_origins;
   if (std::find(allowed.begin(), allowed.end(), "*") == allowed.end() &&
       std::find(allowed.begin(), allowed.end(), origin) == allowed.end()) {
@@ -95,7 +115,7 @@ bool ApiHandler::Cors(const HttpRequest& request, HttpResponse* response, bool p
   response->status = 204;
   response->content_type.clear();
   response->body.clear();
-  response->headers.emplace_back("Access-Control-Allow-Methods", "POST");
+  response->headers.emplace_back("Access-Control-Allow-Methods", "GET, POST");
   response->headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
   response->headers.emplace_back("Access-Control-Max-Age", "600");
   return true;
@@ -109,6 +129,7 @@ void ApiHandler::Handle(const HttpRequest& request, HttpResponse* response) {
     return;
   }
   Route(request, response);
+  AddNoticeToRefusal(response);
   if (!settings_.web.widget_origins.empty()) Cors(request, response, /*preflight=*/false);
   // Large JSON bodies (session transcripts, batches, key lists) gzipped when
   // accepted; the web pages come precompressed.
@@ -243,6 +264,7 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
   // Which dependency is down, by name, for operators and load balancers.
   body["dependencies"] = {
       {"database", {{"kind", settings_.store.backend}, {"state", body["storage"]}}}};
+  body["notice"] = NoticeJson();
   // Lockdown: unavailable to everyone but admins, so load balancers drain.
   bool locked = false;
   if (access_ != nullptr) {
@@ -261,14 +283,16 @@ void ApiHandler::Health(const HttpRequest& request, HttpResponse* response, bool
 void ApiHandler::Bot(HttpResponse* response) {
   const auto snapshot = models_->Current();
   // Without a model the name and notice are still known; the greeting and
-  // suggestions come with the domain data.
+  // suggestions come with the domain data. The notice is the operator's
+  // when one is set ([bot] notice otherwise).
   dialogue::BotProfile profile;
   if (snapshot) {
     profile = snapshot->bot;
   } else {
     profile.name = settings_.bot.name;
-    profile.notice = settings_.bot.notice;
   }
+  const json::value notice = NoticeJson();
+  profile.notice = notice.is_null() ? "" : std::string(notice.as_string());
   SetJson(response, 200, dialogue::BotProfileJson(profile));
 }
 
@@ -280,6 +304,8 @@ void ApiHandler::Model(HttpResponse* response) {
     response->headers.emplace_back("Retry-After", "10");
     return;
   }
+  // "directory" is the folder under the models root ("model/svm"), never
+  // the machine's absolute path (docs/security.md, "What answers show").
   json::object models;
   const auto describe = [&](const nlu::IntentClassifier& model, const json::object& manifest,
                             json::object info) {
@@ -296,13 +322,13 @@ void ApiHandler::Model(HttpResponse* response) {
   };
   if (const auto& svm = snapshot->models.svm) {
     describe(*svm, svm->manifest(),
-             {{"directory", (snapshot->directory / nlu::kSvmDirectory).string()},
+             {{"directory", (snapshot->directory.filename() / nlu::kSvmDirectory).string()},
               {"features", svm->num_features()},
               {"temperature", svm->temperature()}});
   }
   if (const auto& bert = snapshot->models.bert) {
     describe(*bert, bert->manifest(),
-             {{"directory", (snapshot->directory / nlu::kBertDirectory).string()},
+             {{"directory", (snapshot->directory.filename() / nlu::kBertDirectory).string()},
               {"temperature", bert->temperature()},
               {"precision", bert::PrecisionName(snapshot->precision)}});
   }

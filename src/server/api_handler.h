@@ -6,6 +6,7 @@
 #ifndef CHATBOT_SERVER_API_HANDLER_H_
 #define CHATBOT_SERVER_API_HANDLER_H_
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 
 #include "common/config.h"
 #include "dialogue/chat_service.h"
+#include "ops/notice_board.h"
 #include "security/access_control.h"
 #include "server/admin_api.h"
 #include "server/http_types.h"
@@ -36,8 +38,11 @@ class ApiHandler final : public HttpHandler {
   // Puts every request through `access` (docs/security.md) before routing,
   // and serves the admin API; `config_text` is what GET /v1/admin/config
   // shows. Without it (tests of the API alone) every request is served as
-  // an operator would be. Call before the server starts.
-  void EnableSecurity(security::AccessControl* access, std::string config_text);
+  // an operator would be. `notices` (not owned; may be null) is the service
+  // notice the responses carry and the admin API sets; without it the
+  // notice is [bot] notice. Call before the server starts.
+  void EnableSecurity(security::AccessControl* access, std::string config_text,
+                      ops::NoticeBoard* notices = nullptr);
 
   // Serves GET /v1/admin/cluster from `cluster` (not owned); after
   // EnableSecurity, before the server starts.
@@ -53,7 +58,8 @@ class ApiHandler final : public HttpHandler {
   // The routes; Handle() adds the compression of large JSON bodies.
   void Route(const HttpRequest& request, HttpResponse* response);
   // CORS for the widget on other sites ([web] widget_origins): answers the
-  // preflight of POST /v1/chat (true), or adds the allowing headers.
+  // preflight of POST /v1/chat and GET /v1/bot (true), or adds the allowing
+  // headers.
   bool Cors(const HttpRequest& request, HttpResponse* response, bool preflight) const;
   void Health(const HttpRequest& request, HttpResponse* response, bool readiness);
   void Parse(const HttpRequest& request, HttpResponse* response);
@@ -79,6 +85,14 @@ class ApiHandler final : public HttpHandler {
   // (dialogue::ChatService::SessionLock).
   std::mutex& SessionLock(const std::string& id);
 
+  // The service notice users see now: its text, or null when there is none.
+  // /health, chat replies and every 503 carry it (docs/api.md, "Service
+  // notice").
+  boost::json::value NoticeJson() const;
+  // Adds "notice" to a 503's JSON body: during a lockdown or an outage the
+  // refusal is what users see.
+  void AddNoticeToRefusal(HttpResponse* response) const;
+
   // The security pipeline; false when `response` holds the refusal.
   bool Admit(const HttpRequest& request, HttpResponse* response, security::Principal* principal);
 
@@ -90,6 +104,7 @@ class ApiHandler final : public HttpHandler {
   // The chat turn itself (POST /v1/chat), shared with `chatbot chat`.
   std::unique_ptr<dialogue::ChatService> chat_;
   security::AccessControl* access_ = nullptr;
+  ops::NoticeBoard* notices_ = nullptr;
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<ReviewApi> review_;
   std::unique_ptr<ServiceMetrics> metrics_ = std::make_unique<ServiceMetrics>();

@@ -11,6 +11,7 @@
 #include "nlu/settings_options.h"
 #include "ops/data_lock.h"
 #include "ops/gpu_monitor.h"
+#include "ops/notice_board.h"
 #include "ops/process_stats.h"
 #include "security/access_control.h"
 #include "security/admin_key_file.h"
@@ -142,7 +143,8 @@ struct Service::Parts {
         keys(security::OpenKeyStore(settings)),
         audit(std::filesystem::path(settings.paths.logs) / "audit.log"),
         access(security_options, keys.get(), &audit, security::SystemClock::Instance(),
-               security::MakeRateLimiter(settings, &handler->metrics().registry())) {}
+               security::MakeRateLimiter(settings, &handler->metrics().registry())),
+        notices(ops::OpenNoticeStore(settings), settings.bot.notice, NowMs) {}
 
   // Held while serving: a restore refuses to replace the data meanwhile.
   std::unique_ptr<ops::DataLock> data_lock;
@@ -153,6 +155,8 @@ struct Service::Parts {
   std::unique_ptr<security::KeyStore> keys;
   security::AuditLog audit;
   security::AccessControl access;
+  // The service notice users see (docs/OPERATIONS.md, "Telling users").
+  ops::NoticeBoard notices;
   std::unique_ptr<HttpServer> http;
   // Heartbeats, and with PostgreSQL the changes of the other instances.
   std::unique_ptr<ClusterSync> cluster;
@@ -220,7 +224,8 @@ void Service::Open() {
                    first->file.string());
   }
   p.access.Start();
-  p.handler->EnableSecurity(&p.access, config_.Describe());
+  p.notices.Start(std::chrono::seconds(1));
+  p.handler->EnableSecurity(&p.access, config_.Describe(), &p.notices);
   HttpServerOptions http_options = ServerOptions(settings);
   if (const auto snapshot = p.models.Current();
       snapshot && snapshot->models.batching && settings.server.threads == 0) {
@@ -313,7 +318,8 @@ void Service::Close() {
   p.http->Stop();
   if (p.cluster) p.cluster->Stop();  // deletes its row: it is no longer listed
   p.access.Stop();                   // writes the usage and refusals counted since the last flush
-  p.sessions.reset();                // closes the database (checkpoints the WAL)
+  p.notices.Stop();
+  p.sessions.reset();  // closes the database (checkpoints the WAL)
   AppLog()->info("stopped");
   FlushLogs();
 }

@@ -95,7 +95,7 @@ class DesktopChatTest : public DesktopSuite {
     QVERIFY(view->findChild<QLabel*>(QStringLiteral("welcomeText"))
                 ->text()
                 .contains(QStringLiteral("I'm Nora")));
-    QLabel* notice = view->findChild<QLabel*>(QStringLiteral("notice"));
+    QLabel* notice = window->findChild<QLabel*>(QStringLiteral("notice"));
     QCOMPARE(notice->text(), QStringLiteral("Planned maintenance tonight from 22:00."));
     QVERIFY(notice->isVisible());
     const auto suggestions = view->findChildren<QPushButton*>(QStringLiteral("suggestion"));
@@ -110,6 +110,33 @@ class DesktopChatTest : public DesktopSuite {
     const json::value& turn = session.at("turns").as_array()[0];
     QCOMPARE(QString::fromStdString(std::string(turn.at("message").as_string())), question);
     QVERIFY(!turn.at("out_of_scope").as_bool());
+  }
+
+  // An operator's notice (PUT /v1/admin/notice) is a banner above the
+  // conversation, replacing [bot] notice; cleared meanwhile, the next reply
+  // takes it away, and the banner stays after the welcome gave way.
+  void operatorNoticeIsABanner() {
+    DesktopServer server;
+    QVERIFY2(server.Start({"--set", "bot.notice=Opening hours change in January."}),
+             server.error().c_str());
+    const chatbot::testing::HttpHeaders admin{{"Authorization", "Bearer " + server.AdminKey()}};
+    const std::string text = "Maintenance: replies may be slow until 20:00 UTC.";
+    QCOMPARE(
+        server.http()
+            .Send("PUT", "/v1/admin/notice", json::serialize(json::object{{"text", text}}), admin)
+            .status,
+        200);
+    auto window = OpenWindow(server.port(), "", SettingsFile("notice"));
+    QLabel* notice = window->findChild<QLabel*>(QStringLiteral("notice"));
+    QVERIFY(notice != nullptr);
+    QTRY_COMPARE_WITH_TIMEOUT(notice->text(), QString::fromStdString(text), 10000);
+    QVERIFY(notice->isVisible());
+    QCOMPARE(server.http().Send("DELETE", "/v1/admin/notice", "", admin).status, 200);
+    Type(*window, QStringLiteral("where is my order"));
+    QTRY_COMPARE_WITH_TIMEOUT(window->conversation()->replyCount(), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(notice->text(), QStringLiteral("Opening hours change in January."),
+                              5000);
+    QVERIFY(notice->isVisible());
   }
 
   void fallbackReplyIsMarked() {

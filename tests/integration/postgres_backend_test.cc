@@ -3,6 +3,8 @@
 // are stored there; while the database is stopped, chat is answered 503
 // with Retry-After at once and /health says the storage is unavailable;
 // when it is back, chat works again without restarting the service. A
+// service notice written to the database (as by another instance) shows, and
+// stays in the 503 bodies and /health during the outage. A
 // server that cannot be reached at start stops the start, named.
 #include <gtest/gtest.h>
 
@@ -10,9 +12,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ci_skip.h"
 #include "http_client.h"
+#include "ops/postgres_notice_store.h"
 #include "postgres_server.h"
 #include "security/postgres_key_store.h"
 #include "server_process.h"
@@ -75,7 +79,16 @@ TEST_F(PostgresBackendTest, ChatsThroughAnOutageWithoutARestart) {
     EXPECT_EQ(stored->turns[1].user_text, "thanks");
     security::PostgresKeyStore keys(options);
     EXPECT_EQ(keys.List().size(), 1u);
+    // Another instance (or `chatbot notice set`) sets the notice.
+    ops::PostgresNoticeStore(options).Set(
+        {.text = "Database maintenance", .set_at_ms = 0, .set_by = "test", .until_ms = {}});
   }
+  const Clock::time_point shown_by = Clock::now() + std::chrono::seconds(5);
+  while (client.Get("/health").Json().at("notice") != "Database maintenance" &&
+         Clock::now() < shown_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(Chat(client, session, "still there?").Json().at("notice"), "Database maintenance");
 
   postgres_->Stop();
   const Clock::time_point start = Clock::now();
@@ -83,6 +96,7 @@ TEST_F(PostgresBackendTest, ChatsThroughAnOutageWithoutARestart) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   EXPECT_EQ(r.status, 503) << r.Describe();
   EXPECT_FALSE(r.Header("retry-after").empty()) << r.Describe();
+  EXPECT_EQ(r.Json().at("notice"), "Database maintenance") << r.Describe();
   EXPECT_LT(seconds, 2.0);
   EXPECT_EQ(Chat(client, "", "a new conversation").status, 503);
   const HttpResult health = client.Get("/health");
@@ -93,11 +107,12 @@ TEST_F(PostgresBackendTest, ChatsThroughAnOutageWithoutARestart) {
       << health.Describe();
   EXPECT_EQ(health.Json().at("dependencies").at("database").at("state"), "unavailable")
       << health.Describe();
+  EXPECT_EQ(health.Json().at("notice"), "Database maintenance") << health.Describe();
 
   postgres_->Start();
   r = Chat(client, session, "hello again");
   EXPECT_EQ(r.status, 200) << r.Describe();
-  EXPECT_EQ(r.Json().at("turn"), 3) << r.Describe();
+  EXPECT_EQ(r.Json().at("turn"), 4) << r.Describe();
   EXPECT_EQ(client.Get("/health").status, 200);
   EXPECT_EQ(Chat(client, "", "a new conversation").status, 200);
   EXPECT_EQ(serve.Terminate(), 0) << serve.Describe();

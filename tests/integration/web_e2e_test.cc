@@ -176,6 +176,52 @@ TEST_F(WebE2eTest, ServiceErrorsAreExplained) {
   ASSERT_TRUE(b.WaitFor("document.getElementById('status').textContent.includes('unreachable')"));
 }
 
+TEST_F(WebE2eTest, OperatorNoticeIsABannerOnTheChatPageAndTheWidget) {
+  ServerProcess& server = StartServer({"--set", "bot.notice=Opening hours change in January."});
+  const std::string admin = AdminKey();
+  HttpClient client(server.port());
+  const std::string text = "Maintenance: replies may be slow until 20:00 UTC.";
+  ASSERT_EQ(client
+                .Send("PUT", "/v1/admin/notice", json::serialize(json::object{{"text", text}}),
+                      Bearer(admin))
+                .status,
+            200);
+  HeadlessBrowser& b = Browser();
+  b.Navigate(Url(server, "/"));
+  ASSERT_TRUE(b.WaitFor("document.body.dataset.ready === '1'"));
+  // The operator's notice replaces the configured one.
+  EXPECT_EQ(std::string(b.Evaluate("document.getElementById('notice').textContent").as_string()),
+            text);
+  EXPECT_FALSE(b.Evaluate("document.getElementById('notice').hidden").as_bool());
+  b.Screenshot(kScreenshots / "chat-notice.png");
+  // Cleared meanwhile: the next reply brings the configured notice back, and
+  // the banner stays above the conversation.
+  ASSERT_EQ(client.Send("DELETE", "/v1/admin/notice", "", Bearer(admin)).status, 200);
+  Say(b, "where is my order");
+  ASSERT_TRUE(b.WaitFor("document.querySelectorAll('.msg.bot').length === 1"));
+  EXPECT_TRUE(b.WaitFor(
+      "document.getElementById('notice').textContent === 'Opening hours change in January.'"));
+  EXPECT_FALSE(b.Evaluate("document.getElementById('notice').hidden").as_bool());
+
+  // The widget shows it as a banner in its panel from the start.
+  ASSERT_EQ(client
+                .Send("PUT", "/v1/admin/notice", json::serialize(json::object{{"text", text}}),
+                      Bearer(admin))
+                .status,
+            200);
+  b.Navigate(Url(server, "/demo"));
+  const std::string root = "document.getElementById('chatbot-widget').shadowRoot";
+  ASSERT_TRUE(b.WaitFor(root + " && " + root + ".querySelector('.bubble')"));
+  b.Evaluate(root + ".querySelector('.bubble').click()");
+  ASSERT_TRUE(b.WaitFor(root + ".querySelector('.banner').textContent === " + Quote(text)));
+  EXPECT_FALSE(b.Evaluate(root + ".querySelector('.banner').hidden").as_bool());
+  EXPECT_TRUE(
+      b.Evaluate("getComputedStyle(" + root + ".querySelector('.banner')).display !== 'none'")
+          .as_bool());
+  b.Screenshot(kScreenshots / "widget-notice.png");
+  EXPECT_TRUE(b.errors().empty()) << ::testing::PrintToString(b.errors());
+}
+
 TEST_F(WebE2eTest, WidgetOnTheDemoPageChatsInItsShadowRoot) {
   ServerProcess& server = StartServer();
   HeadlessBrowser& b = Browser();

@@ -14,6 +14,8 @@
 
 #include "ci_skip.h"
 #include "db/pg_pool.h"
+#include "ops/postgres_notice_store.h"
+#include "ops/sqlite_notice_store.h"
 #include "postgres_server.h"
 #include "security/postgres_key_store.h"
 #include "security/sqlite_key_store.h"
@@ -61,6 +63,13 @@ class StoreLocation {
       return std::make_unique<security::PostgresKeyStore>(PgOptions());
     }
     return std::make_unique<security::SqliteKeyStore>(dir_.path() / "keys.db");
+  }
+
+  std::unique_ptr<ops::NoticeStore> OpenNotices() const {
+    if (backend_ == Backend::kPostgres) {
+      return std::make_unique<ops::PostgresNoticeStore>(PgOptions());
+    }
+    return std::make_unique<ops::SqliteNoticeStore>(dir_.path() / "notice.db");
   }
 
   Backend backend() const { return backend_; }

@@ -47,8 +47,19 @@ async function call(method, url, payload) {
   }
   let body = null;
   try { body = await res.json(); } catch (e) { /* not JSON */ }
+  // Chat replies and 503 refusals carry the service notice: the banner
+  // follows it, so a notice set or cleared meanwhile shows without a reload.
+  if ((url === '/v1/chat' && body && 'notice' in body) || (res.status === 503 && body?.notice)) {
+    showNotice(body.notice);
+  }
   if (!res.ok) return { ok: false, status: res.status, code: body?.error?.code, message: explain(res, body) };
   return { ok: true, body };
+}
+
+// The service notice banner (an operator's notice, or [bot] notice).
+function showNotice(text) {
+  $('notice').textContent = text || '';
+  $('notice').hidden = !text;
 }
 
 // The welcome before the first message (GET /v1/bot): the bot's name, its
@@ -73,8 +84,7 @@ async function welcome() {
     b.addEventListener('click', () => send(question));
     box.append(b);
   }
-  $('notice').textContent = bot.notice || '';
-  $('notice').hidden = !bot.notice;
+  showNotice(bot.notice);
   welcomeLoaded = true;
   showWelcome();
 }
