@@ -191,9 +191,10 @@ TEST_F(FullDiskTest, BackupAndTrainingIntoAFullDiskNameThePathAndTheSpaceNeeded)
   EXPECT_NE(train.err.find(models.string()), std::string::npos) << Describe(train);
   EXPECT_NE(train.err.find("bytes needed"), std::string::npos) << Describe(train);
   EXPECT_FALSE(fs::exists(models / "svm" / "manifest.json"));
+  // The error, without the progress lines before it.
   const auto last_line = [](const std::string& text) {
-    const std::vector<std::string> lines = Lines(text);
-    return lines.empty() ? std::string() : lines.back();
+    const size_t error = text.rfind("chatbot: error:");
+    return error == std::string::npos ? text : text.substr(error);
   };
   std::printf("backup: %s\ntraining: %s\n", last_line(backup.err).c_str(),
               last_line(train.err).c_str());
