@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/disk_space.h"
 #include "common/error.h"
 
 namespace chatbot {
@@ -61,7 +62,12 @@ void WriteFileAtomically(const std::filesystem::path& path, std::string_view con
   if (fd.get() < 0) throw IoError(ErrnoMessage("cannot create", temp));
 
   auto fail = [&](const std::string& what) {
-    const std::string message = ErrnoMessage(what, temp);
+    // A full disk says how much space the file needs, so that whoever frees
+    // some knows how much.
+    const std::string message =
+        errno == ENOSPC || errno == EDQUOT
+            ? "cannot write " + path.string() + ": " + NoSpaceMessage(dir, contents.size())
+            : ErrnoMessage(what, temp);
     ::close(fd.release());
     ::unlink(temp.c_str());
     throw IoError(message);

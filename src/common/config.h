@@ -62,7 +62,8 @@ struct Settings {
     int64_t port = 8080;  // 0 = any free port (tests)
     int64_t threads = 0;  // I/O threads; 0 = one per core
     int64_t max_connections = 10000;
-    int64_t max_body_bytes = 65536;  // larger bodies get 413
+    int64_t max_connections_per_address = 1000;  // from one client address; 0 = no limit
+    int64_t max_body_bytes = 65536;              // larger bodies get 413
     int64_t max_header_bytes = 16384;
     int64_t read_timeout_ms = 10000;      // a request must arrive within this
     int64_t idle_timeout_ms = 60000;      // keep-alive connections idle longer are closed

@@ -90,6 +90,11 @@ const std::vector<SettingDefinition>& Definitions() {
        .max = 256},
       {CHATBOT_SETTING(server, max_connections),
        .comment = "Connections served at once; more are refused.", .min = 1, .max = 1000000},
+      {CHATBOT_SETTING(server, max_connections_per_address),
+       .comment = "Connections one client address may hold at once; more from it are\n"
+                  "answered 429. Behind a proxy every connection comes from the proxy:\n"
+                  "raise it above the proxy's connections, or 0 for no limit.",
+       .min = 0, .max = 1000000},
       {CHATBOT_SETTING(server, max_body_bytes),
        .comment = "Largest request body; larger ones get 413.", .min = 1024, .max = 67108864},
       {CHATBOT_SETTING(server, max_header_bytes),

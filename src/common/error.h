@@ -43,6 +43,14 @@ class StoreUnavailable : public StoreError {
   using StoreError::StoreError;
 };
 
+// The file system holding the storage is full (SQLITE_FULL): the service
+// answers 503 with Retry-After and serves writes again once there is space,
+// without a restart.
+class StoreFull : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // A model on disk is missing, damaged, foreign or of another format version.
 class ModelError : public Error {
  public:

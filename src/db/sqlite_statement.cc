@@ -10,6 +10,9 @@ void ThrowSqliteError(sqlite3* db, int rc, const std::string& db_path, std::stri
   // logic error"); it is only meaningful while the connection has one.
   const char* message =
       db != nullptr && sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if ((rc & 0xff) == SQLITE_FULL) {
+    throw StoreFull(db_path + ": " + std::string(operation) + ": " + message);
+  }
   throw StoreError(db_path + ": " + std::string(operation) + ": " + message);
 }
 
@@ -20,6 +23,8 @@ void Execute(sqlite3* db, const std::string& db_path, std::string_view operation
   if (rc == SQLITE_OK) return;
   std::string text = message != nullptr ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
+  if ((rc & 0xff) == SQLITE_FULL)
+    throw StoreFull(db_path + ": " + std::string(operation) + ": " + text);
   throw StoreError(db_path + ": " + std::string(operation) + ": " + text);
 }
 

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "common/atomic_file.h"
+#include "common/disk_space.h"
 #include "common/error.h"
 #include "common/sha256.h"
 #include "common/time.h"
@@ -137,6 +138,30 @@ std::optional<json::object> ReadManifest(const fs::path& dir, std::string* probl
   return manifest;
 }
 
+// What the items take on disk now (a database with its WAL): about what
+// their copies will take.
+uint64_t EstimatedBytes(const std::vector<BackupItem>& items) {
+  uint64_t bytes = 0;
+  std::error_code error;
+  const auto size_of = [&](const fs::path& file) {
+    const uintmax_t size = fs::file_size(file, error);
+    return error ? uint64_t{0} : static_cast<uint64_t>(size);
+  };
+  for (const BackupItem& item : items) {
+    if (item.source.empty()) continue;
+    if (item.kind == BackupItemKind::kDirectory) {
+      for (auto it = fs::recursive_directory_iterator(item.source, error);
+           !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+        if (it->is_regular_file(error)) bytes += size_of(it->path());
+      }
+      continue;
+    }
+    bytes += size_of(item.source);
+    if (item.kind == BackupItemKind::kSqlite) bytes += size_of(item.source.string() + "-wal");
+  }
+  return bytes;
+}
+
 }  // namespace
 
 BackupResult CreateBackup(const BackupOptions& options) {
@@ -144,6 +169,14 @@ BackupResult CreateBackup(const BackupOptions& options) {
   std::error_code error;
   fs::create_directories(options.root, error);
   if (error) throw IoError("cannot create " + options.root.string() + ": " + error.message());
+  // A backup that cannot fit fails before it starts, saying how much space
+  // it needs, rather than half way with the disk full.
+  const uint64_t needed = EstimatedBytes(options.items);
+  if (const std::optional<uint64_t> available = AvailableBytes(options.root);
+      available && *available < needed) {
+    throw IoError("cannot back up into " + options.root.string() + ": " +
+                  NoSpaceMessage(options.root, needed));
+  }
 
   std::string name = options.name.empty() ? BackupNameNow() : options.name;
   if (fs::exists(options.root / name, error)) {

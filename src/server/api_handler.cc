@@ -212,6 +212,11 @@ void ApiHandler::Route(const HttpRequest& request, HttpResponse* response) {
              "the search took longer than " + std::to_string(settings_.sessions.search_timeout_ms) +
                  " ms; narrow it with since, until or intent");
     response->headers.emplace_back("Retry-After", "5");
+  } catch (const StoreFull& e) {
+    AppLog()->error("request {}: storage full: {}", request.request_id, e.what());
+    SetError(response, 503, "storage_full",
+             "the disk holding session storage is full; try again later");
+    response->headers.emplace_back("Retry-After", "30");
   } catch (const StoreError& e) {
     AppLog()->error("request {}: storage error: {}", request.request_id, e.what());
     SetError(response, 503, "storage_unavailable", "session storage is unavailable; try again");

@@ -32,6 +32,9 @@
 //     drained briefly and closed; they do not count in open_connections()
 //     and are reported to on_response. Beyond kMaxRejecting such answers at
 //     once, connections are closed without one.
+//   - max_connections_per_address: the same for a client address that
+//     already holds that many connections, answered 429
+//     "too_many_connections" (with Retry-After).
 //   - 400, 413 and 431 close the connection after the answer (the stream
 //     cannot be framed any more); they are reported to on_response with the
 //     method, target and X-Request-ID when the header could be parsed. So do
@@ -81,6 +84,7 @@ bool HttpServer::Impl::Register(Connection* conn) {
   std::lock_guard lock(mu);
   if (stopping.load(std::memory_order_relaxed)) return false;
   connections.insert(conn);
+  ++per_address[conn->peer];
   open.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -88,8 +92,17 @@ bool HttpServer::Impl::Register(Connection* conn) {
 void HttpServer::Impl::Unregister(Connection* conn) {
   std::lock_guard lock(mu);
   if (connections.erase(conn) == 0) return;
+  if (const auto it = per_address.find(conn->peer); it != per_address.end() && --it->second <= 0) {
+    per_address.erase(it);
+  }
   open.fetch_sub(1, std::memory_order_relaxed);
   if (stopping.load(std::memory_order_relaxed)) cv.notify_all();
+}
+
+int HttpServer::Impl::ConnectionsFrom(const std::array<uint8_t, 16>& peer) const {
+  std::lock_guard lock(mu);
+  const auto it = per_address.find(peer);
+  return it == per_address.end() ? 0 : it->second;
 }
 
 bool HttpServer::Impl::Drained() const {
@@ -144,14 +157,16 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     const std::array<uint8_t, 16> peer = PeerBytes(remote);
 
     if (open.load(std::memory_order_relaxed) >= options.max_connections) {
-      if (rejecting.fetch_add(1) >= kMaxRejecting) {
-        rejecting.fetch_sub(1);
-        continue;  // the socket closes as it goes out of scope
-      }
-      asio::co_spawn(context,
-                     Reject(std::make_unique<internal::ServerStream>(std::move(socket), tls.load()),
-                            std::move(address)),
-                     [](std::exception_ptr) {});
+      StartReject(context, std::move(socket), std::move(address), 503, "overloaded",
+                  "too many connections; retry later");
+      continue;
+    }
+    // Only this coroutine registers connections, so the count cannot grow
+    // between this check and Register.
+    if (options.max_connections_per_address > 0 &&
+        ConnectionsFrom(peer) >= options.max_connections_per_address) {
+      StartReject(context, std::move(socket), std::move(address), 429, "too_many_connections",
+                  "too many connections from this address; retry later");
       continue;
     }
     auto conn =
@@ -164,17 +179,32 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
   cv.notify_all();
 }
 
-// Over max_connections: answer 503 without reading the request, then drain
+void HttpServer::Impl::StartReject(asio::io_context& context, tcp::socket socket,
+                                   std::string address, int status, std::string code,
+                                   std::string message) {
+  if (rejecting.fetch_add(1) >= kMaxRejecting) {
+    rejecting.fetch_sub(1);
+    return;  // the socket closes as it goes out of scope
+  }
+  asio::co_spawn(context,
+                 Reject(std::make_unique<internal::ServerStream>(std::move(socket), tls.load()),
+                        std::move(address), status, std::move(code), std::move(message)),
+                 [](std::exception_ptr) {});
+}
+
+// Over a connection limit: answer without reading the request, then drain
 // and close. Not counted in open_connections().
 asio::awaitable<void> HttpServer::Impl::Reject(std::unique_ptr<internal::ServerStream> owned,
-                                               std::string address) {
+                                               std::string address, int status, std::string code,
+                                               std::string message) {
   internal::ServerStream& stream = *owned;
   const Clock::time_point start = Clock::now();
   HttpRequest request;
   request.client_address = std::move(address);
   GenerateRequestId(&request.request_id);
   HttpResponse response;
-  SetError(&response, 503, "overloaded", "too many connections; retry later");
+  SetError(&response, status, code, message);
+  response.headers.emplace_back("Retry-After", "1");
   std::string head;
   SerializeHead(response, request.request_id, /*keep_alive=*/false, /*http10=*/false,
                 /*head_only=*/false, &head);

@@ -6,7 +6,8 @@
 // started request and an idle timeout between requests (slow clients are
 // cut off), a maximum number of connections, and graceful shutdown: Stop()
 // closes the listener, lets in-flight requests finish within the deadline,
-// then closes the rest. Plain HTTP, or HTTPS when options.tls has a
+// then closes the rest. A maximum number of connections per client address,
+// so that one address cannot take every slot. Plain HTTP, or HTTPS when options.tls has a
 // certificate (tls_context.h; each connection's stream is server_stream.h).
 #ifndef CHATBOT_SERVER_HTTP_SERVER_H_
 #define CHATBOT_SERVER_HTTP_SERVER_H_
@@ -27,6 +28,9 @@ struct HttpServerOptions {
   uint16_t port = 8080;  // 0: any free port
   int threads = 0;       // 0: one per core
   int max_connections = 10000;
+  // Connections one client address may hold at once; beyond that, further
+  // ones from it are answered 429 and closed. 0: no limit per address.
+  int max_connections_per_address = 0;
   size_t max_body_bytes = 65536;
   size_t max_header_bytes = 16384;
   std::chrono::milliseconds read_timeout{10000};

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -54,9 +55,9 @@ constexpr size_t kReadChunk = 16384;
 // read it.
 constexpr std::chrono::milliseconds kMaxLinger{1000};
 constexpr size_t kMaxLingerBytes = 1 << 20;
-// Connections rejected while at max_connections are answered 503 by a small
-// coroutine; past this many at once they are closed without an answer, so a
-// connection flood cannot grow memory without bound.
+// Connections rejected while at max_connections (or the limit per address)
+// are answered 503 (429) by a small coroutine; past this many at once they are closed without an
+// answer, so a connection flood cannot grow memory without bound.
 constexpr int64_t kMaxRejecting = 256;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -81,7 +82,8 @@ struct HttpServer::Impl {
                std::string address, const std::array<uint8_t, 16>& peer)
         : impl(impl),
           stream(std::move(socket), std::move(tls)),
-          client_address(std::move(address)) {
+          client_address(std::move(address)),
+          peer(peer) {
       // Most requests then fit the first read.
       buffer.reserve(4096);
       request.peer_ip = peer;
@@ -98,6 +100,7 @@ struct HttpServer::Impl {
     HttpResponse response;
     std::string head;
     const std::string client_address;
+    const std::array<uint8_t, 16> peer;  // counted in per_address
     std::optional<FramingError> framing_error;
   };
 
@@ -122,13 +125,23 @@ struct HttpServer::Impl {
                                 Clock::time_point start);
   asio::awaitable<void> Linger(internal::ServerStream& stream, beast::flat_buffer& buffer,
                                Phase* phase);
-  asio::awaitable<void> Reject(std::unique_ptr<internal::ServerStream> stream, std::string address);
+  // Answers `status` with the error `code` and `message` without reading the
+  // request, then drains and closes (max_connections and the limit per
+  // address).
+  asio::awaitable<void> Reject(std::unique_ptr<internal::ServerStream> stream, std::string address,
+                               int status, std::string code, std::string message);
+  // Starts Reject for an accepted socket, or closes the socket at once when
+  // kMaxRejecting rejections are already under way.
+  void StartReject(asio::io_context& context, tcp::socket socket, std::string address, int status,
+                   std::string code, std::string message);
   // The handler, on this thread or (options.offload) on the worker pool.
   asio::awaitable<void> RunHandler(Connection& conn);
   void CallHandler(const HttpRequest& request, HttpResponse* response);
 
   bool Register(Connection* conn);
   void Unregister(Connection* conn);
+  // Connections open from `peer` (for max_connections_per_address).
+  int ConnectionsFrom(const std::array<uint8_t, 16>& peer) const;
   // Runs `fn(connection)` on each open connection's own thread.
   template <typename Fn>
   void ForEachConnection(Fn fn);
@@ -143,6 +156,15 @@ struct HttpServer::Impl {
   std::condition_variable cv;
   State state = State::kNew;
   std::unordered_set<Connection*> connections;
+  // Open connections per client address, for max_connections_per_address
+  // (only addresses with at least one).
+  struct PeerHash {
+    size_t operator()(const std::array<uint8_t, 16>& peer) const {
+      return std::hash<std::string_view>()(
+          std::string_view(reinterpret_cast<const char*>(peer.data()), peer.size()));
+    }
+  };
+  std::unordered_map<std::array<uint8_t, 16>, int, PeerHash> per_address;
   bool accepting = false;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> open{0};

@@ -37,6 +37,7 @@ HttpServerOptions ServerOptions(const Settings& settings) {
   options.port = static_cast<uint16_t>(s.port);
   options.threads = static_cast<int>(s.threads);
   options.max_connections = static_cast<int>(s.max_connections);
+  options.max_connections_per_address = static_cast<int>(s.max_connections_per_address);
   options.max_body_bytes = static_cast<size_t>(s.max_body_bytes);
   options.max_header_bytes = static_cast<size_t>(s.max_header_bytes);
   options.read_timeout = std::chrono::milliseconds(s.read_timeout_ms);

@@ -76,8 +76,13 @@ struct Response {
 // broken server fails the test instead of hanging it.
 class Client {
  public:
-  explicit Client(uint16_t port) {
+  // `source`: the loopback address to connect from (127.0.0.1 by default).
+  explicit Client(uint16_t port, uint32_t source = INADDR_LOOPBACK) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(source);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
@@ -515,6 +520,45 @@ TEST_F(HttpServerTest, MaxConnectionsRejectsWith503) {
   auto served = fourth.Read();
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
+}
+
+TEST_F(HttpServerTest, ConnectionsPerAddressBeyondTheLimitGet429) {
+  options_.max_connections_per_address = 2;
+  StartServer();
+  Client first(port());
+  Client second(port());
+  for (Client* client : {&first, &second}) {
+    ASSERT_TRUE(client->Send(Get("/")));
+    ASSERT_TRUE(client->Read());
+  }
+  Client third(port());
+  ASSERT_TRUE(third.Send(Get("/")));
+  auto rejected = third.Read();
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, 429);
+  EXPECT_NE(rejected->body.find(R"("code":"too_many_connections")"), std::string::npos);
+  EXPECT_EQ(rejected->Header("retry-after"), "1");
+  EXPECT_TRUE(third.ClosedWithin(milliseconds(3000)));
+
+  // Another address is served meanwhile (all of 127/8 is loopback).
+  Client other(port(), INADDR_LOOPBACK + 1);
+  ASSERT_TRUE(other.Send(Get("/")));
+  auto served = other.Read();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+
+  // Once one of the address's connections closes, it may open another.
+  ASSERT_TRUE(first.Send(Get("/", "Connection: close\r\n")));
+  ASSERT_TRUE(first.Read());
+  EXPECT_TRUE(first.ClosedWithin(milliseconds(2000)));
+  for (int i = 0; i < 100 && server_->open_connections() > 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  Client fourth(port());
+  ASSERT_TRUE(fourth.Send(Get("/")));
+  auto again = fourth.Read();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
 }
 
 TEST_F(HttpServerTest, GracefulStopFinishesRequestInFlight) {
