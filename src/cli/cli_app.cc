@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "security/key_manager.h"
 
 namespace chatbot::cli {
 namespace {
@@ -53,6 +54,10 @@ int RunCommandLine(int argc, char** argv) {
     const int status = run ? run() : kExitUsage;
     FlushLogs();
     return status;
+  } catch (const security::KeyError& e) {
+    // Bad input is a usage error; a missing or revoked key, a failure.
+    std::fprintf(stderr, "chatbot: %s\n", e.what());
+    return e.kind() == security::KeyError::Kind::kInvalid ? kExitUsage : kExitFailure;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "chatbot: configuration error: %s\n", e.what());
     return kExitUsage;

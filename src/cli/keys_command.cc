@@ -23,17 +23,6 @@ struct KeysArgs {
   bool json = false;
 };
 
-// Runs `body`, turning refusals into messages and exit statuses.
-template <typename Body>
-int Guard(Body body) {
-  try {
-    return body();
-  } catch (const KeyError& e) {
-    std::fprintf(stderr, "chatbot: %s\n", e.what());
-    return e.kind() == KeyError::Kind::kInvalid ? kExitUsage : kExitFailure;
-  }
-}
-
 void PrintKey(const KeyAdmin& admin, const security::KeyRecord& r, bool as_json) {
   if (as_json) {
     std::printf("%s\n", json::serialize(admin.Json(r)).c_str());
@@ -60,12 +49,10 @@ void PrintIssued(const KeyAdmin& admin, const security::IssuedKey& issued, bool 
 
 int RunKeysCreate(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  return Guard([&] {
-    const security::NewKey request = security::ParseNewKey(args.request);
-    KeyAdmin admin(config);
-    PrintIssued(admin, admin.Create(request), args.json, "Created");
-    return kExitOk;
-  });
+  const security::NewKey request = security::ParseNewKey(args.request);
+  KeyAdmin admin(config);
+  PrintIssued(admin, admin.Create(request), args.json, "Created");
+  return kExitOk;
 }
 
 int RunKeysList(const GlobalOptions& global, const KeysArgs& args) {
@@ -93,48 +80,40 @@ int RunKeysList(const GlobalOptions& global, const KeysArgs& args) {
 
 int RunKeysShow(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  return Guard([&] {
-    if (!KeyAdmin::DatabaseExists(config.settings())) {
-      throw KeyError(KeyError::Kind::kNotFound, "no key " + args.id + " (no keys database at " +
-                                                    config.settings().security.database + ")");
-    }
-    KeyAdmin admin(config);
-    PrintKey(admin, admin.Get(args.id), args.json);
-    return kExitOk;
-  });
+  if (!KeyAdmin::DatabaseExists(config.settings())) {
+    throw KeyError(KeyError::Kind::kNotFound, "no key " + args.id + " (no keys database at " +
+                                                  config.settings().security.database + ")");
+  }
+  KeyAdmin admin(config);
+  PrintKey(admin, admin.Get(args.id), args.json);
+  return kExitOk;
 }
 
 int RunKeysRotate(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  return Guard([&] {
-    const int64_t grace = security::ParseGrace(args.grace);
-    KeyAdmin admin(config);
-    const security::IssuedKey issued = admin.Rotate(args.id, grace);
-    PrintIssued(admin, issued, args.json, "Rotated");
-    if (!args.json) std::fprintf(stderr, "%s\n", security::OldSecretNotice(issued, grace).c_str());
-    return kExitOk;
-  });
+  const int64_t grace = security::ParseGrace(args.grace);
+  KeyAdmin admin(config);
+  const security::IssuedKey issued = admin.Rotate(args.id, grace);
+  PrintIssued(admin, issued, args.json, "Rotated");
+  if (!args.json) std::fprintf(stderr, "%s\n", security::OldSecretNotice(issued, grace).c_str());
+  return kExitOk;
 }
 
 int RunKeysRevoke(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  return Guard([&] {
-    const security::KeyRecord r = KeyAdmin(config).Revoke(args.id);
-    std::printf("Revoked key %s \"%s\" (at %s); it is refused from now on.\n", r.id.c_str(),
-                r.name.c_str(),
-                r.revoked_at_ms ? FormatTimestamp(*r.revoked_at_ms).c_str() : "never");
-    return kExitOk;
-  });
+  const security::KeyRecord r = KeyAdmin(config).Revoke(args.id);
+  std::printf("Revoked key %s \"%s\" (at %s); it is refused from now on.\n", r.id.c_str(),
+              r.name.c_str(),
+              r.revoked_at_ms ? FormatTimestamp(*r.revoked_at_ms).c_str() : "never");
+  return kExitOk;
 }
 
 int RunKeysUpdate(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  return Guard([&] {
-    const security::KeyChange change = security::ParseKeyChange(args.request);
-    KeyAdmin admin(config);
-    PrintKey(admin, admin.Update(args.id, change), args.json);
-    return kExitOk;
-  });
+  const security::KeyChange change = security::ParseKeyChange(args.request);
+  KeyAdmin admin(config);
+  PrintKey(admin, admin.Update(args.id, change), args.json);
+  return kExitOk;
 }
 
 }  // namespace

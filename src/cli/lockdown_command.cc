@@ -29,12 +29,7 @@ void Print(const security::LockdownState& state, bool as_json) {
 
 int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  try {
-    Print(security::KeyAdmin(config).SetLockdown(on, args.reason), args.json);
-  } catch (const security::KeyError& e) {
-    std::fprintf(stderr, "chatbot: %s\n", e.what());
-    return kExitUsage;
-  }
+  Print(security::KeyAdmin(config).SetLockdown(on, args.reason), args.json);
   if (on && !args.json) {
     std::printf("Only requests with an admin key are served; `chatbot lockdown off` ends it.\n");
   }

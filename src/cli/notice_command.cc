@@ -6,14 +6,13 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 #include "cli/commands.h"
 #include "common/time.h"
-#include "ops/notice_board.h"
+#include "ops/notice_admin.h"
 #include "ops/notice_store.h"
-#include "security/audit_log.h"
 
 namespace chatbot::cli {
 namespace {
@@ -32,12 +31,6 @@ void Print(const std::optional<ops::ServiceNotice>& notice, bool as_json) {
   }
 }
 
-// Changes are audited like the lockdown's (logs/audit.log).
-void Audit(const Configuration& config, std::string_view event, const boost::json::object& fields) {
-  security::AuditLog(std::filesystem::path(config.settings().paths.logs) / "audit.log")
-      .Write(event, security::Actor::CommandLine(), fields, NowMs());
-}
-
 int RunNoticeShow(const GlobalOptions& global, const NoticeArgs& args) {
   const Configuration config = LoadConfiguration(global);
   Print(ops::OpenNoticeStore(config.settings())->Get(), args.json);
@@ -46,35 +39,19 @@ int RunNoticeShow(const GlobalOptions& global, const NoticeArgs& args) {
 
 int RunNoticeSet(const GlobalOptions& global, const NoticeArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  if (const std::string problem = ops::NoticeTextProblem(args.text); !problem.empty()) {
-    std::fprintf(stderr, "chatbot: %s\n", problem.c_str());
+  try {
+    Print(ops::SetNoticeFromCommandLine(config.settings(), args.text, args.until, NowMs()),
+          args.json);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "chatbot: %s\n", e.what());
     return kExitUsage;
   }
-  const int64_t now = NowMs();
-  ops::ServiceNotice notice{.text = args.text,
-                            .set_at_ms = now,
-                            .set_by = security::Actor::CommandLine().Describe(),
-                            .until_ms = std::nullopt};
-  if (!args.until.empty()) {
-    notice.until_ms = ops::ParseNoticeUntil(args.until, now);
-    if (!notice.until_ms) {
-      std::fprintf(stderr,
-                   "chatbot: --until '%s' is not a future UTC time such as "
-                   "2026-12-04T20:00:00Z or a duration such as 30m or 2h\n",
-                   args.until.c_str());
-      return kExitUsage;
-    }
-  }
-  ops::OpenNoticeStore(config.settings())->Set(notice);
-  Audit(config, "notice.set", ops::NoticeToJson(notice).as_object());
-  Print(notice, args.json);
   return kExitOk;
 }
 
 int RunNoticeClear(const GlobalOptions& global, const NoticeArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const bool had = ops::OpenNoticeStore(config.settings())->Clear();
-  if (had) Audit(config, "notice.clear", {});
+  const bool had = ops::ClearNoticeFromCommandLine(config.settings(), NowMs());
   if (args.json) {
     std::printf("%s\n", boost::json::serialize(boost::json::object{{"notice", nullptr}}).c_str());
   } else {

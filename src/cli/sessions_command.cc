@@ -118,37 +118,22 @@ int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args) {
 
 int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
   // Bad arguments are reported before anything is loaded or opened.
-  int64_t idle_ms = 0;
-  std::string idle_text;
+  std::optional<int64_t> idle_ms;
   if (args.has_older_than) {
-    const std::optional<int64_t> parsed = DurationFlag("--older-than", args.older_than);
-    if (!parsed) return kExitUsage;
-    idle_ms = *parsed;
-    idle_text = args.older_than;
+    idle_ms = DurationFlag("--older-than", args.older_than);
+    if (!idle_ms) return kExitUsage;
   }
   const Configuration config = LoadConfiguration(global);
   const Settings& settings = config.settings();
-  if (!args.has_older_than) {
-    if (settings.sessions.retention_days <= 0) {
-      std::fprintf(stderr,
-                   "chatbot: sessions clean: give --older-than DURATION (e.g. 30d), or set "
-                   "sessions.retention_days\n");
-      return kExitUsage;
-    }
-    idle_ms = settings.sessions.retention_days * 86400 * 1000;
-    idle_text = std::to_string(settings.sessions.retention_days) + "d (sessions.retention_days)";
-  }
   StartLogging(config);
-
-  const int64_t cutoff_ms = NowMs() - idle_ms;
   const store::CleanResult cleaned =
-      store::CleanSessions(settings, cutoff_ms, !args.no_vacuum, idle_text);
+      store::CleanSessions(settings, idle_ms, args.older_than, !args.no_vacuum, NowMs());
   if (!cleaned.database) {
     std::printf("Deleted 0 sessions: there is no database at %s.\n",
                 settings.sessions.path.c_str());
   } else {
     std::printf("Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
-                cleaned.deleted, idle_text.c_str(), FormatTimestamp(cutoff_ms).c_str());
+                cleaned.deleted, cleaned.idle.c_str(), FormatTimestamp(cleaned.cutoff_ms).c_str());
   }
   if (cleaned.database && !args.no_vacuum) {
     std::printf("Database %s: %ju -> %ju bytes.\n", settings.sessions.path.c_str(),

@@ -94,8 +94,10 @@ bool PgListener::Wait(int fd, std::chrono::milliseconds timeout) {
 }
 
 std::unique_ptr<PgConnection> PgListener::Connect() {
-  auto connection =
-      std::make_unique<PgConnection>(options_.url, options_.connect_timeout_ms, server_);
+  // The listener's own statements (LISTEN, the keep-alive probe) are short:
+  // the connect timeout bounds them too.
+  auto connection = std::make_unique<PgConnection>(options_.url, options_.connect_timeout_ms,
+                                                   options_.connect_timeout_ms, server_);
   BoundSilentPeer(connection->socket());
   for (const std::string& channel : options_.channels) {
     connection->Execute("LISTEN " + channel, "listen on " + channel);

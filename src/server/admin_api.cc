@@ -5,10 +5,12 @@
 #include <cctype>
 #include <cmath>
 #include <optional>
+#include <stdexcept>
 
 #include "common/duration.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "ops/notice_admin.h"
 #include "security/key_json.h"
 #include "server/cluster_sync.h"
 #include "server/json_response.h"
@@ -277,25 +279,18 @@ void AdminApi::Notice(const HttpRequest& request, const security::Principal& pri
     const json::object body = ReadBody(request, {"text", "until"});
     const std::optional<std::string> text = OptionalString(body, "text");
     if (!text) throw BadRequest{"missing_field", "the field 'text' is required"};
-    if (const std::string problem = ops::NoticeTextProblem(*text); !problem.empty()) {
-      throw BadRequest{"bad_parameter", problem};
-    }
-    ops::ServiceNotice notice{.text = *text,
-                              .set_at_ms = now,
-                              .set_by = access_->ActorFor(principal).Describe(),
-                              .until_ms = std::nullopt};
+    std::string until_text;
     if (const json::value* until = body.if_contains("until"); until && !until->is_null()) {
       if (!until->is_string()) {
         throw BadRequest{"wrong_type", "the field 'until' must be a time, a duration or null"};
       }
-      const std::string until_text(until->as_string());
-      notice.until_ms = ops::ParseNoticeUntil(until_text, now);
-      if (!notice.until_ms) {
-        throw BadRequest{"bad_parameter",
-                         "until '" + until_text +
-                             "' is not a future UTC time such as 2026-12-04T20:00:00Z "
-                             "or a duration such as 30m or 2h"};
-      }
+      until_text = std::string(until->as_string());
+    }
+    ops::ServiceNotice notice;
+    try {
+      notice = ops::MakeNotice(*text, until_text, access_->ActorFor(principal).Describe(), now);
+    } catch (const std::invalid_argument& e) {
+      throw BadRequest{"bad_parameter", e.what()};
     }
     notices_->Set(notice);
     access_->audit()->Write("notice.set", access_->ActorFor(principal),

@@ -76,15 +76,27 @@ std::string SessionText(const Session& session) {
   return out;
 }
 
-CleanResult CleanSessions(const Settings& settings, int64_t cutoff_ms, bool vacuum,
-                          const std::string& idle_text) {
+CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_ms,
+                          const std::string& idle_text, bool vacuum, int64_t now_ms) {
   CleanResult result;
+  result.idle = idle_text;
+  if (!idle_ms) {
+    const int64_t days = settings.sessions.retention_days;
+    if (days <= 0) {
+      throw ConfigError(
+          "sessions clean: give --older-than DURATION (e.g. 30d), or set "
+          "sessions.retention_days");
+    }
+    idle_ms = days * 86400 * 1000;
+    result.idle = std::to_string(days) + "d (sessions.retention_days)";
+  }
+  result.cutoff_ms = now_ms - *idle_ms;
   const auto store = OpenExistingSessionStore(settings);
   if (store == nullptr) return result;
   result.database = true;
-  result.deleted = store->DeleteSessionsUpdatedBefore(cutoff_ms);
+  result.deleted = store->DeleteSessionsUpdatedBefore(result.cutoff_ms);
   AppLog()->info("sessions clean: deleted {} sessions of {} idle for more than {}", result.deleted,
-                 store->path().string(), idle_text);
+                 store->path().string(), result.idle);
   if (!vacuum) return result;
   result.bytes_before = DatabaseBytes(store->path());
   store->Vacuum();

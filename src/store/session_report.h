@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,16 +35,19 @@ std::string SessionText(const Session& session);
 struct CleanResult {
   bool database = false;  // false: there is no database (nothing deleted)
   int64_t deleted = 0;
+  int64_t cutoff_ms = 0;  // sessions last active before it were deleted
+  std::string idle;       // the idle time, as given or from the settings
   // The database and its WAL, in bytes, around the vacuum (both 0 without).
   uintmax_t bytes_before = 0;
   uintmax_t bytes_after = 0;
 };
 // Deletes the sessions of the database OpenExistingSessionStore opens (when
-// there is one) last active before `cutoff_ms`, logs it, then gives the
-// freed pages back to the file system when `vacuum`. `idle_text` says in
-// the log why.
-CleanResult CleanSessions(const Settings& settings, int64_t cutoff_ms, bool vacuum,
-                          const std::string& idle_text);
+// there is one) idle for longer than `idle_ms` (`idle_text` as typed), or
+// without it than sessions.retention_days, logs it, then gives the freed
+// pages back to the file system when `vacuum`. Throws ConfigError when
+// neither idle time is given.
+CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_ms,
+                          const std::string& idle_text, bool vacuum, int64_t now_ms);
 
 }  // namespace chatbot::store
 
