@@ -11,8 +11,10 @@
 # MODEL=bert or MODEL=ensemble serves BERT (alone, or with the SVM) instead:
 # the BERT model is copied from BERT_MODEL_DIR (a model/bert directory, e.g.
 # one saved by bench/bert_clinc150_benchmark --save DIR) or, without it,
-# trained here (tiny, CLINC150, about a minute). ENSEMBLE_MODE=cascade
-# serves the cascade.
+# trained here (tiny, CLINC150, about a minute). With USE_MODEL_DIR (a
+# model/use directory, self-contained) the partner is the USE model instead
+# and MODEL=use serves it alone. ENSEMBLE_MODE=cascade serves the cascade.
+# CACHE_SIZE=0 turns the prediction cache in front of BERT and USE off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -28,7 +30,9 @@ train_svm "$work/model" "$work/logs"
 
 model_kind="${MODEL:-svm}"
 if [ "$model_kind" != svm ]; then
-  if [ -n "${BERT_MODEL_DIR:-}" ]; then
+  if [ -n "${USE_MODEL_DIR:-}" ]; then
+    cp -r "$USE_MODEL_DIR" "$work/model/use"
+  elif [ -n "${BERT_MODEL_DIR:-}" ]; then
     cp -r "$BERT_MODEL_DIR" "$work/model/bert"
   else
     "$binary" train --model bert --models "$work/model" --data "$clinc/train.jsonl" \
@@ -45,7 +49,7 @@ fi
   --set sessions.path="$work/sessions.db" --set paths.logs="$work/logs" \
   --set security.database="$work/keys.db" --set security.admin_key_file="$work/admin.key" \
   --set security.rate_limit_anonymous=0 --set nlu.model="$model_kind" \
-  --set ensemble.mode="${ENSEMBLE_MODE:-weighted}" \
+  --set ensemble.mode="${ENSEMBLE_MODE:-weighted}" ${CACHE_SIZE:+--set bert.cache_size="$CACHE_SIZE"} \
   --log-level warn >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 port="$(wait_for_port "$work/serve.out" "$work/serve.err")"

@@ -65,17 +65,19 @@ std::vector<size_t> AlignLabels(const IntentClassifier& svm, const IntentClassif
     if (!svm_position.contains(label)) only_bert.push_back(label);
   }
   if (!only_svm.empty() || !only_bert.empty()) {
-    std::string message = "ensemble: the SVM model (" + svm.version() + ") and the BERT model (" +
-                          bert.version() + ") must have the same labels;";
+    const std::string partner(bert.kind());
+    std::string message = "ensemble: the SVM model (" + svm.version() + ") and the " + partner +
+                          " model (" + bert.version() + ") must have the same labels;";
     if (!only_svm.empty()) message += " only the SVM has " + JoinLimited(only_svm) + ";";
-    if (!only_bert.empty()) message += " only BERT has " + JoinLimited(only_bert) + ";";
+    if (!only_bert.empty())
+      message += " only the " + partner + " model has " + JoinLimited(only_bert) + ";";
     message.pop_back();
     throw ModelError(message);
   }
   if (svm_labels.empty() || svm_labels.size() != bert_labels.size() ||
       svm_position.size() != svm_labels.size() || bert_position.size() != bert_labels.size()) {
     throw ModelError("ensemble: the models' labels are empty or repeat a label (SVM " +
-                     std::to_string(svm_labels.size()) + ", BERT " +
+                     std::to_string(svm_labels.size()) + ", " + std::string(bert.kind()) + " " +
                      std::to_string(bert_labels.size()) + ")");
   }
   return index;
@@ -418,7 +420,7 @@ EnsembleClassifier::EnsembleClassifier(std::shared_ptr<const IntentClassifier> s
 }
 
 std::string EnsembleClassifier::version() const {
-  return "svm:" + svm_->version() + "+bert:" + bert_->version();
+  return "svm:" + svm_->version() + "+" + std::string(bert_->kind()) + ":" + bert_->version();
 }
 
 bool EnsembleClassifier::SvmAnswersAlone(std::span<const float> svm_probabilities) const {

@@ -116,7 +116,8 @@ class EnsembleClassifier final : public IntentClassifier {
   std::vector<float> ProbabilitiesBatch(std::span<const std::string> texts) const override;
 
   std::string_view kind() const override { return "ensemble"; }
-  // "svm:<svm version>+bert:<bert version>".
+  // "svm:<svm version>+<partner kind>:<partner version>", the partner being
+  // BERT or USE: "svm:1a2b3c4d+use:5e6f7a8b".
   std::string version() const override;
   // The SVM's labels (BERT's are the same set).
   const std::vector<std::string>& labels() const override { return svm_->labels(); }

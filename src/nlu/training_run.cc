@@ -192,11 +192,13 @@ TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
 
 json::object Hyperparameters(const UseTrainingOptions& o) {
   return {{"encoder", o.encoder.string()},
-          {"epochs", o.epochs},
-          {"batch_size", o.batch_size},
-          {"learning_rate", o.learning_rate},
-          {"l2", o.l2},
+          {"head", o.head.text_features ? "svm on embedding and n-grams" : "svm on embedding"},
+          {"c", o.head.c},
+          {"word_ngram_max", o.head.tfidf.ngrams.word_ngram_max},
+          {"char_ngram_min", o.head.tfidf.ngrams.char_ngram_min},
+          {"char_ngram_max", o.head.tfidf.ngrams.char_ngram_max},
           {"validation_fraction", o.validation_fraction},
+          {"threshold_folds", o.threshold_folds},
           {"refit_with_validation", o.refit_with_validation},
           {"oos_max_in_scope_loss", o.oos_max_in_scope_loss},
           {"seed", o.seed}};
@@ -280,6 +282,13 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
 TrainingRunResult TrainUse(const TrainingRunOptions& options) {
   UseTrainingOptions use_options = options.use;
   if (use_options.encoder.empty()) use_options.encoder = options.models_dir / kEncoderDirectory;
+  // The head's n-grams, threads, folds and threshold budget follow the SVM's
+  // settings: one [svm] section describes text features for both.
+  use_options.head.normalization = options.svm.normalization;
+  use_options.head.tfidf = options.svm.tfidf;
+  use_options.head.threads = options.svm.svm.threads;
+  use_options.threshold_folds = options.svm.threshold_folds;
+  use_options.oos_max_in_scope_loss = options.svm.oos_max_in_scope_loss;
   const json::object hyperparameters = Hyperparameters(use_options);
   const RunData run = LoadRunData(options, use_options.validation_fraction, hyperparameters);
   UseTrainingResult result = TrainUseModel(run.data.examples, run.validation.examples, use_options);
@@ -310,12 +319,15 @@ TrainingRunResult TrainUse(const TrainingRunOptions& options) {
   out.summary = fmt::format(
       "trained use model {} in {:.1f}s ({:.1f}s encoding): {} examples, {} intents; held-out ({} "
       "examples): accuracy {:.2f}%, in-scope accuracy {:.2f}%, out-of-scope recall {:.2f}%, "
-      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f}; saved to {}",
+      "macro-F1 {:.2f}%{}; temperature {:.4f}, out-of-scope threshold {:.4f} ({}); saved to {}",
       out.version, result.seconds, result.encode_seconds, run.data.examples.size(),
       run.data.Labels().size(), r.examples, r.accuracy * 100, r.in_scope_accuracy * 100,
       r.oos_recall * 100, r.macro_f1 * 100,
       result.refitted ? " (then refitted on training + held-out data)" : "",
-      result.model->temperature(), result.model->out_of_scope_threshold(), out.directory.string());
+      result.model->temperature(), result.model->out_of_scope_threshold(),
+      result.folds > 0 ? fmt::format("{}-fold cross-validation", result.folds)
+                       : std::string("chosen on the held-out data"),
+      out.directory.string());
   LogSummary(out.summary);
   return out;
 }

@@ -1,6 +1,6 @@
 #include "nlu/use_intent_model.h"
 
-#include "bert/safetensors.h"
+#include "common/binary_io.h"
 #include "common/error.h"
 #include "nlu/calibration.h"
 #include "nlu/model_domain.h"
@@ -12,7 +12,7 @@ namespace chatbot::nlu {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kHeadFile = "head.safetensors";
+constexpr const char* kHeadFile = "head.bin";
 constexpr const char* kLabelsFile = "labels.json";
 constexpr const char* kHeldOutFile = "heldout.jsonl";
 constexpr const char* kSmokeFile = "smoke.jsonl";
@@ -27,43 +27,27 @@ float NumberField(const boost::json::object& o, const char* key, const fs::path&
 
 }  // namespace
 
-UseIntentModel::UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder,
-                               std::vector<float> weight, std::vector<float> bias,
+UseIntentModel::UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, UseHead head,
                                std::vector<std::string> labels, float temperature,
                                float oos_threshold)
     : encoder_(std::move(encoder)),
-      weight_(std::move(weight)),
-      bias_(std::move(bias)),
+      head_(std::move(head)),
       labels_(std::move(labels)),
       temperature_(temperature),
       oos_threshold_(oos_threshold) {
   if (encoder_ == nullptr) throw ModelError("the USE model has no encoder");
-  if (labels_.empty() || bias_.size() != labels_.size() ||
-      weight_.size() != labels_.size() * use::kEmbeddingSize) {
-    throw ModelError("the USE model's head does not match its " + std::to_string(labels_.size()) +
-                     " labels");
+  if (labels_.empty() || static_cast<size_t>(head_.num_classes()) != labels_.size() ||
+      head_.dimensions() != use::kEmbeddingSize) {
+    throw ModelError("the USE model's head (" + std::to_string(head_.num_classes()) +
+                     " classes of " + std::to_string(head_.dimensions()) +
+                     " embedding components) does not match its " + std::to_string(labels_.size()) +
+                     " labels and the encoder's " + std::to_string(use::kEmbeddingSize));
   }
   oos_label_ = OutOfScopeIndex(labels_);
 }
 
-std::vector<float> UseIntentModel::LogitsOf(std::span<const float> embeddings) const {
-  const size_t rows = embeddings.size() / use::kEmbeddingSize;
-  const size_t classes = labels_.size();
-  std::vector<float> logits(rows * classes);
-  for (size_t r = 0; r < rows; ++r) {
-    const float* x = embeddings.data() + r * use::kEmbeddingSize;
-    for (size_t c = 0; c < classes; ++c) {
-      const float* w = weight_.data() + c * use::kEmbeddingSize;
-      float sum = bias_[c];
-      for (int k = 0; k < use::kEmbeddingSize; ++k) sum += w[k] * x[k];
-      logits[r * classes + c] = sum;
-    }
-  }
-  return logits;
-}
-
 std::vector<float> UseIntentModel::ProbabilitiesBatch(std::span<const std::string> texts) const {
-  const std::vector<float> logits = LogitsOf(encoder_->EncodeBatch(texts));
+  const std::vector<float> logits = ScoresOf(texts, encoder_->EncodeBatch(texts));
   std::vector<float> probabilities(logits.size());
   const int classes = static_cast<int>(labels_.size());
   for (size_t r = 0; r < texts.size(); ++r) {
@@ -94,11 +78,9 @@ void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample
     throw ModelError("the USE model cannot be saved without its encoder's files");
   }
   std::map<std::string, std::string> files = encoder_files_;
-  std::map<std::string, bert::Tensor> head;
-  const auto classes = static_cast<int64_t>(labels_.size());
-  head["weight"] = {{classes, use::kEmbeddingSize}, weight_, {}, false};
-  head["bias"] = {{classes}, bias_, {}, false};
-  files[kHeadFile] = bert::SerializeSafeTensors((dir / kHeadFile).string(), head);
+  BinaryWriter head;
+  head_.Serialize(&head);
+  files[kHeadFile] = head.Take();
   boost::json::object labels_json{{"labels", boost::json::array(labels_.begin(), labels_.end())},
                                   {"temperature", temperature_},
                                   {"oos_threshold", oos_threshold_}};
@@ -121,11 +103,12 @@ void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample
   manifest["labels"] = boost::json::array(labels_.begin(), labels_.end());
   manifest["temperature"] = temperature_;
   manifest["oos_threshold"] = oos_threshold_;
+  manifest["text_features"] = head_.num_text_features();
   WriteModelDirectory(dir, files, std::move(manifest));
 }
 
 std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir) {
-  std::map<std::string, std::string> contents{{kLabelsFile, ""}};
+  std::map<std::string, std::string> contents{{kLabelsFile, ""}, {kHeadFile, ""}};
   boost::json::object manifest =
       ReadVerifiedManifest(dir, kUseModelFormat, kUseModelFormatVersion,
                            {kEncoderWeightsFile, kEncoderVocabularyFile, kHeadFile, kLabelsFile,
@@ -147,10 +130,12 @@ std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir) {
   if (!(temperature > 0) || !(threshold >= 0 && threshold <= 1.01f)) {
     throw ModelError(labels_path.string() + ": calibration out of range");
   }
-  const bert::SafeTensorsFile head = bert::SafeTensorsFile::Read(dir / kHeadFile);
-  auto model = std::make_unique<UseIntentModel>(LoadEncoderFrom(dir), head.Get("weight").values,
-                                                head.Get("bias").values, std::move(labels),
-                                                temperature, threshold);
+  const std::string head_path = (dir / kHeadFile).string();
+  BinaryReader in(contents[kHeadFile], head_path);
+  UseHead head = UseHead::Deserialize(&in);
+  if (!in.AtEnd()) in.Fail("end of file", "unexpected trailing data");
+  auto model = std::make_unique<UseIntentModel>(LoadEncoderFrom(dir), std::move(head),
+                                                std::move(labels), temperature, threshold);
   if (const auto* e = labels_json.if_contains("ensemble"); e != nullptr && e->is_object()) {
     try {
       model->set_ensemble(EnsembleCalibration::FromJson(e->as_object()));

@@ -1,14 +1,14 @@
 // The USE intent model: the pretrained Universal Sentence Encoder Lite
-// (use/use_encoder.h) turns a text into a 512-float embedding, and a softmax
-// head (one weight row and bias per label) trained on those embeddings gives
-// the label probabilities, temperature-calibrated like the other models.
-// The encoder is not fine-tuned: training fits only the head
-// (use_trainer.h), in seconds once the texts are encoded.
+// (use/use_encoder.h) turns a text into a 512-float embedding, and a linear
+// head (use_head.h) over the embedding and the text's n-grams scores every
+// label; a softmax gives the label probabilities, temperature-calibrated
+// like the other models. The encoder is not fine-tuned: training fits only
+// the head (use_trainer.h), in seconds once the texts are encoded.
 //
 // model/use/ holds:
 //   encoder.safetensors, vocab.json  the encoder, copied from the imported
 //                                    encoder directory (self-contained model)
-//   head.safetensors   weight [labels, 512], bias [labels]
+//   head.bin           the head (UseHead::Serialize)
 //   labels.json        labels, temperature, out-of-scope threshold, and the
 //                      ensemble's calibration with the SVM
 //   heldout.jsonl, smoke.jsonl, manifest.json  as for the other models
@@ -26,20 +26,21 @@
 #include "nlu/ensemble_classifier.h"
 #include "nlu/intent_classifier.h"
 #include "nlu/training_data.h"
+#include "nlu/use_head.h"
 #include "use/use_encoder.h"
 
 namespace chatbot::nlu {
 
 inline constexpr const char* kUseModelFormat = "chatbot-use";
-inline constexpr int64_t kUseModelFormatVersion = 1;
+inline constexpr int64_t kUseModelFormatVersion = 2;
 inline constexpr const char* kUseDirectory = "use";
 
 class UseIntentModel final : public IntentClassifier {
  public:
-  // weight: [labels, kEmbeddingSize] row-major; bias: [labels].
-  UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, std::vector<float> weight,
-                 std::vector<float> bias, std::vector<std::string> labels, float temperature,
-                 float oos_threshold);
+  // Throws ModelError when the head's classes or embedding size differ
+  // from the labels' count or the encoder's.
+  UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, UseHead head,
+                 std::vector<std::string> labels, float temperature, float oos_threshold);
 
   IntentPrediction Predict(std::string_view text, int top_k) const override;
   std::vector<IntentPrediction> PredictBatch(std::span<const std::string> texts,
@@ -51,8 +52,13 @@ class UseIntentModel final : public IntentClassifier {
   const std::vector<std::string>& labels() const override { return labels_; }
   float out_of_scope_threshold() const override { return oos_threshold_; }
 
-  // The head's logits for embeddings [rows, kEmbeddingSize]: [rows, labels].
-  std::vector<float> LogitsOf(std::span<const float> embeddings) const;
+  // The head's decision values for texts and their embeddings
+  // [rows, kEmbeddingSize]: [rows, labels].
+  std::vector<float> ScoresOf(std::span<const std::string> texts,
+                              std::span<const float> embeddings) const {
+    return head_.Scores(texts, embeddings);
+  }
+  const UseHead& head() const { return head_; }
   const use::UseEncoder& encoder() const { return *encoder_; }
 
   float temperature() const { return temperature_; }
@@ -82,8 +88,7 @@ class UseIntentModel final : public IntentClassifier {
 
  private:
   std::shared_ptr<const use::UseEncoder> encoder_;
-  std::vector<float> weight_;
-  std::vector<float> bias_;
+  UseHead head_;
   std::vector<std::string> labels_;
   int oos_label_ = -1;
   float temperature_ = 1;

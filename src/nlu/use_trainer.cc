@@ -5,10 +5,11 @@
 #include <cmath>
 #include <map>
 #include <numeric>
-#include <random>
+#include <optional>
 
 #include "common/error.h"
 #include "nlu/calibration.h"
+#include "nlu/evaluation.h"
 #include "nlu/heldout_calibration.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/use_encoder_files.h"
@@ -40,76 +41,86 @@ std::vector<float> EncodeAll(const use::UseEncoder& encoder,
   return out;
 }
 
-struct Head {
-  std::vector<float> weight;  // [classes, kDim]
-  std::vector<float> bias;    // [classes]
-};
+// The rows of `x` [examples, kDim] listed in `rows`.
+std::vector<float> SelectRows(const std::vector<float>& x, const std::vector<size_t>& rows) {
+  std::vector<float> out;
+  out.reserve(rows.size() * kDim);
+  for (size_t r : rows) {
+    out.insert(out.end(), x.begin() + static_cast<ptrdiff_t>(r * kDim),
+               x.begin() + static_cast<ptrdiff_t>((r + 1) * kDim));
+  }
+  return out;
+}
 
-// Multinomial logistic regression on `x` [rows, kDim] with labels `y`.
-Head FitHead(const std::vector<float>& x, const std::vector<int>& y, int classes,
-             const UseTrainingOptions& options) {
-  const size_t rows = y.size();
-  const size_t params = static_cast<size_t>(classes) * (kDim + 1);
-  std::vector<float> theta(params, 0.0f), grad(params), m(params, 0.0f), v(params, 0.0f);
-  std::vector<size_t> order(rows);
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(options.seed);
-  std::vector<float> logits(static_cast<size_t>(classes)), p(static_cast<size_t>(classes));
-  const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  const size_t batch = static_cast<size_t>(std::max(1, options.batch_size));
-  const size_t steps_per_epoch = (rows + batch - 1) / batch;
-  const double total_steps = static_cast<double>(steps_per_epoch) * options.epochs;
-  int64_t step = 0;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    std::shuffle(order.begin(), order.end(), rng);
-    for (size_t begin = 0; begin < rows; begin += batch) {
-      const size_t end = std::min(rows, begin + batch);
-      std::fill(grad.begin(), grad.end(), 0.0f);
-      for (size_t i = begin; i < end; ++i) {
-        const float* xi = x.data() + order[i] * kDim;
-        for (int c = 0; c < classes; ++c) {
-          const float* w = theta.data() + static_cast<size_t>(c) * (kDim + 1);
-          float s = w[kDim];
-          for (int k = 0; k < kDim; ++k) s += w[k] * xi[k];
-          logits[static_cast<size_t>(c)] = s;
-        }
-        Softmax(logits.data(), classes, 1.0f, p.data());
-        p[static_cast<size_t>(y[order[i]])] -= 1.0f;
-        for (int c = 0; c < classes; ++c) {
-          const float g = p[static_cast<size_t>(c)];
-          if (std::fabs(g) < 1e-7f) continue;
-          float* gw = grad.data() + static_cast<size_t>(c) * (kDim + 1);
-          for (int k = 0; k < kDim; ++k) gw[k] += g * xi[k];
-          gw[kDim] += g;
-        }
-      }
-      const float scale = 1.0f / static_cast<float>(end - begin);
-      ++step;
-      // Cosine decay of the learning rate to zero over the run.
-      const double lr = options.learning_rate * 0.5 *
-                        (1 + std::cos(M_PI * static_cast<double>(step) / total_steps));
-      const double correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-      const double correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-      for (size_t j = 0; j < params; ++j) {
-        const bool is_bias = j % (kDim + 1) == kDim;
-        const float g =
-            grad[j] * scale + (is_bias ? 0.0f : static_cast<float>(options.l2) * theta[j]);
-        m[j] = static_cast<float>(beta1 * m[j] + (1 - beta1) * g);
-        v[j] = static_cast<float>(beta2 * v[j] + (1 - beta2) * g * g);
-        theta[j] -=
-            static_cast<float>(lr * (m[j] / correction1) / (std::sqrt(v[j] / correction2) + eps));
-      }
+UseHead FitOn(const std::vector<TrainingExample>& examples, const std::vector<float>& x,
+              const std::vector<size_t>& rows, const std::map<std::string, int>& index,
+              const UseTrainingOptions& options) {
+  std::vector<std::string> texts;
+  std::vector<int> y;
+  for (size_t r : rows) {
+    texts.push_back(examples[r].text);
+    y.push_back(index.at(examples[r].intent));
+  }
+  return UseHead::Fit(texts, SelectRows(x, rows), kDim, y, static_cast<int>(index.size()),
+                      options.head);
+}
+
+std::vector<std::string> TextsOf(const std::vector<TrainingExample>& examples) {
+  std::vector<std::string> texts;
+  texts.reserve(examples.size());
+  for (const TrainingExample& e : examples) texts.push_back(e.text);
+  return texts;
+}
+
+// Temperature and threshold from out-of-fold scores of `train` (embeddings
+// `x`): each example is scored by a head fitted on the other folds. Intents
+// with a single example are learned in every fold and not scored. Returns
+// nothing (folds 0) when fewer than two folds are possible.
+std::optional<HeldOutCalibration> CalibrateByCrossValidation(
+    const std::vector<TrainingExample>& train, const std::vector<float>& x,
+    const std::vector<std::string>& labels, const std::map<std::string, int>& index,
+    const UseTrainingOptions& options, int* folds_used) {
+  std::map<std::string, int> counts;
+  for (const TrainingExample& e : train) ++counts[e.intent];
+  std::vector<size_t> scored;
+  std::vector<TrainingExample> scored_examples;
+  for (size_t i = 0; i < train.size(); ++i) {
+    if (counts[train[i].intent] >= 2) {
+      scored.push_back(i);
+      scored_examples.push_back(train[i]);
     }
   }
-  Head head;
-  head.weight.resize(static_cast<size_t>(classes) * kDim);
-  head.bias.resize(static_cast<size_t>(classes));
-  for (int c = 0; c < classes; ++c) {
-    const float* w = theta.data() + static_cast<size_t>(c) * (kDim + 1);
-    std::copy(w, w + kDim, head.weight.begin() + static_cast<ptrdiff_t>(c) * kDim);
-    head.bias[static_cast<size_t>(c)] = w[kDim];
+  const int folds = static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(std::max(options.threshold_folds, 0)), scored.size()));
+  *folds_used = folds < 2 ? 0 : folds;
+  if (folds < 2) return std::nullopt;
+  const std::vector<int> fold_of_scored = AssignFolds(scored_examples, folds, options.seed);
+  std::vector<int> fold_of(train.size(), -1);  // -1: learned in every fold
+  for (size_t j = 0; j < scored.size(); ++j) fold_of[scored[j]] = fold_of_scored[j];
+  const size_t classes = labels.size();
+  std::vector<float> scores(scored.size() * classes);
+  for (int fold = 0; fold < folds; ++fold) {
+    std::vector<size_t> learn, score;
+    for (size_t i = 0; i < train.size(); ++i) {
+      if (fold_of[i] != fold) learn.push_back(i);
+    }
+    for (size_t j = 0; j < scored.size(); ++j) {
+      if (fold_of_scored[j] == fold) score.push_back(j);
+    }
+    const UseHead head = FitOn(train, x, learn, index, options);
+    std::vector<std::string> texts;
+    std::vector<size_t> rows;
+    for (size_t j : score) {
+      texts.push_back(scored_examples[j].text);
+      rows.push_back(scored[j]);
+    }
+    const std::vector<float> part = head.Scores(texts, SelectRows(x, rows));
+    for (size_t k = 0; k < score.size(); ++k) {
+      std::copy_n(part.begin() + static_cast<ptrdiff_t>(k * classes), classes,
+                  scores.begin() + static_cast<ptrdiff_t>(score[k] * classes));
+    }
   }
-  return head;
+  return CalibrateOnHeldOut(scores, labels, scored_examples, options.oos_max_in_scope_loss);
 }
 
 }  // namespace
@@ -145,46 +156,49 @@ UseTrainingResult TrainUseModel(const std::vector<TrainingExample>& all_training
   const std::vector<float> train_x = EncodeAll(*encoder, train);
   const std::vector<float> heldout_x = EncodeAll(*encoder, result.heldout_examples);
   result.encode_seconds = SecondsSince(encode_start);
-  std::vector<int> train_y;
-  for (const auto& e : train) train_y.push_back(index.at(e.intent));
+  std::vector<size_t> all_rows(train.size());
+  std::iota(all_rows.begin(), all_rows.end(), 0);
 
-  const int classes = static_cast<int>(labels.size());
-  Head head = FitHead(train_x, train_y, classes, options);
-  auto model =
-      std::make_unique<UseIntentModel>(encoder, head.weight, head.bias, labels, 1.0f, 0.0f);
+  std::optional<HeldOutCalibration> calibration =
+      CalibrateByCrossValidation(train, train_x, labels, index, options, &result.folds);
+  auto model = std::make_unique<UseIntentModel>(
+      encoder, FitOn(train, train_x, all_rows, index, options), labels, 1.0f, 0.0f);
+  if (!calibration && !result.heldout_examples.empty()) {
+    calibration =
+        CalibrateOnHeldOut(model->ScoresOf(TextsOf(result.heldout_examples), heldout_x), labels,
+                           result.heldout_examples, options.oos_max_in_scope_loss);
+  }
+  if (calibration) {
+    model->set_temperature(calibration->temperature);
+    model->set_out_of_scope_threshold(calibration->threshold.threshold);
+    result.cross_validated = calibration->threshold;
+  }
 
   if (!result.heldout_examples.empty()) {
-    const std::vector<float> logits = model->LogitsOf(heldout_x);
-    const HeldOutCalibration calibration =
-        CalibrateOnHeldOut(logits, labels, result.heldout_examples, options.oos_max_in_scope_loss);
-    model->set_temperature(calibration.temperature);
-    model->set_out_of_scope_threshold(calibration.threshold.threshold);
     std::vector<std::string> expected, predicted;
-    std::vector<std::string> texts;
-    for (const auto& e : result.heldout_examples) {
-      expected.push_back(e.intent);
-      texts.push_back(e.text);
+    for (const auto& e : result.heldout_examples) expected.push_back(e.intent);
+    for (const auto& p : model->PredictBatch(TextsOf(result.heldout_examples), 1)) {
+      predicted.push_back(p.intent);
     }
-    for (const auto& p : model->PredictBatch(texts, 1)) predicted.push_back(p.intent);
     result.heldout = ScorePredictions(expected, predicted);
 
     if (result.heldout_from_split || options.refit_with_validation) {
       // Held-out examples of intents the training data lacks cannot join.
+      std::vector<TrainingExample> everything = train;
       std::vector<float> x = train_x;
-      std::vector<int> y = train_y;
       for (size_t i = 0; i < result.heldout_examples.size(); ++i) {
-        const auto it = index.find(result.heldout_examples[i].intent);
-        if (it == index.end()) continue;
+        if (!index.contains(result.heldout_examples[i].intent)) continue;
+        everything.push_back(result.heldout_examples[i]);
         x.insert(x.end(), heldout_x.begin() + static_cast<ptrdiff_t>(i * kDim),
                  heldout_x.begin() + static_cast<ptrdiff_t>((i + 1) * kDim));
-        y.push_back(it->second);
       }
-      head = FitHead(x, y, classes, options);
+      std::vector<size_t> rows(everything.size());
+      std::iota(rows.begin(), rows.end(), 0);
       const float temperature = model->temperature();
       const float threshold = model->out_of_scope_threshold();
       result.scored_model = std::move(model);
-      model = std::make_unique<UseIntentModel>(encoder, head.weight, head.bias, labels, temperature,
-                                               threshold);
+      model = std::make_unique<UseIntentModel>(encoder, FitOn(everything, x, rows, index, options),
+                                               labels, temperature, threshold);
       result.refitted = true;
     }
   }

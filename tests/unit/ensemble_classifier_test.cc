@@ -328,7 +328,7 @@ TEST(EnsembleClassifierTest, RefusesDifferentLabelSetsNamingTheDifference) {
     EnsembleClassifier ensemble(svm, bert, {});
     FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("only the SVM has c"), HasSubstr("only BERT has d, e")));
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("only the SVM has c"), HasSubstr("only the bert model has d, e")));
   }
   EXPECT_THROW(ChooseEnsembleWeights(*svm, *bert, {{"x", "a", ""}}, 0.01), ModelError);
   EXPECT_THROW(EnsembleClassifier(svm, nullptr, {}), ModelError);
@@ -364,6 +364,9 @@ TEST(EnsembleClassifierTest, IdentityAndOptionChecks) {
   const EnsembleClassifier ensemble(s.svm, s.bert, {});
   EXPECT_EQ(ensemble.kind(), "ensemble");
   EXPECT_EQ(ensemble.version(), "svm:svm-v1+bert:bert-v1");
+  // The partner is named by its kind: a USE partner is not called BERT.
+  auto use = std::make_shared<TableModel>("use", s.svm->labels());
+  EXPECT_EQ(EnsembleClassifier(s.svm, use, {}).version(), "svm:svm-v1+use:use-v1");
   EnsembleOptions bad;
   bad.svm_weight = 1.5;
   EXPECT_THROW(EnsembleClassifier(s.svm, s.bert, bad), ConfigError);

@@ -62,7 +62,6 @@ TEST_F(UseIntentModelTest, TrainsSavesLoadsAndServes) {
   UseTrainingOptions options;
   options.encoder = models / kEncoderDirectory;
   options.validation_fraction = 0.25;
-  options.epochs = 60;
   UseTrainingResult result = TrainUseModel(Examples(), {}, options);
   ASSERT_TRUE(result.heldout_from_split);
   EXPECT_TRUE(result.refitted);
