@@ -152,7 +152,9 @@ PostgresDumpInfo DumpPostgresDatabase(const std::string& url, int connect_timeou
   PostgresDumpInfo info;
   info.server = db::DescribeServer(url);
   const SplitConnection conn = Split(url, connect_timeout_ms);
-  db::PgConnection db(url, connect_timeout_ms, info.server);
+  // Counting the rows of large tables may take longer than a request's
+  // statement limit: no limit here (0).
+  db::PgConnection db(url, connect_timeout_ms, 0, info.server);
   db.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "begin the backup's snapshot");
   const db::PgResult snapshot = db.Execute(
       "SELECT pg_export_snapshot(), to_char(now() AT TIME ZONE 'UTC', "
@@ -207,7 +209,7 @@ std::set<std::string> CheckPostgresDump(const fs::path& dump) {
 }
 
 std::map<std::string, int64_t> PostgresTableRows(const std::string& url, int connect_timeout_ms) {
-  db::PgConnection db(url, connect_timeout_ms, db::DescribeServer(url));
+  db::PgConnection db(url, connect_timeout_ms, 0, db::DescribeServer(url));
   return CountRows(db);
 }
 
@@ -216,7 +218,7 @@ void RestorePostgresDatabase(const std::string& url, int connect_timeout_ms, con
   const std::string server = db::DescribeServer(url);
   const SplitConnection conn = Split(url, connect_timeout_ms);
   {
-    db::PgConnection db(url, connect_timeout_ms, server);
+    db::PgConnection db(url, connect_timeout_ms, 0, server);
     const db::PgResult tables = db.Execute(kListTables, "list the tables");
     if (tables.rows() > 0 && !replace) {
       std::string names;

@@ -130,7 +130,8 @@ TEST_F(WebTest, WidgetOriginsGetCors) {
                                             {"Access-Control-Request-Headers", "content-type"}});
   EXPECT_EQ(preflight.status, 204) << preflight.Describe();
   EXPECT_EQ(preflight.Header("access-control-allow-origin"), "https://shop.example");
-  EXPECT_EQ(preflight.Header("access-control-allow-methods"), "POST");
+  // The widget's endpoints: GET /v1/bot (welcome, notice) and POST /v1/chat.
+  EXPECT_EQ(preflight.Header("access-control-allow-methods"), "GET, POST");
   const HttpResult chat = client.Post("/v1/chat", json::object{{"message", "hi there"}},
                                       {{"Origin", "https://shop.example"}});
   EXPECT_EQ(chat.status, 200) << chat.Describe();

@@ -97,7 +97,7 @@ TEST_F(PgListenerTest, HearsNotificationsAndKeyChanges) {
   ASSERT_NO_FATAL_FAILURE(ListenOnSharedServer());
   const std::string& url = url_;
   Heard& heard = heard_;
-  PgConnection other(url, 2000, "test");
+  PgConnection other(url, 2000, 2000, "test");
   other.Execute("SELECT pg_notify('chatbot_test', 'hello')", "notify");
   other.Execute("SELECT pg_notify('not_listened', 'no')", "notify");
   EXPECT_TRUE(heard.WaitFor([&] { return heard.HasPayload("chatbot_test", "hello"); },
@@ -118,7 +118,7 @@ TEST_F(PgListenerTest, ReconnectsWhenItsBackendIsTerminated) {
   PgListener* listener = listener_.get();
   const int first_backend = listener->backend_pid();
   ASSERT_GT(first_backend, 0);
-  PgConnection admin(url, 2000, "test");
+  PgConnection admin(url, 2000, 2000, "test");
   admin.Execute("SELECT pg_terminate_backend(" + std::to_string(first_backend) + ")",
                 "terminate the listener");
   ASSERT_TRUE(heard.WaitFor([&] { return heard.connected == 2; }, std::chrono::seconds(10)))
@@ -150,7 +150,7 @@ TEST_F(PgListenerTest, ReconnectsAfterTheServerRestarts) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   server.Start();
   ASSERT_TRUE(heard.WaitFor([&] { return heard.connected == 2; }, std::chrono::seconds(15)));
-  PgConnection other(url, 2000, "test");
+  PgConnection other(url, 2000, 2000, "test");
   other.Execute("SELECT pg_notify('chatbot_test', 'back')", "notify");
   EXPECT_TRUE(heard.WaitFor([&] { return heard.HasPayload("chatbot_test", "back"); },
                             std::chrono::seconds(5)));
