@@ -27,6 +27,7 @@
 #include "http_client.h"
 #include "process_runner.h"
 #include "server_process.h"
+#include "session_fill.h"
 #include "sqlite_check.h"
 #include "store/sqlite_session_store.h"
 
@@ -202,23 +203,7 @@ TEST_F(CrashLoopTest, KilledServeLosesNoAcknowledgedTurnAndKeepsItsDatabaseIntac
 
 TEST_F(CrashLoopTest, KilledBackupNeverBecomesLatest) {
   // Enough sessions that a backup takes a while.
-  {
-    auto store = store::SqliteSessionStore::Open(SessionsDb(), false);
-    const std::string text(4000, 'x');
-    for (int s = 0; s < 100; ++s) {
-      const std::string id = "bulk" + std::to_string(s);
-      store->CreateSession(id, 1000 + s, "anonymous");
-      for (int t = 1; t <= 50; ++t) {
-        store::Turn turn;
-        turn.number = t;
-        turn.user_text = text;
-        turn.intent = "greeting";
-        turn.reply = "Hello";
-        turn.model = "svm";
-        store->AppendTurn(id, turn, "{}");
-      }
-    }
-  }
+  FillSessions(SessionsDb(), "bulk", 100, 50, std::string(4000, 'x'));
   const std::vector<std::string> backup = {"backup", "--dest", (work_.path() / "backups").string(),
                                            "--set", "sessions.path=" + SessionsDb().string()};
   ProcessResult first = RunProcess(Chatbot(backup));

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "security_fixture.h"
-#include "store/sqlite_session_store.h"
+#include "session_fill.h"
 
 namespace chatbot::testing {
 namespace {
@@ -150,25 +150,9 @@ TEST_F(HardeningTest, SlowSearchesDoNotStallAnotherClientsChat) {
   // The attack of the review: anonymous (loopback) sessions holding 800
   // turns of 2,000 'a', searched for 'a's and a 'b' by four clients at once.
   // Rate limits are off, so that only the search's own bounds count.
-  {
-    fs::create_directories(work_.path() / "data" / "sessions");
-    auto sessions =
-        store::SqliteSessionStore::Open(work_.path() / "data" / "sessions" / "sessions.db", false);
-    const std::string text(2000, 'a');
-    for (int s = 0; s < 40; ++s) {
-      const std::string id = "attack" + std::to_string(s);
-      sessions->CreateSession(id, 1000 + s, "anonymous");
-      for (int t = 1; t <= 20; ++t) {
-        store::Turn turn;
-        turn.number = t;
-        turn.user_text = text;
-        turn.intent = "greeting";
-        turn.reply = "Hello";
-        turn.model = "svm";
-        sessions->AppendTurn(id, turn, "{}");
-      }
-    }
-  }
+  fs::create_directories(work_.path() / "data" / "sessions");
+  FillSessions(work_.path() / "data" / "sessions" / "sessions.db", "attack", 40, 20,
+               std::string(2000, 'a'));
   ServerProcess& server = StartServer(
       {"--set", "sessions.path=" + (work_.path() / "data" / "sessions" / "sessions.db").string(),
        "--set", "security.rate_limit_client=0"});

@@ -328,7 +328,8 @@ TEST(EnsembleClassifierTest, RefusesDifferentLabelSetsNamingTheDifference) {
     EnsembleClassifier ensemble(svm, bert, {});
     FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("only the SVM has c"), HasSubstr("only the bert model has d, e")));
+    EXPECT_THAT(e.what(),
+                AllOf(HasSubstr("only the SVM has c"), HasSubstr("only the bert model has d, e")));
   }
   EXPECT_THROW(ChooseEnsembleWeights(*svm, *bert, {{"x", "a", ""}}, 0.01), ModelError);
   EXPECT_THROW(EnsembleClassifier(svm, nullptr, {}), ModelError);
