@@ -41,6 +41,9 @@ start_work
 pg_dirs=()
 probe_pid=""
 stop_all() {
+  # A step that fails (a probe already gone) must not end the cleanup
+  # before the servers are stopped.
+  set +e
   [ -n "$probe_pid" ] && kill "$probe_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   server_pid=""
