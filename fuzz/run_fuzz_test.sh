@@ -8,5 +8,8 @@ set -euo pipefail
 target="$1" corpus="$2" seconds="$3"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+# 0 seconds: replay the corpus only (libFuzzer's -max_total_time=0 would
+# mean no limit).
+if [ "$seconds" = 0 ]; then limit=(-runs=0); else limit=(-max_total_time="$seconds"); fi
+"$target" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
   -print_final_stats=1 -artifact_prefix="$PWD/$(basename "$target")-" "$work" "$corpus"

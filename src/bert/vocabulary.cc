@@ -74,6 +74,12 @@ Vocabulary Vocabulary::Load(const std::filesystem::path& path) {
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + start, end - start);
     if (line.ends_with('\r')) line.remove_suffix(1);
+    // A token ending in a carriage return could not be saved and read back
+    // (the line ending takes one): refused rather than changed.
+    if (line.ends_with('\r')) {
+      throw ModelError(path.string() + ": line " + std::to_string(tokens.size() + 1) +
+                       ": a token ends in a carriage return");
+    }
     tokens.emplace_back(line);
     start = end + 1;
   }
