@@ -13,6 +13,9 @@ seconds="${1:-60}"
 only="${2:-.}"
 jobs="${JOBS:-1}"
 scripts/build.sh fuzz >/dev/null
+# Targets that read files write them to a scratch folder under $TMPDIR; in
+# memory they run about twice as fast.
+if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 findings=build/fuzz/findings
 mkdir -p "$findings"
 

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "fuzz_support.h"
 #include "use/sentencepiece_tokenizer.h"
+#include "use/vocabulary_json.h"
 
 using namespace chatbot;
 

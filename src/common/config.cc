@@ -19,6 +19,7 @@
 #include "common/config_schema.h"
 #include "common/error.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace chatbot {
 namespace {
@@ -168,6 +169,12 @@ T FromToml(const toml::node& node, const std::string& place) {
 // Environment variables and flags are text; lists are comma-separated.
 template <typename T>
 T FromText(std::string_view text, const std::string& place) {
+  // The TOML parser refuses ill-formed UTF-8 in the file; a variable or flag
+  // holding it would be stored, then printed by `config show` as TOML that
+  // does not load.
+  if (size_t bad_byte = 0; !IsValidUtf8(text, &bad_byte)) {
+    Fail(place, fmt::format("invalid UTF-8 at byte {}", bad_byte));
+  }
   if constexpr (std::is_same_v<T, std::string>) {
     return std::string(text);
   } else if constexpr (std::is_same_v<T, bool>) {

@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace chatbot::nlu {
 
 struct NormalizationOptions {
@@ -49,11 +51,6 @@ class TextNormalizer {
 
   NormalizationOptions options_;
 };
-
-// True when `text` is well-formed UTF-8 (no overlongs, surrogates or values
-// above U+10FFFF). When false and `error_offset` is given, it receives the
-// byte offset of the first bad sequence.
-bool IsValidUtf8(std::string_view text, size_t* error_offset = nullptr);
 
 }  // namespace chatbot::nlu
 

@@ -8,6 +8,7 @@
 #include "common/time.h"
 #include "nlu/model_manifest.h"
 #include "use/tfjs_package.h"
+#include "use/vocabulary_json.h"
 
 namespace chatbot::nlu {
 namespace fs = std::filesystem;

@@ -3,7 +3,6 @@
 #include <utf8proc.h>
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cstdlib>
 #include <memory>
 
@@ -55,37 +54,6 @@ int Utf16Length(const std::u32string& text) {
 }
 
 }  // namespace
-
-std::vector<VocabularyPiece> ParseVocabularyJson(std::string_view json, const std::string& where) {
-  boost::system::error_code error;
-  const boost::json::value root = boost::json::parse(json, error);
-  if (error || !root.is_array()) {
-    throw ModelError(where + ": not a JSON array of [piece, score] pairs");
-  }
-  std::vector<VocabularyPiece> pieces;
-  pieces.reserve(root.as_array().size());
-  for (const auto& entry : root.as_array()) {
-    const auto* pair = entry.if_array();
-    if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() ||
-        !((*pair)[1].is_number() || (*pair)[1].is_null())) {
-      throw ModelError(where + ": entry " + std::to_string(pieces.size()) +
-                       " is not a [piece, score] pair");
-    }
-    // A null score (the package has a few, for punctuation) adds as 0 in the
-    // reference's JavaScript arithmetic.
-    const double score = (*pair)[1].is_null() ? 0.0 : (*pair)[1].to_number<double>();
-    pieces.push_back({std::string((*pair)[0].as_string()), score});
-  }
-  if (pieces.empty()) throw ModelError(where + ": the vocabulary is empty");
-  return pieces;
-}
-
-std::string VocabularyToJson(const std::vector<VocabularyPiece>& pieces) {
-  boost::json::array array;
-  array.reserve(pieces.size());
-  for (const auto& piece : pieces) array.push_back(boost::json::array{piece.piece, piece.score});
-  return boost::json::serialize(array);
-}
 
 SentencePieceTokenizer::SentencePieceTokenizer(std::vector<VocabularyPiece> pieces, int reserved)
     : pieces_(std::move(pieces)) {

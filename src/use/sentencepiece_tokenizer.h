@@ -26,12 +26,6 @@ struct VocabularyPiece {
   double score = 0;   // log-probability
 };
 
-// Parses the package's vocab.json: a JSON array of [piece, score] pairs, the
-// index being the id. Throws ModelError naming `where` when it is malformed.
-std::vector<VocabularyPiece> ParseVocabularyJson(std::string_view json, const std::string& where);
-// The inverse of ParseVocabularyJson (scores written with full precision).
-std::string VocabularyToJson(const std::vector<VocabularyPiece>& pieces);
-
 class SentencePieceTokenizer {
  public:
   // The first `reserved` pieces (unknown, <s>, </s>, extra ids) are never

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "use/use_encoder.h"
+#include "use/vocabulary_json.h"
 
 namespace chatbot::use {
 namespace fs = std::filesystem;

@@ -243,6 +243,18 @@ TEST_F(ConfigTest, WrongTextInEnvironmentIsRejected) {
               HasSubstr("environment CHATBOT_SVM_C: must be a finite number"));
 }
 
+// The TOML file cannot hold ill-formed UTF-8, so neither may a variable or a
+// flag: `config show` would print a file that does not load (found by the
+// config fuzz target).
+TEST_F(ConfigTest, InvalidUtf8InEnvironmentOrFlagIsRejected) {
+  EXPECT_EQ(ErrorOf([] {
+              Load(std::nullopt, {{"CHATBOT_PATHS_MODELS", "mod\xC3(el"}});
+            }),
+            "environment CHATBOT_PATHS_MODELS: invalid UTF-8 at byte 3");
+  EXPECT_EQ(ErrorOf([] { Load(std::nullopt, {}, {"paths.data=a,\xFF"}); }),
+            "flag --set paths.data=a,\xFF: invalid UTF-8 at byte 2");
+}
+
 TEST_F(ConfigTest, BooleanSpellingsInEnvironmentAndFlags) {
   const std::vector<std::pair<std::string, bool>> spellings = {
       {"true", true},   {"1", true},  {"yes", true}, {"on", true},   {"TRUE", true},

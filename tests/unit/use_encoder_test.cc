@@ -9,14 +9,17 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "ci_skip.h"
 #include "common/error.h"
 #include "use/sentencepiece_tokenizer.h"
 #include "use/tfjs_package.h"
+#include "use/vocabulary_json.h"
 
 namespace chatbot::use {
 namespace {
@@ -165,6 +168,47 @@ TEST(SentencePieceTokenizerTest, VocabularyJsonRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(ParseVocabularyJson(VocabularyToJson(pieces), "again")[1].score, -2.25);
   EXPECT_THROW(ParseVocabularyJson(R"({"a": 1})", "test"), ModelError);
   EXPECT_THROW(ParseVocabularyJson(R"([["a"]])", "test"), ModelError);
+}
+
+TEST(SentencePieceTokenizerTest, VocabularyJsonNamesWhatIsWrong) {
+  const auto error_of = [](std::string_view json) {
+    try {
+      ParseVocabularyJson(json, "vocab.json");
+    } catch (const ModelError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("5"), "vocab.json: not a JSON array of [piece, score] pairs");
+  EXPECT_EQ(error_of(R"({"a": 1})"), "vocab.json: not a JSON array of [piece, score] pairs");
+  EXPECT_EQ(error_of(R"([["a", 1], 2])"), "vocab.json: entry 1 is not a [piece, score] pair");
+  EXPECT_EQ(error_of(R"([["a", 1, 2]])"), "vocab.json: entry 0 is not a [piece, score] pair");
+  EXPECT_EQ(error_of(R"([[1, "a"]])"), "vocab.json: entry 0 is not a [piece, score] pair");
+  EXPECT_EQ(error_of(R"([["a", [1]]])"), "vocab.json: entry 0 is not a [piece, score] pair");
+  EXPECT_EQ(error_of(R"([["a", 1e400]])"), "vocab.json: entry 0: the score is out of range");
+  EXPECT_EQ(error_of(R"([["a", 1]] x)"), "vocab.json: not a JSON array of [piece, score] pairs");
+  EXPECT_EQ(error_of("[]\n"), "vocab.json: the vocabulary is empty");
+  EXPECT_EQ(ParseVocabularyJson("[[\"a\", null]]\n", "v")[0].score, 0.0);
+}
+
+// Scores are read from their digits with correct rounding, as the reference's
+// JSON.parse reads them (Boost.JSON's own conversion is off in the last bits
+// for long numbers), so every vocabulary prints and reads back bit for bit
+// (found by the sentencepiece_vocab fuzz target).
+TEST(SentencePieceTokenizerTest, VocabularyScoresAreCorrectlyRoundedAndRoundTrip) {
+  const std::string digits(78, '6');
+  const std::string long_score = digits + "0";
+  const std::string json = "[[\"<unk>\", " + long_score + "], [\"b\", -10.154812812805176]," +
+                           " [\"c\", 1.7976931348623157e308], [\"d\", 4.9e-324]]";
+  const auto pieces = ParseVocabularyJson(json, "vocab.json");
+  ASSERT_EQ(pieces.size(), 4u);
+  EXPECT_EQ(pieces[0].score, std::strtod(long_score.c_str(), nullptr));
+  EXPECT_EQ(pieces[1].score, -10.154812812805176);
+  EXPECT_EQ(pieces[2].score, std::numeric_limits<double>::max());
+  EXPECT_EQ(pieces[3].score, std::numeric_limits<double>::denorm_min());
+  const auto again = ParseVocabularyJson(VocabularyToJson(pieces), "again");
+  ASSERT_EQ(again.size(), pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) EXPECT_EQ(again[i].score, pieces[i].score) << i;
 }
 
 }  // namespace
