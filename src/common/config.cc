@@ -482,10 +482,32 @@ const ValueOrigin& Configuration::OriginOf(const std::string& dotted_key) const 
   return it->second;
 }
 
+namespace {
+
+// Text for a comment of `config show`: one line of well-formed UTF-8,
+// whatever a flag's value or a file's path holds, since a TOML comment ends
+// at a newline and refuses other control characters and ill-formed UTF-8.
+std::string CommentText(std::string_view text) {
+  std::string repaired;
+  RepairUtf8(text, &repaired);
+  std::string out;
+  for (const char c : repaired) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+      out += fmt::format("\\x{:02X}", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string Configuration::Describe() const {
   Settings settings = settings_;
   std::string out = "# Effective settings, each followed by where its value came from.\n";
-  out += file_ ? fmt::format("# Config file: {}\n", file_->string())
+  out += file_ ? fmt::format("# Config file: {}\n", CommentText(file_->string()))
                : "# Config file: none (embedded defaults)\n";
   std::string_view section;
   for (const SettingDefinition& definition : Definitions()) {
@@ -494,7 +516,7 @@ std::string Configuration::Describe() const {
       out += fmt::format("\n[{}]\n", section);
     }
     out += fmt::format("{} = {}  # {}\n", definition.key, FormatValue(definition, settings),
-                       DescribeOrigin(origins_.at(definition.DottedKey())));
+                       CommentText(DescribeOrigin(origins_.at(definition.DottedKey()))));
   }
   return out;
 }

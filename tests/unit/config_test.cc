@@ -255,6 +255,20 @@ TEST_F(ConfigTest, InvalidUtf8InEnvironmentOrFlagIsRejected) {
             "flag --set paths.data=a,\xFF: invalid UTF-8 at byte 2");
 }
 
+// A flag's text is the origin comment of `config show`; control characters
+// in it must not end the comment or break the TOML (found by the config
+// fuzz target).
+TEST_F(ConfigTest, ShowStaysLoadableWhateverAFlagHolds) {
+  const std::string value = std::string("x\n[server]\nport = 1\r\0\x7f", 22);
+  const Configuration config = Load(std::nullopt, {}, {"bot.name=" + value});
+  EXPECT_EQ(config.settings().bot.name, value);
+  const auto path = WriteFile("shown.toml", config.Describe());
+  const Configuration again = Load(path);
+  EXPECT_EQ(again.settings().bot.name, value);
+  EXPECT_EQ(again.settings().server.port, config.settings().server.port);
+  EXPECT_THAT(config.Describe(), HasSubstr("# flag --set bot.name=x\\x0A[server]\\x0Aport = 1"));
+}
+
 TEST_F(ConfigTest, BooleanSpellingsInEnvironmentAndFlags) {
   const std::vector<std::pair<std::string, bool>> spellings = {
       {"true", true},   {"1", true},  {"yes", true}, {"on", true},   {"TRUE", true},
