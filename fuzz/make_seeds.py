@@ -151,7 +151,30 @@ def security():
     seed("api_key", "bad", "cbk_3F9A0C1D2E4B5A69_" + "-" * 43)
 
 
+def api_bodies():
+    json_type = "application/json; charset=utf-8"
+    bodies = {
+        "parse": '{"text": "where is my order", "extra": 1}',
+        "batch": '{"texts": ["hello", "where is my order", "   "]}',
+        "chat": '{"session_id": "3f2a9c0d1e4b5a6978c1d2e3f4a5b6c7", "message": "refund \\u00e9"}',
+        "label": '{"session_id": "abc", "turn": 2, "intent": "order_status"}',
+        "key": '{"name": "shop", "role": "client", "expires": "90d", "allow": ["10.0.0.0/8"],'
+               ' "rate_limit": 12.5, "burst": null}',
+        "key_change": '{"expires": null, "rate_limit": 1e-3, "role": "operator"}',
+        "rotate": '{"grace": "24h"}',
+        "lockdown": '{"on": true, "reason": "incident 42"}',
+        "notice": '{"text": "maintenance at 22:00", "until": "2h"}',
+    }
+    for name, body in bodies.items():
+        seed("api_bodies", name, name + SEP + json_type + SEP + body)
+    seed("api_bodies", "wrong_type", "chat" + SEP + "text/plain" + SEP + '{"message": "hi"}')
+    seed("api_bodies", "unknown_field", "lockdown" + SEP + "application/json" + SEP +
+         '{"on": false, "id": 7}')
+    seed("api_bodies", "empty_admin", "rotate" + SEP + "" + SEP + "  ")
+
+
 http()
+api_bodies()
 config()
 training()
 models()

@@ -1,6 +1,6 @@
 // ApiHandler's routes that classify and converse (api_handler.h):
-// /v1/parse, /v1/parse/batch, /v1/chat and /v1/sessions, with the
-// validation of their JSON bodies. Routing, security, health, the bot
+// /v1/parse, /v1/parse/batch, /v1/chat and /v1/sessions; their JSON bodies
+// are read by server/request_bodies.h. Routing, security, health, the bot
 // profile and the model routes are in api_handler.cc.
 #include <algorithm>
 #include <boost/json.hpp>
@@ -18,79 +18,13 @@
 #include "server/expensive_requests.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
+#include "server/request_bodies.h"
 #include "server/session_json.h"
 
 namespace chatbot::server {
 namespace json = boost::json;
 
 namespace {
-
-bool IsJsonContentType(std::string_view type) {
-  // "application/json", optionally with parameters ("; charset=utf-8").
-  const size_t semicolon = type.find(';');
-  std::string_view media = type.substr(0, semicolon);
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  constexpr std::string_view kJson = "application/json";
-  if (media.size() != kJson.size()) return false;
-  for (size_t i = 0; i < media.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(media[i])) != kJson[i]) return false;
-  }
-  return true;
-}
-
-// Parses a JSON object body; on failure writes the error response.
-bool ReadJsonObject(const HttpRequest& request, HttpResponse* response, json::object* out) {
-  if (!IsJsonContentType(request.Header("content-type"))) {
-    SetError(response, 415, "unsupported_media_type", "send the body as application/json");
-    return false;
-  }
-  boost::system::error_code error;
-  json::value value = json::parse(request.body, error);
-  if (error) {
-    SetError(response, 400, "malformed_json", "the body is not valid JSON: " + error.message());
-    return false;
-  }
-  if (!value.is_object()) {
-    SetError(response, 400, "malformed_json", "the body must be a JSON object");
-    return false;
-  }
-  *out = std::move(value.as_object());
-  return true;
-}
-
-struct ApiError {
-  int status;
-  const char* code;
-  std::string message;
-};
-
-// Checks one text value, named `what` in messages ("the field 'text'",
-// "texts[3]"); on success points `text` at it.
-std::optional<ApiError> CheckText(const json::value* value, const std::string& what,
-                                  size_t max_length, std::string_view* text) {
-  if (value == nullptr) return ApiError{400, "missing_field", what + " is required"};
-  if (!value->is_string()) return ApiError{400, "wrong_type", what + " must be a string"};
-  const json::string& s = value->as_string();
-  *text = std::string_view(s.data(), s.size());
-  if (text->find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return ApiError{422, "text_empty", what + " is empty"};
-  }
-  if (text->size() > max_length) {
-    return ApiError{422, "text_too_long",
-                    what + " has " + std::to_string(text->size()) + " bytes; the limit is " +
-                        std::to_string(max_length)};
-  }
-  return std::nullopt;
-}
-
-// Validates a text field; on failure writes the error response.
-bool ReadText(const json::object& body, std::string_view field, size_t max_length,
-              HttpResponse* response, std::string_view* text) {
-  const std::optional<ApiError> error = CheckText(
-      body.if_contains(field), "the field '" + std::string(field) + "'", max_length, text);
-  if (error) SetError(response, error->status, error->code, error->message);
-  return !error;
-}
 
 // "model" names the model that answered: "svm", "bert", or "ensemble" (an
 // ensemble in cascade mode answers "svm" when the SVM alone was confident).
@@ -120,49 +54,32 @@ bool MaySee(const security::Principal& principal, const store::SessionSummary& s
 }  // namespace
 
 void ApiHandler::Parse(const HttpRequest& request, HttpResponse* response) {
-  json::object body;
-  if (!ReadJsonObject(request, response, &body)) return;
-  std::string_view text;
-  if (!ReadText(body, "text", static_cast<size_t>(settings_.nlu.max_text_length), response,
-                &text)) {
-    return;
+  ParseBody body;
+  try {
+    body = ReadParseBody(request, static_cast<size_t>(settings_.nlu.max_text_length));
+  } catch (const BodyError& e) {
+    return SetError(response, e.status, e.code, e.message);
   }
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
   const auto started = std::chrono::steady_clock::now();
   const nlu::IntentClassifier& model = snapshot->classifier();
-  const nlu::IntentPrediction p = model.Predict(text, static_cast<int>(settings_.nlu.top_k));
+  const nlu::IntentPrediction p = model.Predict(body.text, static_cast<int>(settings_.nlu.top_k));
   metrics_->ObservePrediction(p.model, "parse", p, SecondsSince(started));
   SetJson(response, 200, PredictionJson(p, model));
 }
 
 void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) {
-  json::object body;
-  if (!ReadJsonObject(request, response, &body)) return;
-  const json::value* texts = body.if_contains("texts");
-  if (texts == nullptr || !texts->is_array()) {
-    return SetError(response, 400, "wrong_type", "the field 'texts' must be an array of strings");
-  }
-  const json::array& items = texts->as_array();
-  if (items.empty()) return SetError(response, 422, "texts_empty", "'texts' is empty");
-  if (items.size() > static_cast<size_t>(settings_.server.max_batch)) {
-    return SetError(response, 422, "too_many_texts",
-                    "'texts' has " + std::to_string(items.size()) + " entries; the limit is " +
-                        std::to_string(settings_.server.max_batch));
+  std::vector<std::string> batch;
+  try {
+    batch = ReadParseBatchBody(request, static_cast<size_t>(settings_.nlu.max_text_length),
+                               static_cast<size_t>(settings_.server.max_batch))
+                .texts;
+  } catch (const BodyError& e) {
+    return SetError(response, e.status, e.code, e.message);
   }
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
-  std::vector<std::string> batch;
-  batch.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    std::string_view text;
-    if (const std::optional<ApiError> error =
-            CheckText(&items[i], "texts[" + std::to_string(i) + "]",
-                      static_cast<size_t>(settings_.nlu.max_text_length), &text)) {
-      return SetError(response, error->status, error->code, error->message);
-    }
-    batch.emplace_back(text);
-  }
   // One batch call: BERT runs the texts as padded batches, not one by one.
   const nlu::IntentClassifier& model = snapshot->classifier();
   const auto started = std::chrono::steady_clock::now();
@@ -170,35 +87,29 @@ void ApiHandler::ParseBatch(const HttpRequest& request, HttpResponse* response) 
       model.PredictBatch(batch, static_cast<int>(settings_.nlu.top_k));
   const double seconds_each = SecondsSince(started) / static_cast<double>(batch.size());
   json::array results;
-  results.reserve(items.size());
+  results.reserve(batch.size());
   for (const nlu::IntentPrediction& p : predictions) {
     metrics_->ObservePrediction(p.model, "batch", p, seconds_each);
     results.push_back(PredictionJson(p, model));
   }
-  metrics_->ObserveBatch(model.kind(), "request", items.size());
+  metrics_->ObserveBatch(model.kind(), "request", batch.size());
   SetJson(response, 200, json::object{{"results", std::move(results)}});
 }
 
 void ApiHandler::Chat(const HttpRequest& request, const security::Principal& principal,
                       HttpResponse* response) {
-  json::object body;
-  if (!ReadJsonObject(request, response, &body)) return;
-  std::string_view message;
-  if (!ReadText(body, "message", static_cast<size_t>(settings_.nlu.max_text_length), response,
-                &message)) {
-    return;
+  ChatBody body;
+  try {
+    body = ReadChatBody(request, static_cast<size_t>(settings_.nlu.max_text_length));
+  } catch (const BodyError& e) {
+    return SetError(response, e.status, e.code, e.message);
   }
-  std::string session_id;
-  if (const json::value* id = body.if_contains("session_id"); id && !id->is_null()) {
-    if (!id->is_string()) {
-      return SetError(response, 400, "wrong_type", "the field 'session_id' must be a string");
-    }
-    session_id = std::string(id->as_string());
-  }
+  const std::string& session_id = body.session_id;
   const auto snapshot = models_->Current();
   if (!snapshot) return SetError(response, 503, "no_model", "no model is loaded");
 
-  dialogue::ChatRequest chat{session_id, message, principal.Owner(), principal.SeesAllSessions()};
+  dialogue::ChatRequest chat{session_id, body.message, principal.Owner(),
+                             principal.SeesAllSessions()};
   const std::optional<dialogue::ChatTurn> result =
       chat_->Reply(chat, {snapshot->classifier(), *snapshot->dialogue});
   if (!result) return SetError(response, 404, "session_not_found", "no session " + session_id);

@@ -12,6 +12,7 @@
 #include "nlu/training_data.h"
 #include "server/json_response.h"
 #include "server/query_string.h"
+#include "server/request_bodies.h"
 #include "server/session_json.h"
 
 namespace chatbot::server {
@@ -202,30 +203,13 @@ void ReviewApi::List(const HttpRequest& request, HttpResponse* response) {
 
 void ReviewApi::Label(const HttpRequest& request, const security::Principal& principal,
                       HttpResponse* response) {
-  boost::system::error_code error;
-  const json::value body = json::parse(request.body, error);
-  if (error || !body.is_object()) {
-    return SetError(response, 400, "malformed_json",
-                    "the body must be a JSON object: {\"session_id\", \"turn\", \"intent\"}");
+  LabelBody body;
+  try {
+    body = ReadLabelBody(request);
+  } catch (const BodyError& e) {
+    return SetError(response, e.status, e.code, e.message);
   }
-  const json::object& fields = body.as_object();
-  const json::value* session_id = fields.if_contains("session_id");
-  const json::value* turn = fields.if_contains("turn");
-  const json::value* intent = fields.if_contains("intent");
-  if (session_id == nullptr || turn == nullptr || intent == nullptr) {
-    return SetError(response, 400, "missing_field",
-                    "the fields 'session_id', 'turn' and 'intent' are required");
-  }
-  if (!session_id->is_string()) {
-    return SetError(response, 400, "wrong_type", "the field 'session_id' must be a string");
-  }
-  if (!turn->is_int64() || turn->as_int64() < 1) {
-    return SetError(response, 400, "wrong_type", "the field 'turn' must be a positive integer");
-  }
-  if (!intent->is_string()) {
-    return SetError(response, 400, "wrong_type", "the field 'intent' must be a string");
-  }
-  const std::string name(intent->as_string());
+  const std::string& name = body.intent;
   const std::set<std::string> intents = KnownIntents(models_->Current().get());
   if (!intents.contains(name)) {
     return SetError(response, 422, "unknown_intent",
@@ -233,12 +217,12 @@ void ReviewApi::Label(const HttpRequest& request, const security::Principal& pri
                         std::to_string(intents.size()) +
                         " intents, 'oos' included); a new intent is added to the training data");
   }
-  const std::string id(session_id->as_string());
+  const std::string& id = body.session_id;
   const std::optional<store::TurnLabel> label =
-      sessions_->LabelTurn(id, turn->as_int64(), name, principal.Owner(), NowMs());
+      sessions_->LabelTurn(id, body.turn, name, principal.Owner(), NowMs());
   if (!label) {
     return SetError(response, 404, "turn_not_found",
-                    "no turn " + std::to_string(turn->as_int64()) + " in session " + id);
+                    "no turn " + std::to_string(body.turn) + " in session " + id);
   }
   SetJson(response, 200, LabelJson(*label));
 }
