@@ -25,6 +25,7 @@
 #include "nlu/csv_records.h"
 #include "nlu/intent_name.h"
 #include "nlu/text_normalizer.h"
+#include "nlu/yaml_documents.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -217,17 +218,17 @@ void Loader::LoadFile(const fs::path& path) {
 }
 
 void Loader::LoadYaml(const fs::path& path, const std::string& contents) {
-  std::vector<YAML::Node> documents;
+  YamlDocuments documents;
   try {
-    documents = YAML::LoadAll(contents);
+    documents = ReadYamlDocuments(contents);
   } catch (const YAML::Exception& e) {
     Fail(Location(path, e.mark), "malformed YAML: " + e.msg);
   }
-  if (documents.empty()) Fail(Location(path, 1), "missing 'intents' (the file is empty)");
-  if (documents.size() > 1) {
-    Fail(Location(path, documents[1].Mark()), "more than one YAML document in one file");
+  if (documents.count == 0) Fail(Location(path, 1), "missing 'intents' (the file is empty)");
+  if (documents.count > 1) {
+    Fail(Location(path, documents.second), "more than one YAML document in one file");
   }
-  const YAML::Node& root = documents[0];
+  const YAML::Node& root = documents.first;
   if (!root.IsMap()) {
     Fail(Location(path, root.Mark()), "expected a mapping with 'version' and 'intents'");
   }

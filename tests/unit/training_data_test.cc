@@ -208,6 +208,14 @@ TEST_F(TrainingDataTest, RejectsMalformedYamlWithLine) {
               HasSubstr("alias.yml:3: malformed YAML: "));
 }
 
+// yaml-cpp 0.7's LoadAll never returns on these (it adds empty documents
+// forever; found by the training_yml fuzz target): they are refused.
+TEST_F(TrainingDataTest, YamlThatNeverEndsInYamlCppIsRefused) {
+  EXPECT_THAT(LoadError("comma.yml", "\n,\n    "), HasSubstr("comma.yml:"));
+  EXPECT_THAT(LoadError("two.yml", "version: 1\nintents: []\n---\nversion: 1\n"),
+              HasSubstr("two.yml:3: more than one YAML document in one file"));
+}
+
 TEST_F(TrainingDataTest, RejectsYamlSchemaErrorsWithLines) {
   EXPECT_THAT(LoadError("a.yml", "version: 1\n"), HasSubstr("a.yml:1: missing 'intents'"));
   EXPECT_THAT(LoadError("b.yml", ""), HasSubstr("b.yml:1: missing 'intents'"));
