@@ -272,7 +272,12 @@ EnsembleCalibration ChooseEnsembleWeights(const IntentClassifier& svm, const Int
   const ValidationScores svm_scores = Score(svm_alone, validation);
 
   // Each weight is judged as it would answer: the mixture, its out-of-scope
-  // threshold chosen by the SVM trainer's rule, then the decisions. The
+  // threshold, then the decisions. At w = 1 and w = 0 the mixture is one
+  // model, which keeps its own threshold (chosen by cross-validation on its
+  // training data, as it answers alone); a threshold chosen again on these
+  // few examples would cost it accuracy it does not cost alone, and the
+  // search would then prefer a mixture that is worse than the model alone.
+  // Between them, the threshold comes from the SVM trainer's rule. The
   // weight kept has the best in-scope accuracy among those whose
   // out-of-scope recall is at least the SVM's (w = 1 is the SVM itself, so
   // one always qualifies); ties go to the better recall, then to the lower
@@ -305,7 +310,9 @@ EnsembleCalibration ChooseEnsembleWeights(const IntentClassifier& svm, const Int
       MixInto(svm_row(i).data(), bert_row(i).data(), bert_index, w, row);
       if (expected[i] >= 0) nll -= std::log(std::max(static_cast<double>(row[expected[i]]), 1e-12));
     }
-    const float threshold = choose_threshold();
+    const float threshold = step == kWeightSteps ? svm.out_of_scope_threshold()
+                            : step == 0          ? bert.out_of_scope_threshold()
+                                                 : choose_threshold();
     for (size_t i = 0; i < n; ++i) {
       outcomes[i] = Decide(mixed_row(i), labels, oos_label, threshold, validation[i]);
     }

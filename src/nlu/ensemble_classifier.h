@@ -75,11 +75,14 @@ struct EnsembleCalibration {
 
 // Chooses the ensemble's parameters on `validation`, computing both models'
 // probabilities once:
-// - w: the grid 0, 0.05, ..., 1 point with the best in-scope accuracy of the
-//   mixture's best label (ties: the lower mean negative log-likelihood of the
-//   true labels, then the lower w);
-// - the out-of-scope threshold: ChooseOutOfScopeThreshold (calibration.h) on
-//   the mixture, as the SVM trainer does, allowing `max_accuracy_loss`;
+// - w: of the grid 0, 0.05, ..., 1, among the points whose out-of-scope
+//   recall is at least the SVM's alone (w = 1 always qualifies), the one
+//   with the best in-scope accuracy (ties: the better recall, then the lower
+//   negative log-likelihood of the true labels, then the lower w);
+// - the out-of-scope threshold: at w = 1 and w = 0 the member's own (the
+//   mixture is that model, answering as it does alone); between them
+//   ChooseOutOfScopeThreshold (calibration.h) on the mixture, as the SVM
+//   trainer does, allowing `max_accuracy_loss`;
 // - the cascade threshold: lowering it from above 1 past each SVM confidence
 //   in turn, the lowest reached before the cascade's in-scope accuracy first
 //   falls more than `cascade_max_accuracy_loss` (0.001 = 0.1 point) below

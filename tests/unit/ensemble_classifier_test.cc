@@ -152,6 +152,30 @@ TEST(EnsembleCalibrationTest, ChoosesTheWeightWhereTheMixtureBeatsBothModels) {
   }
 }
 
+// Data with no out-of-scope examples (SNIPS): a threshold chosen on the
+// validation examples gives up the allowed accuracy, but the SVM's own
+// (chosen by cross-validation on its training data, here 0) gives up none.
+// Judged with a threshold chosen again, w = 1 would tie with mixtures whose
+// true labels are likelier, and a mixture would be served although it does
+// worse than the SVM alone (99 % here); judged as it answers alone, the SVM
+// wins.
+TEST(EnsembleCalibrationTest, EachMemberAloneIsJudgedWithItsOwnThreshold) {
+  Scenario s;
+  for (int i = 0; i < 100; ++i) {
+    const int truth = i % 3, wrong = (i + 1) % 3;
+    const float svm_sure = 0.55f + 0.002f * static_cast<float>(i);
+    // BERT is surer where right, and wrong on one example that the mixture
+    // gets right from w = 0.8 on.
+    s.Add("text " + std::to_string(i), truth, Row(truth, wrong, svm_sure, 0.95f - svm_sure, 0.05f),
+          i == 0 ? Row(truth, wrong, 0.2f, 0.75f, 0.05f) : Row(truth, wrong, 0.95f, 0.03f, 0.02f));
+  }
+  const EnsembleCalibration c = ChooseEnsembleWeights(*s.svm, *s.bert, s.validation, 0.01);
+  EXPECT_DOUBLE_EQ(c.svm_weight, 1.0);
+  EXPECT_EQ(c.oos_threshold, s.svm->out_of_scope_threshold());
+  EXPECT_DOUBLE_EQ(c.ensemble.in_scope_accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(c.ensemble.in_scope_accuracy, c.svm.in_scope_accuracy);
+}
+
 TEST(EnsembleCalibrationTest, CascadeThresholdLetsTheSvmAnswerOnlyWhereItCostsNothing) {
   const Scenario s = MakeScenario(true);
   const EnsembleCalibration c = ChooseEnsembleWeights(*s.svm, *s.bert, s.validation, 0.0);
