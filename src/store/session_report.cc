@@ -104,4 +104,20 @@ CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_
   return result;
 }
 
+std::string CleanText(const CleanResult& result, const std::string& path, bool vacuum) {
+  std::string out;
+  if (!result.database) {
+    AppendPrintf(&out, "Deleted 0 sessions: there is no database at %s.\n", path.c_str());
+    return out;
+  }
+  AppendPrintf(&out,
+               "Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
+               result.deleted, result.idle.c_str(), FormatTimestamp(result.cutoff_ms).c_str());
+  if (vacuum) {
+    AppendPrintf(&out, "Database %s: %ju -> %ju bytes.\n", path.c_str(), result.bytes_before,
+                 result.bytes_after);
+  }
+  return out;
+}
+
 }  // namespace chatbot::store

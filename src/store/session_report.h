@@ -48,6 +48,9 @@ struct CleanResult {
 // neither idle time is given.
 CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_ms,
                           const std::string& idle_text, bool vacuum, int64_t now_ms);
+// `sessions clean`'s report of `result`: what was deleted, and the size of
+// the database at `path` around the vacuum when `vacuum`.
+std::string CleanText(const CleanResult& result, const std::string& path, bool vacuum);
 
 }  // namespace chatbot::store
 
