@@ -98,14 +98,11 @@ int RunImportBert(const GlobalOptions& global, const ImportArgs& args) {
 int RunImportEncoder(const GlobalOptions& global, const ImportArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
-  const std::filesystem::path out =
-      args.out.empty()
-          ? std::filesystem::path(config.settings().paths.models) / nlu::kEncoderDirectory
-          : std::filesystem::path(args.out);
-  const nlu::EncoderImportResult result = nlu::ImportUseEncoder(args.package, out);
+  const nlu::EncoderImportResult result =
+      nlu::ImportUseEncoder(args.package, args.out, config.settings().paths.models);
   std::printf("imported %s (licence %s) in %.1fs: %.1f M parameters, %.1f MiB; saved to %s\n",
               result.package.c_str(), result.license.c_str(), result.seconds,
-              result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), out.c_str());
+              result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), result.directory.c_str());
   return kExitOk;
 }
 
