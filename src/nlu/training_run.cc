@@ -14,6 +14,7 @@
 #include "nlu/evaluation_report.h"
 #include "nlu/heldout_calibration.h"
 #include "nlu/training_data.h"
+#include "nlu/training_split.h"
 #include "nlu/use_encoder_files.h"
 
 namespace chatbot::nlu {
