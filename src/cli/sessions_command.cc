@@ -60,15 +60,8 @@ int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args) {
     for (const SessionSummary& s : sessions) {
       std::printf("%s\n", json::serialize(server::SummaryExportJson(s)).c_str());
     }
-  } else if (sessions.empty()) {
-    std::printf("No sessions.\n");
   } else {
-    std::fputs(store::SessionTable(sessions).c_str(), stdout);
-    if (static_cast<int>(sessions.size()) == args.limit) {
-      // The cursor for the next page, which the table's times are too coarse
-      // to give.
-      std::printf("(more may follow: --before %" PRId64 ")\n", sessions.back().created_at_ms);
-    }
+    std::fputs(store::SessionTable(sessions, static_cast<size_t>(args.limit)).c_str(), stdout);
   }
   return FinishStdout();
 }

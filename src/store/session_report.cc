@@ -41,7 +41,8 @@ std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& set
   return SqliteSessionStore::Open(path, full_sync);
 }
 
-std::string SessionTable(const std::vector<SessionSummary>& sessions) {
+std::string SessionTable(const std::vector<SessionSummary>& sessions, size_t limit) {
+  if (sessions.empty()) return "No sessions.\n";
   size_t id_width = 2;
   for (const SessionSummary& s : sessions) id_width = std::max(id_width, s.id.size());
   const int width = static_cast<int>(id_width);
@@ -51,6 +52,9 @@ std::string SessionTable(const std::vector<SessionSummary>& sessions) {
     AppendPrintf(&out, "%-*s  %-24s  %-24s  %" PRId64 "\n", width, s.id.c_str(),
                  FormatTimestamp(s.created_at_ms).c_str(), FormatTimestamp(s.updated_at_ms).c_str(),
                  s.turn_count);
+  }
+  if (sessions.size() == limit) {
+    AppendPrintf(&out, "(more may follow: --before %" PRId64 ")\n", sessions.back().created_at_ms);
   }
   return out;
 }

@@ -27,8 +27,10 @@ namespace chatbot::store {
 // this throws ConfigError rather than show an empty, unrelated file.
 std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings);
 
-// `sessions list`: a header and a row per session.
-std::string SessionTable(const std::vector<SessionSummary>& sessions);
+// `sessions list`: a header and a row per session ("No sessions." for
+// none); when a whole page of `limit` rows was listed, the --before cursor
+// of the next page, which the table's times are too coarse to give.
+std::string SessionTable(const std::vector<SessionSummary>& sessions, size_t limit);
 // `sessions show`: the session, then each turn.
 std::string SessionText(const Session& session);
 
