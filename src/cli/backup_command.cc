@@ -44,13 +44,7 @@ int RunBackupCreate(const GlobalOptions& global, const BackupArgs& args) {
   StartLogging(config);
   const auto [result, removed] = ops::RunBackup(
       config, ops::BackupRoot(config.settings(), args.dest), retention, CHATBOT_VERSION);
-  std::printf("Backup %s written to %s in %.2f s: %zu files, %s\n", result.name.c_str(),
-              result.dir.c_str(), result.seconds, result.files, HumanBytes(result.bytes).c_str());
-  std::fputs(ops::ManifestItemsText(result.manifest).c_str(), stdout);
-  if (!removed.empty()) {
-    std::printf("Removed %zu old backup%s: %s\n", removed.size(), removed.size() == 1 ? "" : "s",
-                JoinNames(removed).c_str());
-  }
+  std::fputs(ops::BackupWrittenText(result, removed).c_str(), stdout);
   return kExitOk;
 }
 
@@ -77,16 +71,8 @@ int RunBackupVerify(const GlobalOptions& global, const BackupArgs& args) {
   const fs::path dir =
       ops::ResolveBackup(ops::BackupRoot(config.settings(), args.dest), args.which);
   const ops::BackupVerification v = ops::VerifyBackup(dir);
-  if (v.ok()) {
-    std::printf("Backup %s: OK (%zu files, %s, checksums as in the manifest)\n", dir.c_str(),
-                v.files, HumanBytes(v.bytes).c_str());
-    std::fputs(ops::ManifestItemsText(v.manifest).c_str(), stdout);
-    return kExitOk;
-  }
-  std::printf("Backup %s: DAMAGED (%zu problem%s)\n", dir.c_str(), v.problems.size(),
-              v.problems.size() == 1 ? "" : "s");
-  for (const std::string& p : v.problems) std::printf("  - %s\n", p.c_str());
-  return kExitFailure;
+  std::fputs(ops::VerificationText(dir, v).c_str(), stdout);
+  return v.ok() ? kExitOk : kExitFailure;
 }
 
 int RunBackupPrune(const GlobalOptions& global, const BackupArgs& args) {
