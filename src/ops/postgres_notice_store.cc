@@ -8,7 +8,7 @@ namespace {
 using db::PgParams;
 using db::PgStatement;
 
-const std::vector<db::PgMigration> kMigrations = {{1, R"sql(
+const std::vector<db::PgMigration> kNoticeMigrations = {{1, R"sql(
 CREATE TABLE service_notice(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   text TEXT NOT NULL,
@@ -34,7 +34,7 @@ db::PgOptions Small(db::PgOptions options) {
 }  // namespace
 
 PostgresNoticeStore::PostgresNoticeStore(db::PgOptions options)
-    : pool_(Small(std::move(options)), "notice", kMigrations),
+    : pool_(Small(std::move(options)), "notice", kNoticeMigrations),
       where_("postgresql://" + pool_.server()) {}
 
 std::optional<ServiceNotice> PostgresNoticeStore::Get() {

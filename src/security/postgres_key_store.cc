@@ -16,7 +16,7 @@ using db::PgParams;
 using db::PgResult;
 using db::PgStatement;
 
-const std::vector<db::PgMigration> kMigrations = {{1, R"sql(
+const std::vector<db::PgMigration> kKeyMigrations = {{1, R"sql(
 CREATE TABLE api_keys(
   id TEXT COLLATE "C" PRIMARY KEY,
   name TEXT NOT NULL,
@@ -159,7 +159,7 @@ PgParams RecordParams(const KeyRecord& r) {
 }  // namespace
 
 PostgresKeyStore::PostgresKeyStore(const db::PgOptions& options)
-    : pool_(options, "keys", kMigrations), path_("postgresql://" + pool_.server()) {}
+    : pool_(options, "keys", kKeyMigrations), path_("postgresql://" + pool_.server()) {}
 
 void PostgresKeyStore::BumpVersion(db::PgConnection& connection) {
   connection.Run(kBump, PgParams(), "record a keys change");

@@ -10,7 +10,7 @@ using db::PgParams;
 using db::PgResult;
 using db::PgStatement;
 
-const std::vector<db::PgMigration> kMigrations = {{1, R"sql(
+const std::vector<db::PgMigration> kClusterMigrations = {{1, R"sql(
 CREATE TABLE cluster_instances(
   instance_id TEXT COLLATE "C" PRIMARY KEY,
   address TEXT NOT NULL,
@@ -69,7 +69,7 @@ const PgStatement kPublishIfNone{
 }  // namespace
 
 PostgresInstanceRegistry::PostgresInstanceRegistry(const db::PgOptions& options)
-    : pool_(options, "cluster", kMigrations) {}
+    : pool_(options, "cluster", kClusterMigrations) {}
 
 void PostgresInstanceRegistry::Heartbeat(const InstanceInfo& self, int64_t stale_after_ms) {
   auto connection = pool_.Acquire();

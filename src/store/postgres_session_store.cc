@@ -15,7 +15,7 @@ using db::PgStatement;
 // paging cursors order the same way on both backends. Labels have no
 // foreign key to turns: they outlive the retention of their session
 // (session_store.h, TurnLabel).
-const std::vector<db::PgMigration> kMigrations = {{1, R"sql(
+const std::vector<db::PgMigration> kSessionMigrations = {{1, R"sql(
 CREATE TABLE sessions(
   id TEXT COLLATE "C" PRIMARY KEY,
   created_at_ms BIGINT NOT NULL,
@@ -204,7 +204,7 @@ PgParams TurnParams(const std::string& session_id, const Turn& turn,
 }  // namespace
 
 PostgresSessionStore::PostgresSessionStore(const db::PgOptions& options)
-    : pool_(options, "sessions", kMigrations) {}
+    : pool_(options, "sessions", kSessionMigrations) {}
 
 int64_t PostgresSessionStore::NextCreationTime(int64_t now_ms) {
   std::lock_guard lock(created_mu_);
