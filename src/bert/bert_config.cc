@@ -119,26 +119,20 @@ std::string Number(float f) {
   return s;
 }
 
-// Writes `fields` (key, already-serialised JSON value) as an indented object,
-// the layout Hugging Face's save_pretrained produces.
-std::string PrettyObject(const std::vector<std::pair<std::string, std::string>>& fields) {
+// `fields` (key, already-serialised JSON value) as an object whose fields
+// are indented by `depth` levels of two spaces, the layout Hugging Face's
+// save_pretrained produces: the file's object (depth 1) ends with a newline,
+// a nested one (depth 2) does not and is "{}" when empty.
+std::string IndentedObject(const std::vector<std::pair<std::string, std::string>>& fields,
+                           size_t depth) {
+  if (depth > 1 && fields.empty()) return "{}";
+  const std::string indent(2 * depth, ' ');
   std::string out = "{\n";
   for (size_t i = 0; i < fields.size(); ++i) {
-    out += "  " + Quote(fields[i].first) + ": " + fields[i].second;
+    out += indent + Quote(fields[i].first) + ": " + fields[i].second;
     out += i + 1 < fields.size() ? ",\n" : "\n";
   }
-  out += "}\n";
-  return out;
-}
-
-std::string NestedObject(const std::vector<std::pair<std::string, std::string>>& fields) {
-  if (fields.empty()) return "{}";
-  std::string out = "{\n";
-  for (size_t i = 0; i < fields.size(); ++i) {
-    out += "    " + Quote(fields[i].first) + ": " + fields[i].second;
-    out += i + 1 < fields.size() ? ",\n" : "\n";
-  }
-  out += "  }";
+  out += indent.substr(2) + (depth > 1 ? "}" : "}\n");
   return out;
 }
 
@@ -290,10 +284,10 @@ void BertConfig::Save(const std::filesystem::path& dir) const {
       id2label.emplace_back(std::to_string(i), Quote(labels[i]));
       label2id.emplace_back(labels[i], std::to_string(i));
     }
-    f.emplace_back("id2label", NestedObject(id2label));
-    f.emplace_back("label2id", NestedObject(label2id));
+    f.emplace_back("id2label", IndentedObject(id2label, 2));
+    f.emplace_back("label2id", IndentedObject(label2id, 2));
   }
-  WriteFileAtomically(dir / "config.json", PrettyObject(f));
+  WriteFileAtomically(dir / "config.json", IndentedObject(f, 1));
 
   std::vector<std::pair<std::string, std::string>> t;
   t.emplace_back("tokenizer_class", "\"BertTokenizer\"");
@@ -306,7 +300,7 @@ void BertConfig::Save(const std::filesystem::path& dir) const {
   t.emplace_back("pad_token", "\"[PAD]\"");
   t.emplace_back("cls_token", "\"[CLS]\"");
   t.emplace_back("mask_token", "\"[MASK]\"");
-  WriteFileAtomically(dir / "tokenizer_config.json", PrettyObject(t));
+  WriteFileAtomically(dir / "tokenizer_config.json", IndentedObject(t, 1));
 }
 
 BertConfig BertConfig::Preset(const std::string& size, int vocab_size, int num_labels) {

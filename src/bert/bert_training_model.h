@@ -39,6 +39,10 @@
 // to split runs as one slice whose GEMMs and row loops use OpenMP threads
 // instead.
 //
+// The batch, its slices and the loss are in bert_training_model.cc; the
+// passes in bert_training_passes.cc; their numeric steps in
+// training_kernels.h.
+//
 // Determinism: dropout masks come from a counter-based hash of one 64-bit
 // draw from the caller's generator per step and of each element's position
 // in the batch, and every reduction runs in a fixed order, so results depend

@@ -11,8 +11,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "common/error.h"
-#include "common/logging.h"
 #include "common/strings.h"
 #include "ops/backup.h"
 #include "ops/backup_plan.h"
@@ -32,34 +30,21 @@ struct BackupArgs {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-// Retention from the flags, else from [backup]. Returns false (after
-// printing why) for a malformed --max-age.
-bool Retention(const Settings& settings, const BackupArgs& args, int64_t* keep,
-               int64_t* max_age_seconds) {
-  *keep = args.keep >= 0 ? args.keep : settings.backup.keep;
-  *max_age_seconds = settings.backup.max_age_days * 86400;
-  if (args.max_age.empty()) return true;
-  const std::optional<int64_t> ms = DurationFlag("--max-age", args.max_age);
-  if (ms) *max_age_seconds = *ms / 1000;
-  return ms.has_value();
+// Retention from the flags, else from [backup].
+ops::BackupRetention Retention(const Settings& settings, const BackupArgs& args) {
+  return ops::RetentionFor(settings, args.keep,
+                           args.max_age.empty()
+                               ? std::nullopt
+                               : std::optional<int64_t>(DurationFlag("--max-age", args.max_age)));
 }
 
 int RunBackupCreate(const GlobalOptions& global, const BackupArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const Settings& settings = config.settings();
-  int64_t keep = 0;
-  int64_t max_age = 0;
-  if (!Retention(settings, args, &keep, &max_age)) return kExitUsage;
+  const ops::BackupRetention retention = Retention(config.settings(), args);
   StartLogging(config);
-  const auto [result, removed] =
-      ops::RunBackup(config, ops::BackupRoot(settings, args.dest), keep, max_age, CHATBOT_VERSION);
-  std::printf("Backup %s written to %s in %.2f s: %zu files, %s\n", result.name.c_str(),
-              result.dir.c_str(), result.seconds, result.files, HumanBytes(result.bytes).c_str());
-  std::fputs(ops::ManifestItemsText(result.manifest).c_str(), stdout);
-  if (!removed.empty()) {
-    std::printf("Removed %zu old backup%s: %s\n", removed.size(), removed.size() == 1 ? "" : "s",
-                JoinNames(removed).c_str());
-  }
+  const auto [result, removed] = ops::RunBackup(
+      config, ops::BackupRoot(config.settings(), args.dest), retention, CHATBOT_VERSION);
+  std::fputs(ops::BackupWrittenText(result, removed).c_str(), stdout);
   return kExitOk;
 }
 
@@ -86,36 +71,23 @@ int RunBackupVerify(const GlobalOptions& global, const BackupArgs& args) {
   const fs::path dir =
       ops::ResolveBackup(ops::BackupRoot(config.settings(), args.dest), args.which);
   const ops::BackupVerification v = ops::VerifyBackup(dir);
-  if (v.ok()) {
-    std::printf("Backup %s: OK (%zu files, %s, checksums as in the manifest)\n", dir.c_str(),
-                v.files, HumanBytes(v.bytes).c_str());
-    std::fputs(ops::ManifestItemsText(v.manifest).c_str(), stdout);
-    return kExitOk;
-  }
-  std::printf("Backup %s: DAMAGED (%zu problem%s)\n", dir.c_str(), v.problems.size(),
-              v.problems.size() == 1 ? "" : "s");
-  for (const std::string& p : v.problems) std::printf("  - %s\n", p.c_str());
-  return kExitFailure;
+  std::fputs(ops::VerificationText(dir, v).c_str(), stdout);
+  return v.ok() ? kExitOk : kExitFailure;
 }
 
 int RunBackupPrune(const GlobalOptions& global, const BackupArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  const Settings& settings = config.settings();
-  int64_t keep = 0;
-  int64_t max_age = 0;
-  if (!Retention(settings, args, &keep, &max_age)) return kExitUsage;
-  if (keep <= 0 && max_age <= 0) {
-    std::fprintf(stderr,
-                 "chatbot: backup prune: give --keep N or --max-age DURATION, or set "
-                 "backup.keep or backup.max_age_days\n");
-    return kExitUsage;
+  const ops::BackupRetention retention = Retention(config.settings(), args);
+  if (!retention.any()) {
+    throw UsageError(
+        "backup prune: give --keep N or --max-age DURATION, or set backup.keep or "
+        "backup.max_age_days");
   }
   StartLogging(config);
   const std::vector<std::string> removed =
-      ops::PruneBackups(ops::BackupRoot(settings, args.dest), keep, max_age, "");
+      ops::PruneBackupsBy(ops::BackupRoot(config.settings(), args.dest), retention);
   std::printf("Removed %zu backup%s%s%s\n", removed.size(), removed.size() == 1 ? "" : "s",
               removed.empty() ? "." : ": ", JoinNames(removed).c_str());
-  if (!removed.empty()) AppLog()->info("backup prune removed {}", JoinNames(removed));
   return kExitOk;
 }
 

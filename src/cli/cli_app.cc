@@ -54,6 +54,9 @@ int RunCommandLine(int argc, char** argv) {
     const int status = run ? run() : kExitUsage;
     FlushLogs();
     return status;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "chatbot: %s\n", e.what());
+    return kExitUsage;
   } catch (const security::KeyError& e) {
     // Bad input is a usage error; a missing or revoked key, a failure.
     std::fprintf(stderr, "chatbot: %s\n", e.what());

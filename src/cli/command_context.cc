@@ -1,7 +1,7 @@
 #include "cli/command_context.h"
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
+#include <optional>
 
 #include "common/duration.h"
 #include "common/logging.h"
@@ -17,11 +17,11 @@ Configuration LoadConfiguration(const GlobalOptions& options) {
   return Configuration::Load(sources);
 }
 
-std::optional<int64_t> DurationFlag(const char* flag, const std::string& text) {
+int64_t DurationFlag(const char* flag, const std::string& text) {
   std::string error;
   const std::optional<int64_t> ms = ParseDurationMs(text, false, &error);
-  if (!ms) std::fprintf(stderr, "chatbot: %s: %s\n", flag, error.c_str());
-  return ms;
+  if (!ms) throw UsageError(std::string(flag) + ": " + error);
+  return *ms;
 }
 
 void OnParse(CLI::App* command, std::function<int()>* run, std::function<int()> body) {

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "nlu/settings_options.h"
 
 namespace CLI {
@@ -37,9 +37,16 @@ struct GlobalOptions {
 // ConfigError.
 Configuration LoadConfiguration(const GlobalOptions& options);
 
-// The duration given to `flag` ("30d") in milliseconds, or nothing after
-// printing why on stderr (the command then exits kExitUsage).
-std::optional<int64_t> DurationFlag(const char* flag, const std::string& text);
+// Arguments that parse but do not fit (a malformed duration, a missing
+// choice): RunCommandLine prints "chatbot: WHAT" and exits kExitUsage.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The duration given to `flag` ("30d") in milliseconds. Throws UsageError
+// naming the flag.
+int64_t DurationFlag(const char* flag, const std::string& text);
 
 // Makes parsing `command` set `*run` to `body` (run after the parse).
 void OnParse(CLI::App* command, std::function<int()>* run, std::function<int()> body);

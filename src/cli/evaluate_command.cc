@@ -1,7 +1,6 @@
 // `chatbot evaluate`: parse, run the evaluation (nlu/evaluation_run.h),
 // print the report.
 #include <CLI/CLI.hpp>
-#include <boost/json.hpp>
 #include <cstdio>
 #include <memory>
 
@@ -34,13 +33,7 @@ int RunEvaluate(const GlobalOptions& global, const EvaluateArgs& args) {
   const auto [report, title] = nlu::RunEvaluation(settings, options);
   progress.Finish();
 
-  if (args.json) {
-    boost::json::object out = nlu::ReportToJson(report);
-    out["title"] = title;
-    std::printf("%s\n", boost::json::serialize(out).c_str());
-  } else {
-    std::printf("%s\n\n%s\n", title.c_str(), nlu::FormatReport(report).c_str());
-  }
+  std::fputs(nlu::TitledReport(report, title, args.json).c_str(), stdout);
   if (!args.report.empty()) {
     WriteFileAtomically(args.report, nlu::RenderHtmlReport(report, title));
     std::fprintf(stderr, "report written to %s\n", args.report.c_str());

@@ -14,7 +14,6 @@ namespace {
 
 namespace json = boost::json;
 using security::KeyAdmin;
-using security::KeyError;
 
 struct KeysArgs {
   std::string id;
@@ -22,14 +21,6 @@ struct KeysArgs {
   std::string grace;                 // rotate: "24h"; empty: none
   bool json = false;
 };
-
-void PrintKey(const KeyAdmin& admin, const security::KeyRecord& r, bool as_json) {
-  if (as_json) {
-    std::printf("%s\n", json::serialize(admin.Json(r)).c_str());
-  } else {
-    std::fputs(security::KeyDescription(r, admin.Limit(r), NowMs()).c_str(), stdout);
-  }
-}
 
 // A key just made or rotated: the key alone on stdout (so that
 // KEY=$(chatbot keys create ...) works), the rest on stderr.
@@ -56,36 +47,12 @@ int RunKeysCreate(const GlobalOptions& global, const KeysArgs& args) {
 }
 
 int RunKeysList(const GlobalOptions& global, const KeysArgs& args) {
-  const Configuration config = LoadConfiguration(global);
-  if (!KeyAdmin::DatabaseExists(config.settings())) {
-    // Reading creates nothing: no database, no keys.
-    if (args.json) {
-      std::printf("[]\n");
-    } else {
-      std::printf("No keys (no database at %s).\n", config.settings().security.database.c_str());
-    }
-    return kExitOk;
-  }
-  KeyAdmin admin(config);
-  const std::vector<security::KeyRecord> keys = admin.List();
-  if (args.json) {
-    json::array out;
-    for (const security::KeyRecord& r : keys) out.push_back(admin.Json(r));
-    std::printf("%s\n", json::serialize(out).c_str());
-  } else {
-    std::fputs(security::KeyTable(keys, NowMs()).c_str(), stdout);
-  }
+  std::fputs(KeyAdmin::ListText(LoadConfiguration(global), args.json).c_str(), stdout);
   return kExitOk;
 }
 
 int RunKeysShow(const GlobalOptions& global, const KeysArgs& args) {
-  const Configuration config = LoadConfiguration(global);
-  if (!KeyAdmin::DatabaseExists(config.settings())) {
-    throw KeyError(KeyError::Kind::kNotFound, "no key " + args.id + " (no keys database at " +
-                                                  config.settings().security.database + ")");
-  }
-  KeyAdmin admin(config);
-  PrintKey(admin, admin.Get(args.id), args.json);
+  std::fputs(KeyAdmin::ShowText(LoadConfiguration(global), args.id, args.json).c_str(), stdout);
   return kExitOk;
 }
 
@@ -112,7 +79,7 @@ int RunKeysUpdate(const GlobalOptions& global, const KeysArgs& args) {
   const Configuration config = LoadConfiguration(global);
   const security::KeyChange change = security::ParseKeyChange(args.request);
   KeyAdmin admin(config);
-  PrintKey(admin, admin.Update(args.id, change), args.json);
+  std::fputs(admin.Text(admin.Update(args.id, change), args.json).c_str(), stdout);
   return kExitOk;
 }
 

@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "security/key_admin.h"
 #include "security/key_json.h"
-#include "security/open_key_store.h"
 
 namespace chatbot::cli {
 namespace {
@@ -38,11 +37,7 @@ int RunLockdown(const GlobalOptions& global, bool on, const LockdownArgs& args) 
 
 int RunLockdownStatus(const GlobalOptions& global, const LockdownArgs& args) {
   const Configuration config = LoadConfiguration(global);
-  security::LockdownState state;
-  if (security::KeyAdmin::DatabaseExists(config.settings())) {
-    state = security::OpenKeyStore(config.settings())->GetLockdown();
-  }
-  Print(state, args.json);
+  Print(security::KeyAdmin::CurrentLockdown(config.settings()), args.json);
   return kExitOk;
 }
 

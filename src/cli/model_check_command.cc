@@ -9,7 +9,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "common/error.h"
 #include "ops/model_check.h"
 #include "ops/model_check_report.h"
 
@@ -31,47 +30,29 @@ namespace json = boost::json;
 constexpr int kDefaultLocalSamples = 200;
 constexpr int kDefaultServiceSamples = 10;
 
-int CheckService(const CheckModelArgs& args) {
-  const ops::ServiceCheck check = ops::CheckService(
-      args.url, args.api_key, args.samples >= 0 ? args.samples : kDefaultServiceSamples);
-  const std::string text =
-      args.json ? json::serialize(check.report) + "\n" : ops::ServiceCheckText(check);
-  std::fputs(text.c_str(), stdout);
-  return check.healthy() ? kExitOk : kExitFailure;
+// Prints `report` as asked; the exit status is whether it passed.
+int Print(const ops::ModelsReport& report, bool as_json) {
+  std::fputs(as_json ? (json::serialize(report.json) + "\n").c_str() : report.text.c_str(), stdout);
+  return report.ok ? kExitOk : kExitFailure;
 }
 
 int RunCheckModel(const GlobalOptions& global, const CheckModelArgs& args) {
   const Configuration config = LoadConfiguration(global);
   if (!args.url.empty()) {
-    try {
-      return CheckService(args);
-    } catch (const IoError& e) {
-      if (args.json) {
-        std::printf("%s\n", json::serialize(json::object{{"url", args.url},
-                                                         {"healthy", false},
-                                                         {"problems", {e.what()}}})
-                                .c_str());
-      } else {
-        std::printf("service %s: UNREACHABLE: %s\n", args.url.c_str(), e.what());
-      }
-      return kExitFailure;
-    }
+    return Print(ops::CheckServiceReport(args.url, args.api_key,
+                                         args.samples >= 0 ? args.samples : kDefaultServiceSamples),
+                 args.json);
   }
-  const ops::ModelsReport report = ops::CheckModels(
-      config.settings(), args.model, args.samples >= 0 ? args.samples : kDefaultLocalSamples);
-  std::fputs(args.json ? (json::serialize(report.json) + "\n").c_str() : report.text.c_str(),
-             stdout);
-  return report.ok ? kExitOk : kExitFailure;
+  return Print(ops::CheckModels(config.settings(), args.model,
+                                args.samples >= 0 ? args.samples : kDefaultLocalSamples),
+               args.json);
 }
 
 int RunVerifyModel(const GlobalOptions& global, const CheckModelArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
   // Problems are logged even when the report is JSON.
-  const ops::ModelsReport report = ops::VerifyModels(config.settings(), args.model);
-  std::fputs(args.json ? (json::serialize(report.json) + "\n").c_str() : report.text.c_str(),
-             stdout);
-  return report.ok ? kExitOk : kExitFailure;
+  return Print(ops::VerifyModels(config.settings(), args.model), args.json);
 }
 
 }  // namespace

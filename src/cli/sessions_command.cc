@@ -60,15 +60,8 @@ int RunSessionsList(const GlobalOptions& global, const SessionsArgs& args) {
     for (const SessionSummary& s : sessions) {
       std::printf("%s\n", json::serialize(server::SummaryExportJson(s)).c_str());
     }
-  } else if (sessions.empty()) {
-    std::printf("No sessions.\n");
   } else {
-    std::fputs(store::SessionTable(sessions).c_str(), stdout);
-    if (static_cast<int>(sessions.size()) == args.limit) {
-      // The cursor for the next page, which the table's times are too coarse
-      // to give.
-      std::printf("(more may follow: --before %" PRId64 ")\n", sessions.back().created_at_ms);
-    }
+    std::fputs(store::SessionTable(sessions, static_cast<size_t>(args.limit)).c_str(), stdout);
   }
   return FinishStdout();
 }
@@ -118,37 +111,20 @@ int RunSessionsExport(const GlobalOptions& global, const SessionsArgs& args) {
 
 int RunSessionsClean(const GlobalOptions& global, const SessionsArgs& args) {
   // Bad arguments are reported before anything is loaded or opened.
-  std::optional<int64_t> idle_ms;
-  if (args.has_older_than) {
-    idle_ms = DurationFlag("--older-than", args.older_than);
-    if (!idle_ms) return kExitUsage;
-  }
+  const std::optional<int64_t> idle_ms =
+      args.has_older_than ? std::optional<int64_t>(DurationFlag("--older-than", args.older_than))
+                          : std::nullopt;
   const Configuration config = LoadConfiguration(global);
   const Settings& settings = config.settings();
   StartLogging(config);
   const store::CleanResult cleaned =
       store::CleanSessions(settings, idle_ms, args.older_than, !args.no_vacuum, NowMs());
-  if (!cleaned.database) {
-    std::printf("Deleted 0 sessions: there is no database at %s.\n",
-                settings.sessions.path.c_str());
-  } else {
-    std::printf("Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
-                cleaned.deleted, cleaned.idle.c_str(), FormatTimestamp(cleaned.cutoff_ms).c_str());
-  }
-  if (cleaned.database && !args.no_vacuum) {
-    std::printf("Database %s: %ju -> %ju bytes.\n", settings.sessions.path.c_str(),
-                cleaned.bytes_before, cleaned.bytes_after);
-  }
+  std::fputs(store::CleanText(cleaned, settings.sessions.path, !args.no_vacuum).c_str(), stdout);
   return FinishStdout();
 }
 
 int RunSessionsLabels(const GlobalOptions& global, const SessionsArgs& args) {
-  int64_t since_ms = 0;
-  if (!args.since.empty()) {
-    const std::optional<int64_t> parsed = DurationFlag("--since", args.since);
-    if (!parsed) return kExitUsage;
-    since_ms = NowMs() - *parsed;
-  }
+  const int64_t since_ms = args.since.empty() ? 0 : NowMs() - DurationFlag("--since", args.since);
   const Configuration config = LoadConfiguration(global);
   const auto store = store::OpenExistingSessionStore(config.settings());
   if (store == nullptr) {

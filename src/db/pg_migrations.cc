@@ -65,4 +65,15 @@ void ApplyMigrations(PgPool& pool, const std::string& component,
   }
 }
 
+PgComponentPool::PgComponentPool(PgOptions options, const std::string& component,
+                                 const std::vector<PgMigration>& migrations)
+    : PgPool(std::move(options)) {
+  ApplyMigrations(*this, component, migrations);
+}
+
+PgResult PgComponentPool::Run(const PgStatement& statement, const PgParams& params,
+                              std::string_view operation) {
+  return Acquire()->Run(statement, params, operation);
+}
+
 }  // namespace chatbot::db

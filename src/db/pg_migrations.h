@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "db/pg_pool.h"
@@ -27,6 +28,18 @@ struct PgMigration {
 // wrote it); StoreUnavailable when the server cannot be reached.
 void ApplyMigrations(PgPool& pool, const std::string& component,
                      const std::vector<PgMigration>& migrations);
+
+// The pool of one component's store: opened with the component's
+// migrations applied (throws as ApplyMigrations), and a statement run on a
+// connection of its own, the call the stores make most.
+class PgComponentPool : public PgPool {
+ public:
+  PgComponentPool(PgOptions options, const std::string& component,
+                  const std::vector<PgMigration>& migrations);
+
+  // As PgConnection::Run on a connection acquired for it.
+  PgResult Run(const PgStatement& statement, const PgParams& params, std::string_view operation);
+};
 
 }  // namespace chatbot::db
 

@@ -19,9 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kLabelsFile[] = "labels.json";
-constexpr char kHeldOutFile[] = "heldout.jsonl";
-constexpr char kSmokeFile[] = "smoke.jsonl";
 // The Hugging Face files of the checkpoint, as BertCheckpoint writes them.
 constexpr const char* kCheckpointFiles[] = {"config.json", "tokenizer_config.json", "vocab.txt",
                                             "model.safetensors"};
@@ -50,24 +47,15 @@ class ScratchDirectory {
   fs::path path_;
 };
 
-float GetFloat(const boost::json::object& o, const char* key, const fs::path& file) {
-  const boost::json::value* v = o.if_contains(key);
-  if (v == nullptr || !v->is_number()) {
-    throw ModelError(file.string() + ": '" + key + "' is missing or not a number");
-  }
-  return static_cast<float>(v->to_number<double>());
-}
-
 }  // namespace
 
 BertIntentModel::BertIntentModel(bert::BertCheckpoint checkpoint, BertPooling pooling,
                                  float temperature, float oos_threshold,
                                  const BertModelOptions& options)
-    : checkpoint_(std::move(checkpoint)),
+    : SoftmaxHeadModel(temperature, oos_threshold),
+      checkpoint_(std::move(checkpoint)),
       tokenizer_(checkpoint_.vocab, bert::TokenizerOptions::FromConfig(checkpoint_.config)),
       pooling_(pooling),
-      temperature_(temperature),
-      oos_threshold_(oos_threshold),
       threads_per_call_(std::max(1, options.threads_per_call)) {
   if (!checkpoint_.has_classifier() || checkpoint_.config.labels.empty()) {
     throw ModelError("BERT model: the checkpoint has no classification head with labels");
@@ -81,13 +69,14 @@ BertIntentModel::BertIntentModel(bert::BertCheckpoint checkpoint, BertPooling po
   head_row_.resize(ids.size());
   std::iota(head_row_.begin(), head_row_.end(), 0);
   std::sort(head_row_.begin(), head_row_.end(), [&](int a, int b) { return ids[a] < ids[b]; });
-  for (int row : head_row_) labels_.push_back(ids[row]);
-  for (size_t i = 1; i < labels_.size(); ++i) {
-    if (labels_[i] == labels_[i - 1]) {
-      throw ModelError("BERT model: label '" + labels_[i] + "' appears twice in id2label");
+  std::vector<std::string> labels;
+  for (int row : head_row_) labels.push_back(ids[row]);
+  for (size_t i = 1; i < labels.size(); ++i) {
+    if (labels[i] == labels[i - 1]) {
+      throw ModelError("BERT model: label '" + labels[i] + "' appears twice in id2label");
     }
   }
-  oos_label_ = OutOfScopeIndex(labels_);
+  SetLabels(std::move(labels));
   if (pooling_ == BertPooling::kMean) {
     classifier_weight_ = checkpoint_.tensors.at("classifier.weight").values;
     classifier_bias_ = checkpoint_.tensors.at("classifier.bias").values;
@@ -159,31 +148,6 @@ std::vector<float> BertIntentModel::Logits(std::span<const std::string> texts) c
   return out;
 }
 
-std::vector<float> BertIntentModel::ProbabilitiesBatch(std::span<const std::string> texts) const {
-  std::vector<float> rows = Logits(texts);
-  const int labels = static_cast<int>(labels_.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    float* row = rows.data() + i * labels;
-    Softmax(row, labels, temperature_, row);
-  }
-  return rows;
-}
-
-std::vector<float> BertIntentModel::Probabilities(std::string_view text) const {
-  const std::string copy(text);
-  return ProbabilitiesBatch(std::span<const std::string>(&copy, 1));
-}
-
-IntentPrediction BertIntentModel::Predict(std::string_view text, int top_k) const {
-  return BuildPrediction(Probabilities(text), labels_, oos_label_, oos_threshold_, top_k, kind());
-}
-
-std::vector<IntentPrediction> BertIntentModel::PredictBatch(std::span<const std::string> texts,
-                                                            int top_k) const {
-  return BuildPredictions(ProbabilitiesBatch(texts), labels_, oos_label_, oos_threshold_, top_k,
-                          kind());
-}
-
 void BertIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample>& heldout,
                            const std::vector<TrainingExample>& smoke,
                            const TrainingData* domain) const {
@@ -193,32 +157,13 @@ void BertIntentModel::Save(const fs::path& dir, const std::vector<TrainingExampl
     checkpoint_.Save(scratch.path());
     for (const char* name : kCheckpointFiles) files[name] = ReadFile(scratch.path() / name);
   }
-  boost::json::object labels_json{
-      {"labels", boost::json::array(labels_.begin(), labels_.end())},
-      {"pooling", PoolingName(pooling_)},
-      {"temperature", temperature_},
-      {"oos_threshold", oos_threshold_},
-  };
-  if (has_ensemble_) labels_json["ensemble"] = ensemble_.ToJson();
-  files[kLabelsFile] = boost::json::serialize(labels_json) + "\n";
-  files[kHeldOutFile] = ExamplesToJsonLines(heldout);
-  std::string smoke_lines;
-  for (const TrainingExample& e : smoke) {
-    smoke_lines += boost::json::serialize(boost::json::object{
-        {"text", e.text}, {"intent", e.intent}, {"predicted", Predict(e.text, 1).intent}});
-    smoke_lines += '\n';
-  }
-  files[kSmokeFile] = smoke_lines;
-  if (domain != nullptr) files[kDomainFile] = DomainToJson(*domain);
-
+  AddCommonFiles({{"labels", boost::json::array(labels_.begin(), labels_.end())},
+                  {"pooling", PoolingName(pooling_)},
+                  {"temperature", temperature()},
+                  {"oos_threshold", out_of_scope_threshold()}},
+                 heldout, smoke, domain, &files);
   const bert::BertConfig& c = checkpoint_.config;
-  boost::json::object manifest = manifest_;
-  manifest["format"] = kBertModelFormat;
-  manifest["format_version"] = kBertModelFormatVersion;
-  manifest["version"] = version_;
-  manifest["labels"] = boost::json::array(labels_.begin(), labels_.end());
-  manifest["temperature"] = temperature_;
-  manifest["oos_threshold"] = oos_threshold_;
+  boost::json::object manifest = ManifestToSave(kBertModelFormat, kBertModelFormatVersion);
   manifest["architecture"] = {{"layers", c.num_hidden_layers},
                               {"hidden_size", c.hidden_size},
                               {"attention_heads", c.num_attention_heads},
@@ -253,24 +198,11 @@ std::unique_ptr<BertIntentModel> BertIntentModel::Load(const fs::path& dir,
              !(pooling_value->is_string() && pooling_value->as_string() == "pooler")) {
     throw ModelError(labels_path.string() + ": 'pooling' must be \"pooler\" or \"mean\"");
   }
-  const float temperature = GetFloat(labels_json, "temperature", labels_path);
-  const float threshold = GetFloat(labels_json, "oos_threshold", labels_path);
-  if (!(temperature > 0) || !(threshold >= 0 && threshold <= 1.01f)) {
-    throw ModelError(labels_path.string() + ": calibration out of range");
-  }
+  const Calibration calibration = ReadCalibration(labels_json, labels_path);
   auto model = std::make_unique<BertIntentModel>(bert::BertCheckpoint::Load(dir), pooling,
-                                                 temperature, threshold, options);
-  if (const auto* e = labels_json.if_contains("ensemble"); e != nullptr && e->is_object()) {
-    try {
-      model->set_ensemble(EnsembleCalibration::FromJson(e->as_object()));
-    } catch (const ModelError& error) {
-      throw ModelError(labels_path.string() + ": ensemble: " + error.what());
-    }
-  }
-  if (const auto* version = manifest.if_contains("version"); version && version->is_string()) {
-    model->version_ = std::string(version->as_string());
-  }
-  model->manifest_ = std::move(manifest);
+                                                 calibration.temperature, calibration.oos_threshold,
+                                                 options);
+  model->FinishLoad(labels_json, labels_path, std::move(manifest));
   return model;
 }
 

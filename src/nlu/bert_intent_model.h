@@ -27,8 +27,7 @@
 #include "bert/bert_checkpoint.h"
 #include "bert/bert_encoder.h"
 #include "bert/bert_tokenizer.h"
-#include "nlu/ensemble_classifier.h"
-#include "nlu/intent_classifier.h"
+#include "nlu/softmax_head_model.h"
 #include "nlu/training_data.h"
 
 namespace chatbot::nlu {
@@ -48,25 +47,17 @@ struct BertModelOptions {
   int threads_per_call = 1;
 };
 
-class BertIntentModel final : public IntentClassifier {
+class BertIntentModel final : public SoftmaxHeadModel {
  public:
   // `checkpoint` must have a classifier head with one row per label.
   BertIntentModel(bert::BertCheckpoint checkpoint, BertPooling pooling, float temperature,
                   float oos_threshold, const BertModelOptions& options = {});
   ~BertIntentModel() override;
 
-  IntentPrediction Predict(std::string_view text, int top_k) const override;
-  std::vector<IntentPrediction> PredictBatch(std::span<const std::string> texts,
-                                             int top_k) const override;
-  std::vector<float> Probabilities(std::string_view text) const override;
-  std::vector<float> ProbabilitiesBatch(std::span<const std::string> texts) const override;
   std::string_view kind() const override { return "bert"; }
-  std::string version() const override { return version_; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float out_of_scope_threshold() const override { return oos_threshold_; }
 
   // Logits of every text (row-major [texts, labels]) in one padded batch.
-  std::vector<float> Logits(std::span<const std::string> texts) const;
+  std::vector<float> Logits(std::span<const std::string> texts) const override;
   // Tokens of `text` as the encoder sees it ([CLS] ... [SEP]); batching uses
   // the count to group texts of similar length.
   int TokenCount(std::string_view text) const;
@@ -75,21 +66,6 @@ class BertIntentModel final : public IntentClassifier {
 
   const bert::BertCheckpoint& checkpoint() const { return checkpoint_; }
   BertPooling pooling() const { return pooling_; }
-  float temperature() const { return temperature_; }
-  void set_temperature(float t) { temperature_ = t; }
-  void set_out_of_scope_threshold(float t) { oos_threshold_ = t; }
-  void set_version(std::string version) { version_ = std::move(version); }
-  // The ensemble's calibration, chosen on validation data when BERT was
-  // trained (ensemble_classifier.h) and kept with the BERT model because it
-  // describes how far to trust it.
-  const EnsembleCalibration& ensemble() const { return ensemble_; }
-  bool has_ensemble_calibration() const { return has_ensemble_; }
-  void set_ensemble(const EnsembleCalibration& e) {
-    ensemble_ = e;
-    has_ensemble_ = true;
-  }
-  const boost::json::object& manifest() const { return manifest_; }
-  void set_manifest(boost::json::object manifest) { manifest_ = std::move(manifest); }
 
   // Writes the model directory atomically (model_manifest.h).
   // `domain`: the training data, whose replies the directory carries
@@ -106,17 +82,9 @@ class BertIntentModel final : public IntentClassifier {
   bert::BertTokenizer tokenizer_;
   std::unique_ptr<bert::BertEncoder> encoder_;
   BertPooling pooling_;
-  std::vector<std::string> labels_;                         // sorted
   std::vector<int> head_row_;                               // classifier row of labels_[i]
   std::vector<float> classifier_weight_, classifier_bias_;  // mean pooling only
-  int oos_label_ = -1;
-  float temperature_ = 1;
-  float oos_threshold_ = 0;
-  EnsembleCalibration ensemble_;
   int threads_per_call_ = 1;
-  bool has_ensemble_ = false;
-  std::string version_;
-  boost::json::object manifest_;
 };
 
 // Adopts a checkpoint fine-tuned elsewhere (BertForSequenceClassification

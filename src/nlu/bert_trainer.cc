@@ -16,7 +16,7 @@
 #include "bert/wordpiece_builder.h"
 #include "common/error.h"
 #include "nlu/heldout_calibration.h"
-#include "nlu/svm_trainer.h"
+#include "nlu/training_split.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -158,25 +158,12 @@ BertTrainingResult TrainBertModel(const std::vector<TrainingExample>& all_traini
   result.training_examples = all_training.size();
   result.data_sha256 = TrainingDataSha256(all_training);
   result.from_scratch = options.init.empty();
-
-  const std::vector<std::string> labels = SortedLabels(all_training);
-  if (labels.size() < 2) {
-    throw DataError("training data has " + std::to_string(labels.size()) +
-                    " intent(s); a classifier needs at least two");
-  }
+  const auto [labels, train] =
+      SplitForTraining(all_training, validation, options.validation_fraction, options.seed,
+                       &result.heldout_examples, &result.heldout_from_split);
   const int num_labels = static_cast<int>(labels.size());
   std::map<std::string, int> label_index;
   for (int k = 0; k < num_labels; ++k) label_index[labels[k]] = k;
-
-  std::vector<TrainingExample> train;
-  if (validation.empty()) {
-    SplitStratified(all_training, options.validation_fraction, options.seed, &train,
-                    &result.heldout_examples);
-    result.heldout_from_split = !result.heldout_examples.empty();
-  } else {
-    train = all_training;
-    result.heldout_examples = validation;
-  }
 
   // The architecture, vocabulary and initial parameters.
   bert::BertConfig config;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <iterator>
@@ -330,6 +331,13 @@ std::string RenderHtmlReport(const EvaluationReport& report, std::string_view ti
   AppendConfusionMatrix(report, out);
   out += "</body>\n</html>\n";
   return out;
+}
+
+std::string TitledReport(const EvaluationReport& report, const std::string& title, bool as_json) {
+  if (!as_json) return title + "\n\n" + FormatReport(report) + "\n";
+  boost::json::object out = ReportToJson(report);
+  out["title"] = title;
+  return boost::json::serialize(out) + "\n";
 }
 
 }  // namespace chatbot::nlu

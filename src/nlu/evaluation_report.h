@@ -29,6 +29,10 @@ std::string FormatReport(const EvaluationReport& report, int max_intents_listed 
 // `labels` order) is quadratic in the label count, so only on request.
 boost::json::object ReportToJson(const EvaluationReport& report, bool include_confusion = false);
 
+// `chatbot evaluate`'s report under `title`: ReportToJson with the title,
+// one line, or the title and FormatReport; ends with '\n'.
+std::string TitledReport(const EvaluationReport& report, const std::string& title, bool as_json);
+
 // A complete HTML document: headline metrics, the per-intent table, the
 // confused pairs and the confusion matrix as a heat map (row-normalised;
 // diagonal green, errors red; a tooltip on every non-zero cell). All text is

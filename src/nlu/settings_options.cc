@@ -59,13 +59,19 @@ ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool ser
   return options;
 }
 
-TrainingRunOptions TrainingRunFromSettings(const Settings& settings, const std::string& model) {
+TrainingRunOptions TrainingRunFromSettings(const Settings& settings,
+                                           const TrainingRunChoices& choices) {
   TrainingRunOptions options;
-  options.model = model;
-  options.data.assign(settings.paths.data.begin(), settings.paths.data.end());
+  options.model = choices.model;
+  const std::vector<std::string>& data = choices.data.empty() ? settings.paths.data : choices.data;
+  options.data.assign(data.begin(), data.end());
+  options.validation = choices.validation;
   options.models_dir = settings.paths.models;
   options.svm = SvmOptionsFromSettings(settings);
   options.bert = BertOptionsFromSettings(settings);
+  if (!choices.init.empty()) options.bert.init = choices.init;
+  if (!choices.size.empty()) options.bert.size = choices.size;
+  if (!choices.encoder.empty()) options.use.encoder = choices.encoder;
   return options;
 }
 

@@ -6,6 +6,7 @@
 #define CHATBOT_NLU_SETTINGS_OPTIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "nlu/bert_trainer.h"
@@ -27,9 +28,21 @@ BertTrainingOptions BertOptionsFromSettings(const Settings& settings);
 ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool serving,
                                               const std::string& model = "");
 
-// A training run of `model` (svm|bert) on [paths] data into [paths] models,
-// with the options above.
-TrainingRunOptions TrainingRunFromSettings(const Settings& settings, const std::string& model);
+// What a front end may choose for one training run (`chatbot train`'s
+// flags); each empty field leaves the setting named.
+struct TrainingRunChoices {
+  std::string model = "svm";      // svm|bert|use
+  std::vector<std::string> data;  // [paths] data
+  std::string validation;         // held-out file; empty: a split of the training data
+  std::string init;               // bert: the checkpoint to fine-tune; [bert] init
+  std::string size;               // bert from scratch; [bert] size
+  std::string encoder;            // use: the imported encoder; <paths.models>/encoder
+};
+
+// A training run on [paths] data into [paths] models, with the options
+// above and `choices` made.
+TrainingRunOptions TrainingRunFromSettings(const Settings& settings,
+                                           const TrainingRunChoices& choices = {});
 
 }  // namespace chatbot::nlu
 

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <random>
 
 #include "common/error.h"
 #include "nlu/calibration.h"
 #include "nlu/heldout_calibration.h"
+#include "nlu/training_split.h"
 
 namespace chatbot::nlu {
 namespace {
@@ -53,79 +53,36 @@ std::unique_ptr<SvmIntentModel> FitModel(const std::vector<TrainingExample>& dat
                                           std::move(svm), labels, 1.0f, 0.0f);
 }
 
-// Temperature and out-of-scope threshold from out-of-fold decision values:
-// each example of `data` is scored by a model trained on the other folds.
-// Examples of intents with a single example take no part in the scoring
-// (left out, their intent would be unknown to the model) and are learned
-// in every fold.
+// Temperature and out-of-scope threshold from out-of-fold decision values
+// (AssignCalibrationFolds).
 HeldOutCalibration CalibrateByCrossValidation(const std::vector<TrainingExample>& data,
                                               const std::vector<std::string>& labels,
                                               const SvmTrainingOptions& options,
                                               const SvmProgressCallback& progress,
                                               Clock::time_point start, int* folds_used) {
-  std::map<std::string, int> counts;
-  for (const TrainingExample& e : data) ++counts[e.intent];
-  std::vector<size_t> scored;  // indices into data
-  std::vector<TrainingExample> scored_examples;
-  for (size_t i = 0; i < data.size(); ++i) {
-    if (counts[data[i].intent] >= 2) {
-      scored.push_back(i);
-      scored_examples.push_back(data[i]);
-    }
-  }
-  const int folds = static_cast<int>(
-      std::min<size_t>(static_cast<size_t>(std::max(options.threshold_folds, 0)), scored.size()));
-  *folds_used = folds < 2 ? 0 : folds;
-  if (folds < 2) return {};
-  const std::vector<int> fold_of_scored = AssignFolds(scored_examples, folds, options.seed);
-  std::vector<int> fold_of(data.size(), -1);  // -1: learned in every fold
-  for (size_t j = 0; j < scored.size(); ++j) fold_of[scored[j]] = fold_of_scored[j];
-
+  const CalibrationFolds f = AssignCalibrationFolds(data, options.threshold_folds, options.seed);
+  *folds_used = f.folds;
+  if (f.folds == 0) return {};
   const size_t classes = labels.size();
-  std::vector<float> scores(scored.size() * classes);
-  for (int fold = 0; fold < folds; ++fold) {
+  std::vector<float> scores(f.scored.size() * classes);
+  for (int fold = 0; fold < f.folds; ++fold) {
     std::vector<TrainingExample> train;
     for (size_t i = 0; i < data.size(); ++i) {
-      if (fold_of[i] != fold) train.push_back(data[i]);
+      if (f.fold_of[i] != fold) train.push_back(data[i]);
     }
     const std::unique_ptr<SvmIntentModel> model =
         FitModel(train, labels, options, "cross-validation", {}, start);
-    for (size_t j = 0; j < scored.size(); ++j) {
-      if (fold_of_scored[j] == fold) {
-        model->DecisionValues(scored_examples[j].text, scores.data() + j * classes);
+    for (size_t j = 0; j < f.scored.size(); ++j) {
+      if (f.fold_of_scored[j] == fold) {
+        model->DecisionValues(f.scored_examples[j].text, scores.data() + j * classes);
       }
     }
-    if (progress) progress({"cross-validation", fold + 1, folds, SecondsSince(start)});
+    if (progress) progress({"cross-validation", fold + 1, f.folds, SecondsSince(start)});
   }
-  return CalibrateOnHeldOut(scores, labels, scored_examples, options.oos_max_in_scope_loss);
+  return CalibrateOnHeldOut(scores, labels, f.scored_examples, options.oos_max_in_scope_loss);
 }
 
 }  // namespace
-
-std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data) {
-  std::vector<std::string> labels;
-  for (const TrainingExample& e : data) labels.push_back(e.intent);
-  std::sort(labels.begin(), labels.end());
-  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  return labels;
-}
-
-void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
-                     std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout) {
-  std::map<std::string, std::vector<size_t>> by_intent;
-  for (size_t i = 0; i < data.size(); ++i) by_intent[data[i].intent].push_back(i);
-  std::mt19937_64 random(seed);
-  std::vector<bool> held(data.size(), false);
-  for (auto& [intent, indices] : by_intent) {
-    for (size_t s = 0; s + 1 < indices.size(); ++s) {
-      std::swap(indices[s], indices[s + random() % (indices.size() - s)]);
-    }
-    size_t count = static_cast<size_t>(static_cast<double>(indices.size()) * fraction + 0.5);
-    if (indices.size() < count + 2) count = indices.size() > 2 ? indices.size() - 2 : 0;
-    for (size_t j = 0; j < count; ++j) held[indices[j]] = true;
-  }
-  for (size_t i = 0; i < data.size(); ++i) (held[i] ? heldout : train)->push_back(data[i]);
-}
 
 SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training,
                                 const std::vector<TrainingExample>& validation,
@@ -136,22 +93,9 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& all_training
   result.training_examples = all_training.size();
 
   result.data_sha256 = TrainingDataSha256(all_training);
-
-  const std::vector<std::string> labels = SortedLabels(all_training);
-  if (labels.size() < 2) {
-    throw DataError("training data has " + std::to_string(labels.size()) +
-                    " intent(s); a classifier needs at least two");
-  }
-
-  std::vector<TrainingExample> train;
-  if (validation.empty()) {
-    SplitStratified(all_training, options.validation_fraction, options.seed, &train,
-                    &result.heldout_examples);
-    result.heldout_from_split = !result.heldout_examples.empty();
-  } else {
-    train = all_training;
-    result.heldout_examples = validation;
-  }
+  const auto [labels, train] =
+      SplitForTraining(all_training, validation, options.validation_fraction, options.seed,
+                       &result.heldout_examples, &result.heldout_from_split);
 
   if (progress) progress({"cross-validation", 0, options.threshold_folds, SecondsSince(start)});
   const HeldOutCalibration calibration =

@@ -77,15 +77,6 @@ SvmTrainingResult TrainSvmModel(const std::vector<TrainingExample>& train,
                                 const SvmTrainingOptions& options,
                                 const SvmProgressCallback& progress = {});
 
-// The distinct intents of `data`, sorted.
-std::vector<std::string> SortedLabels(const std::vector<TrainingExample>& data);
-
-// Stratified split: about `fraction` of each intent's examples (never leaving
-// fewer than two for training, so an intent with one or two examples is not
-// held out) go to the second vector. Deterministic.
-void SplitStratified(const std::vector<TrainingExample>& data, double fraction, uint64_t seed,
-                     std::vector<TrainingExample>* train, std::vector<TrainingExample>* heldout);
-
 }  // namespace chatbot::nlu
 
 #endif  // CHATBOT_NLU_SVM_TRAINER_H_

@@ -14,6 +14,7 @@
 #include "nlu/evaluation_report.h"
 #include "nlu/heldout_calibration.h"
 #include "nlu/training_data.h"
+#include "nlu/training_split.h"
 #include "nlu/use_encoder_files.h"
 
 namespace chatbot::nlu {
@@ -135,6 +136,20 @@ std::string Publish(Model& model, json::object manifest, const std::string& vers
   return model.version();
 }
 
+// Publishes a trained model to `dir`: its manifest records the data, the
+// hyperparameters and the held-out metrics, then `own` (the model's own
+// fields, in order); its version ends with the data's hash.
+template <typename Result>
+std::string PublishTrained(Result& result, const RunData& run, const json::object& hyperparameters,
+                           const fs::path& validation, const fs::path& dir, json::object own) {
+  json::object manifest{{"training_data", TrainingDataJson(run.data, result.data_sha256)},
+                        {"hyperparameters", hyperparameters},
+                        {"heldout_metrics", HeldOutJson(result.heldout, validation)}};
+  for (json::key_value_pair& field : own) manifest[field.key()] = std::move(field.value());
+  return Publish(*result.model, std::move(manifest), result.data_sha256.substr(0, 8), dir,
+                 result.heldout_examples, result.smoke_examples, &run.data);
+}
+
 void LogSummary(const std::string& summary) {
   TrainingLog()->info("{}", summary);
   AppLog()->info("{}", summary);
@@ -162,15 +177,10 @@ TrainingRunResult TrainSvm(const TrainingRunOptions& options) {
   out.data_warnings = run.data.warnings.size();
   out.data_issues = run.data.issues.Summary();
   out.directory = options.models_dir / kSvmDirectory;
-  out.version = Publish(*result.model,
-                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
-                         {"hyperparameters", hyperparameters},
-                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
-                         {"oos_threshold_choice", ThresholdChoiceJson(result, options.svm)},
-                         {"heldout_learned", result.refitted},
-                         {"training_seconds", result.seconds}},
-                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples, &run.data);
+  out.version = PublishTrained(result, run, hyperparameters, options.validation, out.directory,
+                               {{"oos_threshold_choice", ThresholdChoiceJson(result, options.svm)},
+                                {"heldout_learned", result.refitted},
+                                {"training_seconds", result.seconds}});
   const EvaluationReport& r = result.heldout;
   const ThresholdChoice& cv = result.cross_validated;
   out.summary = fmt::format(
@@ -252,18 +262,13 @@ TrainingRunResult TrainBert(const TrainingRunOptions& options) {
                        {"seconds", e.seconds}});
   }
   out.directory = options.models_dir / kBertDirectory;
-  out.version = Publish(*result.model,
-                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
-                         {"hyperparameters", hyperparameters},
-                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
-                         {"training_seconds", result.seconds},
-                         {"examples_per_second", result.examples_per_second},
-                         {"best_epoch", result.best_epoch},
-                         {"parameters", result.parameters},
-                         {"history", std::move(history)},
-                         {"heldout_learned", false}},
-                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples, &run.data);
+  out.version = PublishTrained(result, run, hyperparameters, options.validation, out.directory,
+                               {{"training_seconds", result.seconds},
+                                {"examples_per_second", result.examples_per_second},
+                                {"best_epoch", result.best_epoch},
+                                {"parameters", result.parameters},
+                                {"history", std::move(history)},
+                                {"heldout_learned", false}});
   const EvaluationReport& r = result.heldout;
   out.summary = fmt::format(
       "trained bert model {} in {:.1f}s ({} epochs, best {}; {:.0f} examples/s; {:.1f} M "
@@ -306,15 +311,10 @@ TrainingRunResult TrainUse(const TrainingRunOptions& options) {
     TrainingLog()->info("{}", out.ensemble_summary);
   }
   out.directory = options.models_dir / kUseDirectory;
-  out.version = Publish(*result.model,
-                        {{"training_data", TrainingDataJson(run.data, result.data_sha256)},
-                         {"hyperparameters", hyperparameters},
-                         {"heldout_metrics", HeldOutJson(result.heldout, options.validation)},
-                         {"heldout_learned", result.refitted},
-                         {"training_seconds", result.seconds},
-                         {"encoding_seconds", result.encode_seconds}},
-                        result.data_sha256.substr(0, 8), out.directory, result.heldout_examples,
-                        result.smoke_examples, &run.data);
+  out.version = PublishTrained(result, run, hyperparameters, options.validation, out.directory,
+                               {{"heldout_learned", result.refitted},
+                                {"training_seconds", result.seconds},
+                                {"encoding_seconds", result.encode_seconds}});
   const EvaluationReport& r = result.heldout;
   out.summary = fmt::format(
       "trained use model {} in {:.1f}s ({:.1f}s encoding): {} examples, {} intents; held-out ({} "

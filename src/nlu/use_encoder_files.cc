@@ -13,7 +13,9 @@
 namespace chatbot::nlu {
 namespace fs = std::filesystem;
 
-EncoderImportResult ImportUseEncoder(const fs::path& package_dir, const fs::path& out_dir) {
+EncoderImportResult ImportUseEncoder(const fs::path& package_dir, const fs::path& out_arg,
+                                     const fs::path& models_dir) {
+  const fs::path out_dir = out_arg.empty() ? models_dir / kEncoderDirectory : out_arg;
   const auto start = std::chrono::steady_clock::now();
   const fs::path source = package_dir.empty() ? use::DefaultPackageDir() : package_dir;
   use::TfjsPackage package = use::ReadTfjsPackage(source);

@@ -38,9 +38,11 @@ struct EncoderImportResult {
 };
 
 // Converts the package in `package_dir` (use::DefaultPackageDir() when
-// empty) and publishes it as `out_dir`. Throws ModelError, IoError.
+// empty) and publishes it as `out_dir` (models_dir/encoder when empty).
+// Throws ModelError, IoError.
 EncoderImportResult ImportUseEncoder(const std::filesystem::path& package_dir,
-                                     const std::filesystem::path& out_dir);
+                                     const std::filesystem::path& out_dir,
+                                     const std::filesystem::path& models_dir = {});
 
 // The encoder files' contents, from an encoder directory (verified), for a
 // model that carries them.

@@ -13,28 +13,16 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kHeadFile = "head.bin";
-constexpr const char* kLabelsFile = "labels.json";
-constexpr const char* kHeldOutFile = "heldout.jsonl";
-constexpr const char* kSmokeFile = "smoke.jsonl";
-
-float NumberField(const boost::json::object& o, const char* key, const fs::path& file) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_number()) {
-    throw ModelError(file.string() + ": '" + key + "' is missing or not a number");
-  }
-  return static_cast<float>(v->to_number<double>());
-}
 
 }  // namespace
 
 UseIntentModel::UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, UseHead head,
                                std::vector<std::string> labels, float temperature,
                                float oos_threshold)
-    : encoder_(std::move(encoder)),
-      head_(std::move(head)),
-      labels_(std::move(labels)),
-      temperature_(temperature),
-      oos_threshold_(oos_threshold) {
+    : SoftmaxHeadModel(temperature, oos_threshold),
+      encoder_(std::move(encoder)),
+      head_(std::move(head)) {
+  SetLabels(std::move(labels));
   if (encoder_ == nullptr) throw ModelError("the USE model has no encoder");
   if (labels_.empty() || static_cast<size_t>(head_.num_classes()) != labels_.size() ||
       head_.dimensions() != use::kEmbeddingSize) {
@@ -43,32 +31,10 @@ UseIntentModel::UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, U
                      " embedding components) does not match its " + std::to_string(labels_.size()) +
                      " labels and the encoder's " + std::to_string(use::kEmbeddingSize));
   }
-  oos_label_ = OutOfScopeIndex(labels_);
 }
 
-std::vector<float> UseIntentModel::ProbabilitiesBatch(std::span<const std::string> texts) const {
-  const std::vector<float> logits = ScoresOf(texts, encoder_->EncodeBatch(texts));
-  std::vector<float> probabilities(logits.size());
-  const int classes = static_cast<int>(labels_.size());
-  for (size_t r = 0; r < texts.size(); ++r) {
-    Softmax(logits.data() + r * classes, classes, temperature_, probabilities.data() + r * classes);
-  }
-  return probabilities;
-}
-
-std::vector<float> UseIntentModel::Probabilities(std::string_view text) const {
-  const std::string copy(text);
-  return ProbabilitiesBatch(std::span<const std::string>(&copy, 1));
-}
-
-IntentPrediction UseIntentModel::Predict(std::string_view text, int top_k) const {
-  return BuildPrediction(Probabilities(text), labels_, oos_label_, oos_threshold_, top_k, kind());
-}
-
-std::vector<IntentPrediction> UseIntentModel::PredictBatch(std::span<const std::string> texts,
-                                                           int top_k) const {
-  return BuildPredictions(ProbabilitiesBatch(texts), labels_, oos_label_, oos_threshold_, top_k,
-                          kind());
+std::vector<float> UseIntentModel::Logits(std::span<const std::string> texts) const {
+  return ScoresOf(texts, encoder_->EncodeBatch(texts));
 }
 
 void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample>& heldout,
@@ -81,28 +47,11 @@ void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample
   BinaryWriter head;
   head_.Serialize(&head);
   files[kHeadFile] = head.Take();
-  boost::json::object labels_json{{"labels", boost::json::array(labels_.begin(), labels_.end())},
-                                  {"temperature", temperature_},
-                                  {"oos_threshold", oos_threshold_}};
-  if (has_ensemble_) labels_json["ensemble"] = ensemble_.ToJson();
-  files[kLabelsFile] = boost::json::serialize(labels_json) + "\n";
-  files[kHeldOutFile] = ExamplesToJsonLines(heldout);
-  std::string smoke_lines;
-  for (const TrainingExample& e : smoke) {
-    smoke_lines +=
-        boost::json::serialize(boost::json::object{
-            {"text", e.text}, {"intent", e.intent}, {"predicted", Predict(e.text, 1).intent}}) +
-        "\n";
-  }
-  files[kSmokeFile] = smoke_lines;
-  if (domain != nullptr) files[kDomainFile] = DomainToJson(*domain);
-  boost::json::object manifest = manifest_;
-  manifest["format"] = kUseModelFormat;
-  manifest["format_version"] = kUseModelFormatVersion;
-  manifest["version"] = version_;
-  manifest["labels"] = boost::json::array(labels_.begin(), labels_.end());
-  manifest["temperature"] = temperature_;
-  manifest["oos_threshold"] = oos_threshold_;
+  AddCommonFiles({{"labels", boost::json::array(labels_.begin(), labels_.end())},
+                  {"temperature", temperature()},
+                  {"oos_threshold", out_of_scope_threshold()}},
+                 heldout, smoke, domain, &files);
+  boost::json::object manifest = ManifestToSave(kUseModelFormat, kUseModelFormatVersion);
   manifest["text_features"] = head_.num_text_features();
   WriteModelDirectory(dir, files, std::move(manifest));
 }
@@ -125,28 +74,15 @@ std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir) {
   } catch (const std::exception& e) {
     throw ModelError(labels_path.string() + ": not a JSON object with a 'labels' array");
   }
-  const float temperature = NumberField(labels_json, "temperature", labels_path);
-  const float threshold = NumberField(labels_json, "oos_threshold", labels_path);
-  if (!(temperature > 0) || !(threshold >= 0 && threshold <= 1.01f)) {
-    throw ModelError(labels_path.string() + ": calibration out of range");
-  }
+  const Calibration calibration = ReadCalibration(labels_json, labels_path);
   const std::string head_path = (dir / kHeadFile).string();
   BinaryReader in(contents[kHeadFile], head_path);
   UseHead head = UseHead::Deserialize(&in);
   if (!in.AtEnd()) in.Fail("end of file", "unexpected trailing data");
-  auto model = std::make_unique<UseIntentModel>(LoadEncoderFrom(dir), std::move(head),
-                                                std::move(labels), temperature, threshold);
-  if (const auto* e = labels_json.if_contains("ensemble"); e != nullptr && e->is_object()) {
-    try {
-      model->set_ensemble(EnsembleCalibration::FromJson(e->as_object()));
-    } catch (const ModelError& error) {
-      throw ModelError(labels_path.string() + ": ensemble: " + error.what());
-    }
-  }
-  if (const auto* version = manifest.if_contains("version"); version && version->is_string()) {
-    model->version_ = std::string(version->as_string());
-  }
-  model->manifest_ = std::move(manifest);
+  auto model =
+      std::make_unique<UseIntentModel>(LoadEncoderFrom(dir), std::move(head), std::move(labels),
+                                       calibration.temperature, calibration.oos_threshold);
+  model->FinishLoad(labels_json, labels_path, std::move(manifest));
   return model;
 }
 

@@ -23,8 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "nlu/ensemble_classifier.h"
-#include "nlu/intent_classifier.h"
+#include "nlu/softmax_head_model.h"
 #include "nlu/training_data.h"
 #include "nlu/use_head.h"
 #include "use/use_encoder.h"
@@ -35,22 +34,16 @@ inline constexpr const char* kUseModelFormat = "chatbot-use";
 inline constexpr int64_t kUseModelFormatVersion = 2;
 inline constexpr const char* kUseDirectory = "use";
 
-class UseIntentModel final : public IntentClassifier {
+class UseIntentModel final : public SoftmaxHeadModel {
  public:
   // Throws ModelError when the head's classes or embedding size differ
   // from the labels' count or the encoder's.
   UseIntentModel(std::shared_ptr<const use::UseEncoder> encoder, UseHead head,
                  std::vector<std::string> labels, float temperature, float oos_threshold);
 
-  IntentPrediction Predict(std::string_view text, int top_k) const override;
-  std::vector<IntentPrediction> PredictBatch(std::span<const std::string> texts,
-                                             int top_k) const override;
-  std::vector<float> Probabilities(std::string_view text) const override;
-  std::vector<float> ProbabilitiesBatch(std::span<const std::string> texts) const override;
   std::string_view kind() const override { return "use"; }
-  std::string version() const override { return version_; }
-  const std::vector<std::string>& labels() const override { return labels_; }
-  float out_of_scope_threshold() const override { return oos_threshold_; }
+  // The head's scores of the texts' embeddings.
+  std::vector<float> Logits(std::span<const std::string> texts) const override;
 
   // The head's decision values for texts and their embeddings
   // [rows, kEmbeddingSize]: [rows, labels].
@@ -60,19 +53,6 @@ class UseIntentModel final : public IntentClassifier {
   }
   const UseHead& head() const { return head_; }
   const use::UseEncoder& encoder() const { return *encoder_; }
-
-  float temperature() const { return temperature_; }
-  void set_temperature(float t) { temperature_ = t; }
-  void set_out_of_scope_threshold(float t) { oos_threshold_ = t; }
-  void set_version(std::string version) { version_ = std::move(version); }
-  const EnsembleCalibration& ensemble() const { return ensemble_; }
-  bool has_ensemble_calibration() const { return has_ensemble_; }
-  void set_ensemble(const EnsembleCalibration& e) {
-    ensemble_ = e;
-    has_ensemble_ = true;
-  }
-  const boost::json::object& manifest() const { return manifest_; }
-  void set_manifest(boost::json::object manifest) { manifest_ = std::move(manifest); }
 
   // Writes the model directory atomically with the encoder's files
   // (ReadEncoderFiles of use_encoder_files.h). Set by SetEncoderFiles.
@@ -89,14 +69,6 @@ class UseIntentModel final : public IntentClassifier {
  private:
   std::shared_ptr<const use::UseEncoder> encoder_;
   UseHead head_;
-  std::vector<std::string> labels_;
-  int oos_label_ = -1;
-  float temperature_ = 1;
-  float oos_threshold_ = 0;
-  EnsembleCalibration ensemble_;
-  bool has_ensemble_ = false;
-  std::string version_;
-  boost::json::object manifest_;
   std::map<std::string, std::string> encoder_files_;
 };
 

@@ -11,7 +11,7 @@
 #include "nlu/calibration.h"
 #include "nlu/evaluation.h"
 #include "nlu/heldout_calibration.h"
-#include "nlu/svm_trainer.h"
+#include "nlu/training_split.h"
 #include "nlu/use_encoder_files.h"
 
 namespace chatbot::nlu {
@@ -73,46 +73,31 @@ std::vector<std::string> TextsOf(const std::vector<TrainingExample>& examples) {
 }
 
 // Temperature and threshold from out-of-fold scores of `train` (embeddings
-// `x`): each example is scored by a head fitted on the other folds. Intents
-// with a single example are learned in every fold and not scored. Returns
-// nothing (folds 0) when fewer than two folds are possible.
+// `x`; AssignCalibrationFolds). Returns nothing (folds 0) when fewer than
+// two folds are possible.
 std::optional<HeldOutCalibration> CalibrateByCrossValidation(
     const std::vector<TrainingExample>& train, const std::vector<float>& x,
     const std::vector<std::string>& labels, const std::map<std::string, int>& index,
     const UseTrainingOptions& options, int* folds_used) {
-  std::map<std::string, int> counts;
-  for (const TrainingExample& e : train) ++counts[e.intent];
-  std::vector<size_t> scored;
-  std::vector<TrainingExample> scored_examples;
-  for (size_t i = 0; i < train.size(); ++i) {
-    if (counts[train[i].intent] >= 2) {
-      scored.push_back(i);
-      scored_examples.push_back(train[i]);
-    }
-  }
-  const int folds = static_cast<int>(
-      std::min<size_t>(static_cast<size_t>(std::max(options.threshold_folds, 0)), scored.size()));
-  *folds_used = folds < 2 ? 0 : folds;
-  if (folds < 2) return std::nullopt;
-  const std::vector<int> fold_of_scored = AssignFolds(scored_examples, folds, options.seed);
-  std::vector<int> fold_of(train.size(), -1);  // -1: learned in every fold
-  for (size_t j = 0; j < scored.size(); ++j) fold_of[scored[j]] = fold_of_scored[j];
+  const CalibrationFolds f = AssignCalibrationFolds(train, options.threshold_folds, options.seed);
+  *folds_used = f.folds;
+  if (f.folds == 0) return std::nullopt;
   const size_t classes = labels.size();
-  std::vector<float> scores(scored.size() * classes);
-  for (int fold = 0; fold < folds; ++fold) {
+  std::vector<float> scores(f.scored.size() * classes);
+  for (int fold = 0; fold < f.folds; ++fold) {
     std::vector<size_t> learn, score;
     for (size_t i = 0; i < train.size(); ++i) {
-      if (fold_of[i] != fold) learn.push_back(i);
+      if (f.fold_of[i] != fold) learn.push_back(i);
     }
-    for (size_t j = 0; j < scored.size(); ++j) {
-      if (fold_of_scored[j] == fold) score.push_back(j);
+    for (size_t j = 0; j < f.scored.size(); ++j) {
+      if (f.fold_of_scored[j] == fold) score.push_back(j);
     }
     const UseHead head = FitOn(train, x, learn, index, options);
     std::vector<std::string> texts;
     std::vector<size_t> rows;
     for (size_t j : score) {
-      texts.push_back(scored_examples[j].text);
-      rows.push_back(scored[j]);
+      texts.push_back(f.scored_examples[j].text);
+      rows.push_back(f.scored[j]);
     }
     const std::vector<float> part = head.Scores(texts, SelectRows(x, rows));
     for (size_t k = 0; k < score.size(); ++k) {
@@ -120,7 +105,7 @@ std::optional<HeldOutCalibration> CalibrateByCrossValidation(
                   scores.begin() + static_cast<ptrdiff_t>(score[k] * classes));
     }
   }
-  return CalibrateOnHeldOut(scores, labels, scored_examples, options.oos_max_in_scope_loss);
+  return CalibrateOnHeldOut(scores, labels, f.scored_examples, options.oos_max_in_scope_loss);
 }
 
 }  // namespace
@@ -131,26 +116,14 @@ UseTrainingResult TrainUseModel(const std::vector<TrainingExample>& all_training
   const Clock::time_point start = Clock::now();
   UseTrainingResult result;
   result.data_sha256 = TrainingDataSha256(all_training);
-  const std::vector<std::string> labels = SortedLabels(all_training);
-  if (labels.size() < 2) {
-    throw DataError("training data has " + std::to_string(labels.size()) +
-                    " intent(s); a classifier needs at least two");
-  }
+  const auto [labels, train] =
+      SplitForTraining(all_training, validation, options.validation_fraction, options.seed,
+                       &result.heldout_examples, &result.heldout_from_split);
   std::map<std::string, int> index;
   for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = static_cast<int>(i);
 
   std::map<std::string, std::string> encoder_files = ReadEncoderFiles(options.encoder);
   const std::shared_ptr<const use::UseEncoder> encoder = LoadEncoderFrom(options.encoder);
-
-  std::vector<TrainingExample> train;
-  if (validation.empty()) {
-    SplitStratified(all_training, options.validation_fraction, options.seed, &train,
-                    &result.heldout_examples);
-    result.heldout_from_split = !result.heldout_examples.empty();
-  } else {
-    train = all_training;
-    result.heldout_examples = validation;
-  }
 
   const Clock::time_point encode_start = Clock::now();
   const std::vector<float> train_x = EncodeAll(*encoder, train);

@@ -76,8 +76,17 @@ std::vector<RestoreTarget> RestoreTargets(const Configuration& config,
   return targets;
 }
 
-BackupRun RunBackup(const Configuration& config, const fs::path& root, int64_t keep,
-                    int64_t max_age_seconds, const std::string& program_version) {
+BackupRetention RetentionFor(const Settings& settings, int64_t keep,
+                             std::optional<int64_t> max_age_ms) {
+  BackupRetention retention;
+  retention.keep = keep >= 0 ? keep : settings.backup.keep;
+  retention.max_age_seconds =
+      max_age_ms ? *max_age_ms / 1000 : settings.backup.max_age_days * 86400;
+  return retention;
+}
+
+BackupRun RunBackup(const Configuration& config, const fs::path& root,
+                    const BackupRetention& retention, const std::string& program_version) {
   ::setpriority(PRIO_PROCESS, 0, 10);
   BackupOptions options;
   options.root = root;
@@ -88,11 +97,18 @@ BackupRun RunBackup(const Configuration& config, const fs::path& root, int64_t k
   const BackupResult& r = run.result;
   AppLog()->info("backup {} written to {} in {:.2f} s: {} files, {} bytes", r.name, r.dir.string(),
                  r.seconds, r.files, r.bytes);
-  if (keep > 0 || max_age_seconds > 0) {
-    run.removed = PruneBackups(root, keep, max_age_seconds, r.name);
+  if (retention.any()) {
+    run.removed = PruneBackups(root, retention.keep, retention.max_age_seconds, r.name);
     if (!run.removed.empty()) AppLog()->info("backup retention removed {}", JoinNames(run.removed));
   }
   return run;
+}
+
+std::vector<std::string> PruneBackupsBy(const fs::path& root, const BackupRetention& retention) {
+  const std::vector<std::string> removed =
+      PruneBackups(root, retention.keep, retention.max_age_seconds, "");
+  if (!removed.empty()) AppLog()->info("backup prune removed {}", JoinNames(removed));
+  return removed;
 }
 
 fs::path BackupRoot(const Settings& settings, const std::string& dest) {

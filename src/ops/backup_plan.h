@@ -14,6 +14,7 @@
 #define CHATBOT_OPS_BACKUP_PLAN_H_
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,17 @@ std::vector<BackupItem> BackupItems(const Configuration& config);
 std::vector<RestoreTarget> RestoreTargets(const Configuration& config,
                                           const std::vector<std::string>& roles, bool with_config);
 
+// How many backups to keep, and for how long (0: no limit).
+struct BackupRetention {
+  int64_t keep = 0;
+  int64_t max_age_seconds = 0;
+  bool any() const { return keep > 0 || max_age_seconds > 0; }
+};
+// The retention asked for: `keep` (< 0: backup.keep) and `max_age_ms`
+// (none: backup.max_age_days).
+BackupRetention RetentionFor(const Settings& settings, int64_t keep,
+                             std::optional<int64_t> max_age_ms);
+
 // A backup made now into `root`, and the older ones retention removed.
 struct BackupRun {
   BackupResult result;
@@ -38,10 +50,14 @@ struct BackupRun {
 };
 // Backs up BackupItems(config) at a lower CPU priority (the service keeps
 // the CPU; the copy is bounded by the disk anyway), then removes the
-// backups beyond `keep` or older than `max_age_seconds` (0: no limit);
-// logs both. Throws as CreateBackup.
-BackupRun RunBackup(const Configuration& config, const std::filesystem::path& root, int64_t keep,
-                    int64_t max_age_seconds, const std::string& program_version);
+// backups beyond `retention`; logs both. Throws as CreateBackup.
+BackupRun RunBackup(const Configuration& config, const std::filesystem::path& root,
+                    const BackupRetention& retention, const std::string& program_version);
+
+// `backup prune`: removes the backups in `root` beyond `retention` (never
+// the newest) and logs what it removed.
+std::vector<std::string> PruneBackupsBy(const std::filesystem::path& root,
+                                        const BackupRetention& retention);
 
 // The backups folder: `dest` when given, else backup.dir.
 std::filesystem::path BackupRoot(const Settings& settings, const std::string& dest);

@@ -86,4 +86,28 @@ json::object BackupSummaryJson(const BackupSummary& b) {
   return line;
 }
 
+std::string BackupWrittenText(const BackupResult& result, const std::vector<std::string>& removed) {
+  std::string out =
+      fmt::format("Backup {} written to {} in {:.2f} s: {} files, {}\n", result.name,
+                  result.dir.string(), result.seconds, result.files, HumanBytes(result.bytes));
+  out += ManifestItemsText(result.manifest);
+  if (!removed.empty()) {
+    out += fmt::format("Removed {} old backup{}: {}\n", removed.size(),
+                       removed.size() == 1 ? "" : "s", JoinNames(removed));
+  }
+  return out;
+}
+
+std::string VerificationText(const std::filesystem::path& dir, const BackupVerification& v) {
+  if (v.ok()) {
+    return fmt::format("Backup {}: OK ({} files, {}, checksums as in the manifest)\n", dir.string(),
+                       v.files, HumanBytes(v.bytes)) +
+           ManifestItemsText(v.manifest);
+  }
+  std::string out = fmt::format("Backup {}: DAMAGED ({} problem{})\n", dir.string(),
+                                v.problems.size(), v.problems.size() == 1 ? "" : "s");
+  for (const std::string& p : v.problems) out += "  - " + p + "\n";
+  return out;
+}
+
 }  // namespace chatbot::ops

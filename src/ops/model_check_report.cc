@@ -232,6 +232,16 @@ std::string ServiceCheckText(const ServiceCheck& check) {
   return out;
 }
 
+ModelsReport CheckServiceReport(const std::string& url, const std::string& api_key, int samples) {
+  try {
+    ServiceCheck check = CheckService(url, api_key, samples);
+    return {check.healthy(), ServiceCheckText(check), std::move(check.report)};
+  } catch (const IoError& e) {
+    return {false, fmt::format("service {}: UNREACHABLE: {}\n", url, e.what()),
+            json::object{{"url", url}, {"healthy", false}, {"problems", {e.what()}}}};
+  }
+}
+
 namespace {
 
 // The model folders to look at: one (--model) or all.

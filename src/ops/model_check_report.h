@@ -43,13 +43,17 @@ ServiceCheck CheckService(const std::string& url, const std::string& api_key, in
 // The check as people read it; lines ending in '\n'.
 std::string ServiceCheckText(const ServiceCheck& check);
 
-// The whole local check or verification of the model folders under
-// [paths] models: whether it passed, and the report in both forms.
+// The whole check of a running service, or the local check or
+// verification of the model folders under [paths] models: whether it
+// passed, and the report in both forms.
 struct ModelsReport {
   bool ok = false;
   std::string text;
   boost::json::object json;
 };
+// CheckService's report, healthy or not; a service that cannot be reached
+// is reported UNREACHABLE (not healthy) with the reason.
+ModelsReport CheckServiceReport(const std::string& url, const std::string& api_key, int samples);
 // Every model folder, or only `only` (a folder name: ConfigError for a path).
 // Healthy when some model is present and every present one loads; `samples`
 // predictions are timed.

@@ -8,8 +8,7 @@ namespace {
 using db::PgParams;
 using db::PgStatement;
 
-const std::vector<db::PgMigration>& Migrations() {
-  static const std::vector<db::PgMigration> migrations = {{1, R"sql(
+const std::vector<db::PgMigration> kNoticeMigrations = {{1, R"sql(
 CREATE TABLE service_notice(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   text TEXT NOT NULL,
@@ -18,8 +17,6 @@ CREATE TABLE service_notice(
   until_ms BIGINT
 );
 )sql"}};
-  return migrations;
-}
 
 const PgStatement kGet{"get_notice",
                        "SELECT text, set_at_ms, set_by, until_ms FROM service_notice WHERE id = 1"};
@@ -37,13 +34,11 @@ db::PgOptions Small(db::PgOptions options) {
 }  // namespace
 
 PostgresNoticeStore::PostgresNoticeStore(db::PgOptions options)
-    : pool_(Small(std::move(options))), where_("postgresql://" + pool_.server()) {
-  db::ApplyMigrations(pool_, "notice", Migrations());
-}
+    : pool_(Small(std::move(options)), "notice", kNoticeMigrations),
+      where_("postgresql://" + pool_.server()) {}
 
 std::optional<ServiceNotice> PostgresNoticeStore::Get() {
-  auto connection = pool_.Acquire();
-  const db::PgResult rows = connection->Run(kGet, PgParams(), "read the notice");
+  const db::PgResult rows = pool_.Run(kGet, PgParams(), "read the notice");
   if (rows.rows() == 0) return std::nullopt;
   return ServiceNotice{.text = rows.Text(0, 0),
                        .set_at_ms = rows.Int(0, 1),
@@ -52,19 +47,17 @@ std::optional<ServiceNotice> PostgresNoticeStore::Get() {
 }
 
 void PostgresNoticeStore::Set(const ServiceNotice& notice) {
-  auto connection = pool_.Acquire();
-  connection->Run(kSet,
-                  PgParams()
-                      .Text(notice.text)
-                      .Int(notice.set_at_ms)
-                      .Text(notice.set_by)
-                      .OptionalInt(notice.until_ms),
-                  "set the notice");
+  pool_.Run(kSet,
+            PgParams()
+                .Text(notice.text)
+                .Int(notice.set_at_ms)
+                .Text(notice.set_by)
+                .OptionalInt(notice.until_ms),
+            "set the notice");
 }
 
 bool PostgresNoticeStore::Clear() {
-  auto connection = pool_.Acquire();
-  return connection->Run(kClear, PgParams(), "clear the notice").affected() > 0;
+  return pool_.Run(kClear, PgParams(), "clear the notice").affected() > 0;
 }
 
 }  // namespace chatbot::ops

@@ -4,7 +4,7 @@
 #ifndef CHATBOT_OPS_POSTGRES_NOTICE_STORE_H_
 #define CHATBOT_OPS_POSTGRES_NOTICE_STORE_H_
 
-#include "db/pg_pool.h"
+#include "db/pg_migrations.h"
 #include "ops/notice_store.h"
 
 namespace chatbot::ops {
@@ -21,7 +21,7 @@ class PostgresNoticeStore final : public NoticeStore {
   const std::string& where() const override { return where_; }
 
  private:
-  db::PgPool pool_;
+  db::PgComponentPool pool_;
   const std::string where_;
 };
 

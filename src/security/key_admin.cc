@@ -1,5 +1,6 @@
 #include "security/key_admin.h"
 
+#include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -108,6 +109,32 @@ bool KeyAdmin::DatabaseExists(const Settings& settings) {
   return fs::exists(settings.security.database, error);
 }
 
+std::string KeyAdmin::ListText(const Configuration& config, bool as_json) {
+  if (!DatabaseExists(config.settings())) {
+    return as_json ? "[]\n"
+                   : "No keys (no database at " + config.settings().security.database + ").\n";
+  }
+  KeyAdmin admin(config);
+  const std::vector<KeyRecord> keys = admin.List();
+  if (!as_json) return KeyTable(keys, NowMs());
+  boost::json::array out;
+  for (const KeyRecord& r : keys) out.push_back(admin.Json(r));
+  return boost::json::serialize(out) + "\n";
+}
+
+std::string KeyAdmin::ShowText(const Configuration& config, const std::string& id, bool as_json) {
+  if (!DatabaseExists(config.settings())) {
+    throw KeyError(KeyError::Kind::kNotFound, "no key " + id + " (no keys database at " +
+                                                  config.settings().security.database + ")");
+  }
+  KeyAdmin admin(config);
+  return admin.Text(admin.Get(id), as_json);
+}
+
+LockdownState KeyAdmin::CurrentLockdown(const Settings& settings) {
+  return DatabaseExists(settings) ? OpenKeyStore(settings)->GetLockdown() : LockdownState();
+}
+
 IssuedKey KeyAdmin::Create(const NewKey& request) {
   IssuedKey issued = manager_.Create(request, Actor::CommandLine());
   WaitForServiceRefresh();
@@ -145,6 +172,11 @@ RateLimit KeyAdmin::Limit(const KeyRecord& r) const {
 
 boost::json::object KeyAdmin::Json(const KeyRecord& record) const {
   return KeyToJson(record, Limit(record), SystemClock::Instance()->WallMs());
+}
+
+std::string KeyAdmin::Text(const KeyRecord& record, bool as_json) const {
+  if (as_json) return boost::json::serialize(Json(record)) + "\n";
+  return KeyDescription(record, Limit(record), NowMs());
 }
 
 void KeyAdmin::WaitForServiceRefresh() const {

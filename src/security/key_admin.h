@@ -51,6 +51,14 @@ class KeyAdmin {
   // Whether the keys database exists: reading commands create nothing.
   static bool DatabaseExists(const Settings& settings);
 
+  // What `keys list` and `keys show ID` print, as JSON (one line) or text.
+  // Neither creates the database: without one there are no keys (`show`
+  // throws KeyError kNotFound naming the database).
+  static std::string ListText(const Configuration& config, bool as_json);
+  static std::string ShowText(const Configuration& config, const std::string& id, bool as_json);
+  // `lockdown status`: the state, off without a database.
+  static LockdownState CurrentLockdown(const Settings& settings);
+
   // As KeyManager's, acting as the command line; throw KeyError.
   IssuedKey Create(const NewKey& request);
   IssuedKey Rotate(const std::string& id, int64_t grace_ms);
@@ -64,6 +72,8 @@ class KeyAdmin {
   RateLimit Limit(const KeyRecord& record) const;
   // KeyToJson with the limit, now.
   boost::json::object Json(const KeyRecord& record) const;
+  // The record as `keys show` prints it: Json's line, or KeyDescription.
+  std::string Text(const KeyRecord& record, bool as_json) const;
 
  private:
   void WaitForServiceRefresh() const;

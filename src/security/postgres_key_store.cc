@@ -16,8 +16,7 @@ using db::PgParams;
 using db::PgResult;
 using db::PgStatement;
 
-const std::vector<db::PgMigration>& Migrations() {
-  static const std::vector<db::PgMigration> migrations = {{1, R"sql(
+const std::vector<db::PgMigration> kKeyMigrations = {{1, R"sql(
 CREATE TABLE api_keys(
   id TEXT COLLATE "C" PRIMARY KEY,
   name TEXT NOT NULL,
@@ -52,8 +51,6 @@ CREATE TABLE keys_version(
 );
 INSERT INTO keys_version(id, version) VALUES(1, 0);
 )sql"}};
-  return migrations;
-}
 
 constexpr const char* kColumns =
     "id, name, role, secret_hash, previous_hash, previous_valid_until_ms, created_at_ms, "
@@ -162,25 +159,21 @@ PgParams RecordParams(const KeyRecord& r) {
 }  // namespace
 
 PostgresKeyStore::PostgresKeyStore(const db::PgOptions& options)
-    : pool_(options), path_("postgresql://" + pool_.server()) {
-  db::ApplyMigrations(pool_, "keys", Migrations());
-}
+    : pool_(options, "keys", kKeyMigrations), path_("postgresql://" + pool_.server()) {}
 
 void PostgresKeyStore::BumpVersion(db::PgConnection& connection) {
   connection.Run(kBump, PgParams(), "record a keys change");
 }
 
 std::vector<KeyRecord> PostgresKeyStore::List() {
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kList, PgParams(), "list keys");
+  const PgResult rows = pool_.Run(kList, PgParams(), "list keys");
   std::vector<KeyRecord> keys;
   for (int i = 0; i < rows.rows(); ++i) keys.push_back(ReadRecord(rows, i, pool_.server()));
   return keys;
 }
 
 std::optional<KeyRecord> PostgresKeyStore::Get(const std::string& id) {
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kGet, PgParams().Text(id), "get key");
+  const PgResult rows = pool_.Run(kGet, PgParams().Text(id), "get key");
   if (rows.rows() == 0) return std::nullopt;
   return ReadRecord(rows, 0, pool_.server());
 }
@@ -236,8 +229,7 @@ void PostgresKeyStore::AddUsage(const std::vector<UsageDelta>& deltas) {
 }
 
 LockdownState PostgresKeyStore::GetLockdown() {
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kGetLockdown, PgParams(), "read lockdown");
+  const PgResult rows = pool_.Run(kGetLockdown, PgParams(), "read lockdown");
   LockdownState state;
   if (rows.rows() > 0) {
     state.on = rows.Bool(0, 0);
@@ -264,8 +256,7 @@ void PostgresKeyStore::SetLockdown(const LockdownState& state) {
 }
 
 int64_t PostgresKeyStore::DataVersion() {
-  auto connection = pool_.Acquire();
-  return connection->Run(kVersion, PgParams(), "read data version").Int(0, 0) - own_changes_;
+  return pool_.Run(kVersion, PgParams(), "read data version").Int(0, 0) - own_changes_;
 }
 
 }  // namespace chatbot::security

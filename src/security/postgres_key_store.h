@@ -16,7 +16,7 @@
 
 #include <atomic>
 
-#include "db/pg_pool.h"
+#include "db/pg_migrations.h"
 #include "security/key_store.h"
 
 namespace chatbot::security {
@@ -48,7 +48,7 @@ class PostgresKeyStore final : public KeyStore {
   // Bumps the version inside `connection`'s open transaction.
   void BumpVersion(db::PgConnection& connection);
 
-  db::PgPool pool_;
+  db::PgComponentPool pool_;
   const std::filesystem::path path_;
   std::atomic<int64_t> own_changes_{0};
 };

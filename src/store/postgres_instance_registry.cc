@@ -10,8 +10,7 @@ using db::PgParams;
 using db::PgResult;
 using db::PgStatement;
 
-const std::vector<db::PgMigration>& Migrations() {
-  static const std::vector<db::PgMigration> migrations = {{1, R"sql(
+const std::vector<db::PgMigration> kClusterMigrations = {{1, R"sql(
 CREATE TABLE cluster_instances(
   instance_id TEXT COLLATE "C" PRIMARY KEY,
   address TEXT NOT NULL,
@@ -27,8 +26,6 @@ CREATE TABLE cluster_model(
   published_by TEXT NOT NULL
 );
 )sql"}};
-  return migrations;
-}
 
 // Times by the database server's clock, so that the machines' clocks need
 // not agree.
@@ -71,9 +68,8 @@ const PgStatement kPublishIfNone{
 
 }  // namespace
 
-PostgresInstanceRegistry::PostgresInstanceRegistry(const db::PgOptions& options) : pool_(options) {
-  db::ApplyMigrations(pool_, "cluster", Migrations());
-}
+PostgresInstanceRegistry::PostgresInstanceRegistry(const db::PgOptions& options)
+    : pool_(options, "cluster", kClusterMigrations) {}
 
 void PostgresInstanceRegistry::Heartbeat(const InstanceInfo& self, int64_t stale_after_ms) {
   auto connection = pool_.Acquire();
@@ -90,13 +86,11 @@ void PostgresInstanceRegistry::Heartbeat(const InstanceInfo& self, int64_t stale
 }
 
 void PostgresInstanceRegistry::Remove(const std::string& id) {
-  auto connection = pool_.Acquire();
-  connection->Run(kRemove, PgParams().Text(id), "remove the instance");
+  pool_.Run(kRemove, PgParams().Text(id), "remove the instance");
 }
 
 std::vector<InstanceStatus> PostgresInstanceRegistry::List() {
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kList, PgParams(), "list instances");
+  const PgResult rows = pool_.Run(kList, PgParams(), "list instances");
   std::vector<InstanceStatus> out;
   for (int i = 0; i < rows.rows(); ++i) {
     InstanceStatus& s = out.emplace_back();
@@ -113,8 +107,7 @@ std::vector<InstanceStatus> PostgresInstanceRegistry::List() {
 }
 
 std::optional<ServingModel> PostgresInstanceRegistry::GetServingModel() {
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kGetModel, PgParams(), "read the serving model");
+  const PgResult rows = pool_.Run(kGetModel, PgParams(), "read the serving model");
   if (rows.rows() == 0) return std::nullopt;
   return ServingModel{rows.Text(0, 0), rows.Int(0, 1), rows.Int(0, 2), rows.Text(0, 3)};
 }
@@ -122,9 +115,8 @@ std::optional<ServingModel> PostgresInstanceRegistry::GetServingModel() {
 ServingModel PostgresInstanceRegistry::Publish(const std::string& version, const std::string& by,
                                                bool replace) {
   {
-    auto connection = pool_.Acquire();
-    connection->Run(replace ? kPublish : kPublishIfNone,
-                    PgParams().Text(version).Int(NowMs()).Text(by), "publish the model version");
+    pool_.Run(replace ? kPublish : kPublishIfNone, PgParams().Text(version).Int(NowMs()).Text(by),
+              "publish the model version");
   }
   // Read back: with IfNone, what another instance may have published first.
   return GetServingModel().value_or(ServingModel{version, 0, 0, by});

@@ -6,7 +6,7 @@
 #ifndef CHATBOT_STORE_POSTGRES_INSTANCE_REGISTRY_H_
 #define CHATBOT_STORE_POSTGRES_INSTANCE_REGISTRY_H_
 
-#include "db/pg_pool.h"
+#include "db/pg_migrations.h"
 #include "store/instance_registry.h"
 
 namespace chatbot::store {
@@ -30,7 +30,7 @@ class PostgresInstanceRegistry final : public InstanceRegistry {
  private:
   ServingModel Publish(const std::string& version, const std::string& by, bool replace) override;
 
-  db::PgPool pool_;
+  db::PgComponentPool pool_;
 };
 
 }  // namespace chatbot::store

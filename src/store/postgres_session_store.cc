@@ -15,8 +15,7 @@ using db::PgStatement;
 // paging cursors order the same way on both backends. Labels have no
 // foreign key to turns: they outlive the retention of their session
 // (session_store.h, TurnLabel).
-const std::vector<db::PgMigration>& Migrations() {
-  static const std::vector<db::PgMigration> migrations = {{1, R"sql(
+const std::vector<db::PgMigration> kSessionMigrations = {{1, R"sql(
 CREATE TABLE sessions(
   id TEXT COLLATE "C" PRIMARY KEY,
   created_at_ms BIGINT NOT NULL,
@@ -54,8 +53,6 @@ CREATE TABLE turn_labels(
 );
 CREATE INDEX turn_labels_by_time ON turn_labels(labelled_at_ms);
 )sql"}};
-  return migrations;
-}
 
 constexpr const char* kTurnColumns =
     "t.number, t.user_text, t.intent, t.confidence, t.out_of_scope, t.reply, t.model, "
@@ -206,9 +203,8 @@ PgParams TurnParams(const std::string& session_id, const Turn& turn,
 
 }  // namespace
 
-PostgresSessionStore::PostgresSessionStore(const db::PgOptions& options) : pool_(options) {
-  db::ApplyMigrations(pool_, "sessions", Migrations());
-}
+PostgresSessionStore::PostgresSessionStore(const db::PgOptions& options)
+    : pool_(options, "sessions", kSessionMigrations) {}
 
 int64_t PostgresSessionStore::NextCreationTime(int64_t now_ms) {
   std::lock_guard lock(created_mu_);
@@ -266,20 +262,18 @@ std::optional<Session> PostgresSessionStore::GetSession(const std::string& id, b
 
 void PostgresSessionStore::AppendTurn(const std::string& session_id, const Turn& turn,
                                       const std::string& dialogue_state) {
-  auto connection = pool_.Acquire();
   const PgResult inserted =
-      connection->Run(kAppendTurn, TurnParams(session_id, turn, dialogue_state), "append turn");
+      pool_.Run(kAppendTurn, TurnParams(session_id, turn, dialogue_state), "append turn");
   if (inserted.affected() == 1) return;
   const PgResult count =
-      connection->Run(kTurnCount, PgParams().Text(session_id), "append turn: read session");
+      pool_.Run(kTurnCount, PgParams().Text(session_id), "append turn: read session");
   if (count.rows() == 0) throw StoreError("no session " + session_id);
   throw TurnConflict("session " + session_id + ": expected turn " +
                      std::to_string(count.Int(0, 0) + 1) + ", got " + std::to_string(turn.number));
 }
 
 bool PostgresSessionStore::DeleteSession(const std::string& id) {
-  auto connection = pool_.Acquire();
-  return connection->Run(kDeleteSession, PgParams().Text(id), "delete session").Int(0, 0) > 0;
+  return pool_.Run(kDeleteSession, PgParams().Text(id), "delete session").Int(0, 0) > 0;
 }
 
 std::vector<SessionSummary> PostgresSessionStore::ListSessions(
@@ -289,9 +283,8 @@ std::vector<SessionSummary> PostgresSessionStore::ListSessions(
   PgParams params;
   params.Int(before_ms.value_or(INT64_MAX)).Int(limit);
   if (owner) params.Text(*owner);
-  auto connection = pool_.Acquire();
   const PgResult rows =
-      connection->Run(owner ? kListOwnerSessions : kListSessions, params, "list sessions");
+      pool_.Run(owner ? kListOwnerSessions : kListSessions, params, "list sessions");
   for (int i = 0; i < rows.rows(); ++i) sessions.push_back(ReadSummary(rows, i));
   return sessions;
 }
@@ -369,8 +362,7 @@ std::vector<ReviewItem> PostgresSessionStore::FindTurnsForReview(const ReviewQue
     params.Int(INT64_MAX).Text("").Int(0);
   }
   params.Int(static_cast<int64_t>(query.status)).Int(query.limit);
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kReview, params, "find turns for review");
+  const PgResult rows = pool_.Run(kReview, params, "find turns for review");
   for (int i = 0; i < rows.rows(); ++i) {
     ReviewItem& item = items.emplace_back();
     item.session_id = rows.Text(i, 0);
@@ -392,8 +384,7 @@ std::optional<TurnLabel> PostgresSessionStore::LabelTurn(const std::string& sess
                                                          int64_t turn, const std::string& intent,
                                                          const std::string& labelled_by,
                                                          int64_t now_ms) {
-  auto connection = pool_.Acquire();
-  const PgResult row = connection->Run(
+  const PgResult row = pool_.Run(
       kLabelTurn, PgParams().Text(session_id).Int(turn).Text(intent).Text(labelled_by).Int(now_ms),
       "label turn");
   if (row.rows() == 0) return std::nullopt;
@@ -409,15 +400,13 @@ std::optional<TurnLabel> PostgresSessionStore::LabelTurn(const std::string& sess
 }
 
 bool PostgresSessionStore::DeleteLabel(const std::string& session_id, int64_t turn) {
-  auto connection = pool_.Acquire();
-  return connection->Run(kDeleteLabel, PgParams().Text(session_id).Int(turn), "delete label")
-             .affected() > 0;
+  return pool_.Run(kDeleteLabel, PgParams().Text(session_id).Int(turn), "delete label").affected() >
+         0;
 }
 
 std::vector<TurnLabel> PostgresSessionStore::ListLabels(int64_t since_ms) {
   std::vector<TurnLabel> labels;
-  auto connection = pool_.Acquire();
-  const PgResult rows = connection->Run(kListLabels, PgParams().Int(since_ms), "list labels");
+  const PgResult rows = pool_.Run(kListLabels, PgParams().Int(since_ms), "list labels");
   for (int i = 0; i < rows.rows(); ++i) labels.push_back(ReadLabel(rows, i));
   return labels;
 }
@@ -425,10 +414,8 @@ std::vector<TurnLabel> PostgresSessionStore::ListLabels(int64_t since_ms) {
 int64_t PostgresSessionStore::DeleteSessionsUpdatedBefore(int64_t cutoff_ms) {
   int64_t deleted = 0;
   while (true) {
-    auto connection = pool_.Acquire();
     const int64_t batch =
-        connection
-            ->Run(kDeleteIdle, PgParams().Int(cutoff_ms).Int(kDeleteBatch), "delete idle sessions")
+        pool_.Run(kDeleteIdle, PgParams().Int(cutoff_ms).Int(kDeleteBatch), "delete idle sessions")
             .affected();
     deleted += batch;
     if (batch < kDeleteBatch) return deleted;
@@ -436,14 +423,12 @@ int64_t PostgresSessionStore::DeleteSessionsUpdatedBefore(int64_t cutoff_ms) {
 }
 
 int64_t PostgresSessionStore::CountSessions() {
-  auto connection = pool_.Acquire();
-  return connection->Run(kCountSessions, PgParams(), "count sessions").Int(0, 0);
+  return pool_.Run(kCountSessions, PgParams(), "count sessions").Int(0, 0);
 }
 
 bool PostgresSessionStore::CheckHealth(std::string* reason) {
   try {
-    auto connection = pool_.Acquire();
-    connection->Run(kHealth, PgParams(), "health check");
+    pool_.Run(kHealth, PgParams(), "health check");
     return true;
   } catch (const StoreError& e) {
     if (reason != nullptr) *reason = e.what();

@@ -18,7 +18,7 @@
 #include <memory>
 #include <mutex>
 
-#include "db/pg_pool.h"
+#include "db/pg_migrations.h"
 #include "store/session_store.h"
 
 namespace chatbot::store {
@@ -62,7 +62,7 @@ class PostgresSessionStore final : public SessionStore {
   // A creation time after the last one this store gave (distinct, increasing).
   int64_t NextCreationTime(int64_t now_ms);
 
-  db::PgPool pool_;
+  db::PgComponentPool pool_;
   std::mutex created_mu_;
   int64_t last_created_ms_ = 0;  // guarded by created_mu_
 };

@@ -41,7 +41,8 @@ std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& set
   return SqliteSessionStore::Open(path, full_sync);
 }
 
-std::string SessionTable(const std::vector<SessionSummary>& sessions) {
+std::string SessionTable(const std::vector<SessionSummary>& sessions, size_t limit) {
+  if (sessions.empty()) return "No sessions.\n";
   size_t id_width = 2;
   for (const SessionSummary& s : sessions) id_width = std::max(id_width, s.id.size());
   const int width = static_cast<int>(id_width);
@@ -51,6 +52,9 @@ std::string SessionTable(const std::vector<SessionSummary>& sessions) {
     AppendPrintf(&out, "%-*s  %-24s  %-24s  %" PRId64 "\n", width, s.id.c_str(),
                  FormatTimestamp(s.created_at_ms).c_str(), FormatTimestamp(s.updated_at_ms).c_str(),
                  s.turn_count);
+  }
+  if (sessions.size() == limit) {
+    AppendPrintf(&out, "(more may follow: --before %" PRId64 ")\n", sessions.back().created_at_ms);
   }
   return out;
 }
@@ -102,6 +106,22 @@ CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_
   store->Vacuum();
   result.bytes_after = DatabaseBytes(store->path());
   return result;
+}
+
+std::string CleanText(const CleanResult& result, const std::string& path, bool vacuum) {
+  std::string out;
+  if (!result.database) {
+    AppendPrintf(&out, "Deleted 0 sessions: there is no database at %s.\n", path.c_str());
+    return out;
+  }
+  AppendPrintf(&out,
+               "Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
+               result.deleted, result.idle.c_str(), FormatTimestamp(result.cutoff_ms).c_str());
+  if (vacuum) {
+    AppendPrintf(&out, "Database %s: %ju -> %ju bytes.\n", path.c_str(), result.bytes_before,
+                 result.bytes_after);
+  }
+  return out;
 }
 
 }  // namespace chatbot::store

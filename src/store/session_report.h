@@ -27,8 +27,10 @@ namespace chatbot::store {
 // this throws ConfigError rather than show an empty, unrelated file.
 std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings);
 
-// `sessions list`: a header and a row per session.
-std::string SessionTable(const std::vector<SessionSummary>& sessions);
+// `sessions list`: a header and a row per session ("No sessions." for
+// none); when a whole page of `limit` rows was listed, the --before cursor
+// of the next page, which the table's times are too coarse to give.
+std::string SessionTable(const std::vector<SessionSummary>& sessions, size_t limit);
 // `sessions show`: the session, then each turn.
 std::string SessionText(const Session& session);
 
@@ -48,6 +50,9 @@ struct CleanResult {
 // neither idle time is given.
 CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_ms,
                           const std::string& idle_text, bool vacuum, int64_t now_ms);
+// `sessions clean`'s report of `result`: what was deleted, and the size of
+// the database at `path` around the vacuum when `vacuum`.
+std::string CleanText(const CleanResult& result, const std::string& path, bool vacuum);
 
 }  // namespace chatbot::store
 

@@ -14,6 +14,7 @@
 #include "nlu/heldout_calibration.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/training_data.h"
+#include "nlu/training_split.h"
 
 namespace chatbot::nlu {
 namespace {

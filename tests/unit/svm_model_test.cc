@@ -23,6 +23,7 @@
 #include "nlu/svm_intent_model.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/training_data.h"
+#include "nlu/training_split.h"
 #include "temp_dir.h"
 
 namespace chatbot::nlu {
