@@ -31,21 +31,37 @@ wait_for_port() {
 }
 
 # write_parse_script FILE: a wrk script that POSTs /v1/parse bodies, cycling
-# through eight texts of CLINC150's kind.
+# through eight texts of CLINC150's kind, or, with PARSE_DATA set to a JSON
+# Lines file, through the "text" of each of its lines (a cascade then meets
+# its share of texts the SVM is unsure of, as in real traffic).
 write_parse_script() {
-  cat >"$1" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+  {
+    echo 'wrk.method = "POST"'
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    if [ -n "${PARSE_DATA:-}" ]; then
+      cat <<'LUA'
+local texts = {}
+for line in io.lines(os.getenv("PARSE_DATA")) do
+  local text = line:match('"text"%s*:%s*"(.-[^\\])"')
+  if text then texts[#texts + 1] = text end
+end
+LUA
+    else
+      cat <<'LUA'
 local texts = {"what is my bank balance", "book a flight to paris tomorrow",
   "how do i say thank you in french", "set an alarm for 7 am", "where is my package",
   "what's the weather like today", "can you recommend a good restaurant nearby",
   "please transfer 100 dollars to my savings account"}
+LUA
+    fi
+    cat <<'LUA'
 local i = 0
 request = function()
   i = i + 1
   return wrk.format(nil, nil, nil, '{"text":"' .. texts[(i % #texts) + 1] .. '"}')
 end
 LUA
+  } >"$1"
 }
 
 # start_work: a fresh temporary directory in $work, removed on exit after the

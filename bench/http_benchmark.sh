@@ -15,6 +15,9 @@
 # model/use directory, self-contained) the partner is the USE model instead
 # and MODEL=use serves it alone. ENSEMBLE_MODE=cascade serves the cascade.
 # CACHE_SIZE=0 turns the prediction cache in front of BERT and USE off.
+# PARSE_DATA=FILE.jsonl sends the texts of that file to /v1/parse instead of
+# eight fixed ones (a cascade's speed depends on how many the SVM is unsure
+# of).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
