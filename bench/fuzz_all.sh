@@ -6,12 +6,17 @@
 # target; crashing inputs to build/fuzz/findings/<target>/ (the lines of
 # libFuzzer's output are in build/fuzz/findings/<target>.log).
 # Usage: bench/fuzz_all.sh [SECONDS] [TARGET_REGEX]   (default 60, all)
-# JOBS=N runs N targets at once (default 1).
+# JOBS=N runs N targets at once (default 1). RUNS=N stops each target after N
+# executions (its corpus replay included) or SECONDS, whichever comes first;
+# SECONDS 0 is no time limit. NICE=N runs the fuzzers at that niceness, so a
+# long campaign leaves the machine to other work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 only="${2:-.}"
 jobs="${JOBS:-1}"
+runs="${RUNS:--1}"
+niceness="${NICE:-0}"
 scripts/build.sh fuzz >/dev/null
 # Targets that read files write them to a scratch folder under $TMPDIR; in
 # memory they run about twice as fast.
@@ -25,13 +30,13 @@ fuzz_one() {
   local work
   work=$(mktemp -d)
   mkdir -p "$findings/$name"
-  "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  nice -n "$niceness" "$target" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work" "fuzz/corpus/$name" \
     >"$findings/$name.log" 2>&1 || true
   rm -rf "$work"
 }
 export -f fuzz_one
-export seconds findings
+export seconds runs niceness findings
 
 targets=$(ls build/fuzz/fuzz/*_fuzz | grep -E "$only")
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}'
