@@ -89,6 +89,17 @@ const PgStatement kCreateWithTurn{
     "INSERT INTO turns(session_id, number, user_text, intent, confidence, out_of_scope, reply, "
     "model, model_version, received_at_ms, replied_at_ms) "
     "SELECT s.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM s"};
+// ForEachSession's pages: the sessions after the cursor (creation time, id)
+// with their turns, a session without turns as one row of NULL turn columns.
+constexpr int64_t kExportPage = 200;
+const PgStatement kExportPageStatement{
+    "export_page",
+    std::string("SELECT s.id, s.created_at_ms, s.updated_at_ms, s.turn_count, s.dialogue_state, "
+                "s.owner, ") +
+        kTurnColumns +
+        " FROM (SELECT * FROM sessions WHERE (created_at_ms, id) > ($1, $2) "
+        "ORDER BY created_at_ms, id LIMIT $3) s LEFT JOIN turns t ON t.session_id = s.id "
+        "ORDER BY s.created_at_ms, s.id, t.number"};
 const PgStatement kTurnCount{"turn_count", "SELECT turn_count FROM sessions WHERE id = $1"};
 const PgStatement kDeleteSession{
     "delete_session",
@@ -270,6 +281,38 @@ void PostgresSessionStore::AppendTurn(const std::string& session_id, const Turn&
   if (count.rows() == 0) throw StoreError("no session " + session_id);
   throw TurnConflict("session " + session_id + ": expected turn " +
                      std::to_string(count.Int(0, 0) + 1) + ", got " + std::to_string(turn.number));
+}
+
+void PostgresSessionStore::ForEachSession(const std::function<void(const Session&)>& visit) {
+  auto connection = pool_.Acquire();
+  db::PgTransaction transaction(*connection, "ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  int64_t after_ms = INT64_MIN;
+  std::string after_id;
+  for (;;) {
+    const PgResult rows = connection->Run(kExportPageStatement,
+                                          PgParams().Int(after_ms).Text(after_id).Int(kExportPage),
+                                          "export sessions");
+    if (rows.rows() == 0) break;
+    Session session;
+    for (int i = 0; i < rows.rows(); ++i) {
+      const std::string id = rows.Text(i, 0);
+      if (i == 0 || id != session.summary.id) {
+        if (i > 0) visit(session);
+        session = Session();
+        session.summary.id = id;
+        session.summary.created_at_ms = rows.Int(i, 1);
+        session.summary.updated_at_ms = rows.Int(i, 2);
+        session.summary.turn_count = rows.Int(i, 3);
+        session.dialogue_state = rows.Text(i, 4);
+        session.summary.owner = rows.Text(i, 5);
+      }
+      if (!rows.IsNull(i, 6)) session.turns.push_back(ReadTurn(rows, i, 6));
+    }
+    visit(session);
+    after_ms = session.summary.created_at_ms;
+    after_id = session.summary.id;
+  }
+  transaction.Commit();
 }
 
 bool PostgresSessionStore::DeleteSession(const std::string& id) {

@@ -49,6 +49,9 @@ class PostgresSessionStore final : public SessionStore {
                                      int64_t now_ms) override;
   bool DeleteLabel(const std::string& session_id, int64_t turn) override;
   std::vector<TurnLabel> ListLabels(int64_t since_ms) override;
+  // A REPEATABLE READ transaction; sessions read a page at a time with their
+  // turns, so that memory holds one page, not the whole database.
+  void ForEachSession(const std::function<void(const Session&)>& visit) override;
   // In batches, each its own statement, so that chat turns interleave.
   int64_t DeleteSessionsUpdatedBefore(int64_t cutoff_ms) override;
   // Nothing to do: the server's autovacuum reuses and returns the space.

@@ -9,6 +9,8 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "store/open_session_store.h"
+#include "store/sqlite_session_store.h"
 
 namespace chatbot::store {
 namespace {
@@ -28,12 +30,8 @@ uintmax_t DatabaseBytes(const fs::path& path) {
 
 }  // namespace
 
-std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings) {
-  if (settings.store.backend != "sqlite") {
-    throw ConfigError(
-        "chatbot sessions works on the SQLite store (sessions.path); store.backend is " +
-        settings.store.backend + ": use the database's own tools");
-  }
+std::unique_ptr<SessionStore> OpenExistingSessionStore(const Settings& settings) {
+  if (settings.store.backend == "postgres") return OpenSessionStore(settings);
   const fs::path path = settings.sessions.path;
   const bool full_sync = settings.sessions.synchronous == "full";
   std::error_code error;
@@ -99,12 +97,14 @@ CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_
   if (store == nullptr) return result;
   result.database = true;
   result.deleted = store->DeleteSessionsUpdatedBefore(result.cutoff_ms);
+  const auto* sqlite = dynamic_cast<const SqliteSessionStore*>(store.get());
   AppLog()->info("sessions clean: deleted {} sessions of {} idle for more than {}", result.deleted,
-                 store->path().string(), result.idle);
-  if (!vacuum) return result;
-  result.bytes_before = DatabaseBytes(store->path());
+                 sqlite != nullptr ? sqlite->path().string() : "the PostgreSQL store", result.idle);
+  if (!vacuum || sqlite == nullptr) return result;
+  result.sized = true;
+  result.bytes_before = DatabaseBytes(sqlite->path());
   store->Vacuum();
-  result.bytes_after = DatabaseBytes(store->path());
+  result.bytes_after = DatabaseBytes(sqlite->path());
   return result;
 }
 
@@ -117,7 +117,7 @@ std::string CleanText(const CleanResult& result, const std::string& path, bool v
   AppendPrintf(&out,
                "Deleted %" PRId64 " sessions idle for more than %s (last active before %s).\n",
                result.deleted, result.idle.c_str(), FormatTimestamp(result.cutoff_ms).c_str());
-  if (vacuum) {
+  if (vacuum && result.sized) {
     AppendPrintf(&out, "Database %s: %ju -> %ju bytes.\n", path.c_str(), result.bytes_before,
                  result.bytes_after);
   }

@@ -2,8 +2,8 @@
 // (`chatbot sessions`, docs/sessions.md): the tables and texts printed, the
 // database opened only when it exists, and cleaning with the space given
 // back. The commands open the database with their own connection, which is
-// safe while the service runs: WAL lets them read without blocking it, and
-// cleaning deletes in short transactions.
+// safe while the service runs: SQLite's WAL and PostgreSQL's snapshots let
+// them read without blocking it, and cleaning deletes in short transactions.
 #ifndef CHATBOT_STORE_SESSION_REPORT_H_
 #define CHATBOT_STORE_SESSION_REPORT_H_
 
@@ -15,17 +15,18 @@
 #include <vector>
 
 #include "common/config.h"
-#include "store/sqlite_session_store.h"
+#include "store/session_store.h"
 
 namespace chatbot::store {
 
-// The database at `settings.sessions.path`, or nullptr when there is none:
-// reading commands create nothing (nor a directory), e.g. when run from the
-// wrong directory. A path that cannot even be examined is left to Open to
-// report. These commands read and clean the SQLite file; a PostgreSQL store
-// is its administrator's (pg_dump, SQL), so with store.backend = postgres
-// this throws ConfigError rather than show an empty, unrelated file.
-std::unique_ptr<SqliteSessionStore> OpenExistingSessionStore(const Settings& settings);
+// The session store the settings name. SQLite: the database at
+// `settings.sessions.path`, or nullptr when there is none: reading commands
+// create nothing (nor a directory), e.g. when run from the wrong directory;
+// a path that cannot even be examined is left to Open to report.
+// PostgreSQL (store.backend = postgres): the service's database, its schema
+// brought up to date as the service would; StoreUnavailable names the server
+// when it cannot be reached.
+std::unique_ptr<SessionStore> OpenExistingSessionStore(const Settings& settings);
 
 // `sessions list`: a header and a row per session ("No sessions." for
 // none); when a whole page of `limit` rows was listed, the --before cursor
@@ -39,7 +40,9 @@ struct CleanResult {
   int64_t deleted = 0;
   int64_t cutoff_ms = 0;  // sessions last active before it were deleted
   std::string idle;       // the idle time, as given or from the settings
-  // The database and its WAL, in bytes, around the vacuum (both 0 without).
+  // SQLite: the database and its WAL, in bytes, around the vacuum (both 0
+  // without). PostgreSQL gives space back by itself (autovacuum).
+  bool sized = false;
   uintmax_t bytes_before = 0;
   uintmax_t bytes_after = 0;
 };
@@ -51,7 +54,7 @@ struct CleanResult {
 CleanResult CleanSessions(const Settings& settings, std::optional<int64_t> idle_ms,
                           const std::string& idle_text, bool vacuum, int64_t now_ms);
 // `sessions clean`'s report of `result`: what was deleted, and the size of
-// the database at `path` around the vacuum when `vacuum`.
+// the SQLite database at `path` around the vacuum when `vacuum`.
 std::string CleanText(const CleanResult& result, const std::string& path, bool vacuum);
 
 }  // namespace chatbot::store

@@ -11,6 +11,7 @@
 #define CHATBOT_STORE_SESSION_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -176,6 +177,13 @@ class SessionStore {
 
   // Labels made at or after `since_ms`, oldest first.
   virtual std::vector<TurnLabel> ListLabels(int64_t since_ms) = 0;
+
+  // Calls `visit` with every session and its turns, oldest first, from one
+  // consistent snapshot (one read transaction). Holds a connection for the
+  // whole walk: for exports from the command line, not for the service.
+  // `visit` must not call the store. An exception from `visit` ends the walk
+  // and leaves the store usable.
+  virtual void ForEachSession(const std::function<void(const Session&)>& visit) = 0;
 
   // Deletes sessions whose last activity is older than `cutoff_ms`; returns
   // how many. Their labels stay (see TurnLabel).

@@ -94,11 +94,8 @@ class SqliteSessionStore final : public SessionStore {
   // the database nor keeps other writers waiting for more than a step.
   void Vacuum() override;
 
-  // Calls `visit` with every session and its turns, oldest first, from one
-  // consistent snapshot (one read transaction). Holds the connection for
-  // the whole walk: for exports from the command line, not for the service.
-  // `visit` must not call the store (the mutex is not recursive).
-  void ForEachSession(const std::function<void(const Session&)>& visit);
+  // One read transaction; holds the store's mutex (not recursive) meanwhile.
+  void ForEachSession(const std::function<void(const Session&)>& visit) override;
 
   const std::filesystem::path& path() const { return path_; }
 

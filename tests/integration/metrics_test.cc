@@ -326,7 +326,9 @@ class Background {
 
 TEST_F(MetricsTest, ARealPrometheusScrapesTheServiceWithTheShippedConfiguration) {
   const fs::path prometheus = FindProgram("prometheus");
-  if (prometheus.empty()) CHATBOT_SKIP("prometheus is not installed (scripts/setup.sh)");
+  if (prometheus.empty()) {
+    CHATBOT_SKIP("prometheus is not installed (scripts/setup.sh)");
+  }
 
   // deploy/prometheus/prometheus.yml, pointed at this service and key, on a
   // one-second interval.

@@ -5,9 +5,11 @@
 // when it is back, chat works again without restarting the service. A
 // service notice written to the database (as by another instance) shows, and
 // stays in the 503 bodies and /health during the outage. A
-// server that cannot be reached at start stops the start, named.
+// server that cannot be reached at start stops the start, named. The
+// `chatbot sessions` commands read, export and clean the same database.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "http_client.h"
 #include "ops/postgres_notice_store.h"
 #include "postgres_server.h"
+#include "process_runner.h"
 #include "security/postgres_key_store.h"
 #include "server_process.h"
 #include "store/postgres_session_store.h"
@@ -131,6 +134,73 @@ TEST_F(PostgresBackendTest, AnUnreachableServerStopsTheStartNamingIt) {
     EXPECT_EQ(what.find("exited with status 0 "), std::string::npos) << what;
     EXPECT_NE(what.find(where), std::string::npos) << what;
   }
+}
+
+TEST_F(PostgresBackendTest, SessionsCommandsReadExportAndCleanTheSharedDatabase) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  {
+    store::PostgresSessionStore sessions({.url = url_, .pool_size = 2});
+    for (const auto& [id, updated] :
+         {std::pair<std::string, int64_t>{"old", now - 40 * kDay}, {"recent", now - kDay}}) {
+      sessions.CreateSession(id, updated - 1000);
+      for (int64_t n = 1; n <= 2; ++n) {
+        store::Turn turn;
+        turn.number = n;
+        turn.user_text = id + " turn " + std::to_string(n);
+        turn.intent = "order_status";
+        turn.confidence = 0.25;
+        turn.model = "svm";
+        turn.model_version = "v1";
+        turn.reply = "reply " + std::to_string(n);
+        turn.received_at_ms = updated - 10 + n;
+        turn.replied_at_ms = updated - 5 + n;
+        sessions.AppendTurn(id, turn, "{}");
+      }
+    }
+    ASSERT_TRUE(sessions.LabelTurn("recent", 2, "track_parcel", "admin", now).has_value());
+  }
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> all = PostgresArgs(url_);
+    all.insert(all.end(), args.begin(), args.end());
+    ProcessOptions options;
+    options.program = CHATBOT_BINARY;
+    options.args = all;
+    options.working_directory = work_.path();
+    return RunProcess(options);
+  };
+  ProcessResult r = run({"sessions", "list", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_LT(r.out.find("\"recent\""), r.out.find("\"old\"")) << r.out;  // newest first
+  r = run({"sessions", "show", "old"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("old turn 2"), std::string::npos) << r.out;
+  r = run({"sessions", "export"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  EXPECT_LT(r.out.find("old turn 1"), r.out.find("recent turn 1")) << r.out;  // oldest first
+  r = run({"sessions", "labels"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("recent turn 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("track_parcel"), std::string::npos) << r.out;
+  r = run({"sessions", "clean", "--older-than", "30d"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("Deleted 1 sessions"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("bytes"), std::string::npos) << r.out;  // no file sizes on PostgreSQL
+  r = run({"sessions", "show", "old"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  r = run({"sessions", "show", "recent"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+
+  // With the server down: a failure naming it, nothing made up.
+  postgres_->Stop();
+  r = run({"sessions", "list"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(postgres_->port())), std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(r.out, "");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +81,53 @@ TEST_P(SessionStoreContractTest, AppendTurnsKeepsOrderAndEveryField) {
   const std::optional<Session> bare = store_->GetSession("s1", /*with_turns=*/false);
   EXPECT_EQ(bare->summary.turn_count, 4);
   EXPECT_TRUE(bare->turns.empty());
+}
+
+// More sessions than one page of a backend that reads the walk in pages
+// (PostgreSQL: 200), some without turns, one created by its first turn.
+TEST_P(SessionStoreContractTest, ForEachSessionWalksAllOldestFirstWithTurns) {
+  constexpr int kSessions = 450;
+  for (int i = 0; i < kSessions; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    if (i == 7) {
+      store_->CreateSessionWithTurn(id, "key:abc", MakeTurn(1, "first of 7"), State(1));
+      continue;
+    }
+    store_->CreateSession(id, 1000);  // one millisecond: created times still increase
+    for (int n = 1; n <= i % 3; ++n) store_->AppendTurn(id, MakeTurn(n), State(n));
+  }
+  std::vector<std::string> ids;
+  int64_t last_created = 0;
+  store_->ForEachSession([&](const Session& session) {
+    EXPECT_GT(session.summary.created_at_ms, last_created) << session.summary.id;
+    last_created = session.summary.created_at_ms;
+    ids.push_back(session.summary.id);
+    const int i = std::stoi(session.summary.id.substr(1));
+    const size_t turns = i == 7 ? 1 : static_cast<size_t>(i % 3);
+    ASSERT_EQ(session.turns.size(), turns) << session.summary.id;
+    EXPECT_EQ(session.summary.turn_count, static_cast<int64_t>(turns));
+    for (size_t n = 0; n < turns; ++n) EXPECT_EQ(session.turns[n].number, int64_t(n + 1));
+    if (i == 7) {
+      EXPECT_EQ(session.summary.owner, "key:abc");
+      EXPECT_EQ(session.turns[0].user_text, "first of 7");
+    }
+    if (turns > 0) {
+      EXPECT_EQ(session.dialogue_state, State(int64_t(turns)));
+    }
+  });
+  std::vector<std::string> created;
+  for (int i = 0; i < kSessions; ++i) created.push_back("s" + std::to_string(i));
+  EXPECT_EQ(ids, created);
+
+  // A visitor that throws ends the walk and leaves the store usable.
+  int visited = 0;
+  EXPECT_THROW(store_->ForEachSession([&](const Session&) {
+    if (++visited == 3) throw std::runtime_error("stop");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(visited, 3);
+  store_->AppendTurn("s0", MakeTurn(1), State(1));
+  EXPECT_EQ(store_->GetSession("s0", false)->summary.turn_count, 1);
 }
 
 TEST_P(SessionStoreContractTest, ASessionCreatedWithItsFirstTurnIsLikeOneCreatedThenAppended) {

@@ -136,24 +136,6 @@ TEST_F(SqliteSessionStoreTest, HealthFailsWithAReasonWhenTheTableIsGone) {
   EXPECT_THAT(reason, HasSubstr("no such table"));
 }
 
-TEST_F(SqliteSessionStoreTest, ForEachSessionWalksAllOldestFirstWithTurns) {
-  store_->CreateSession("a", 1);
-  store_->CreateSession("b", 2);
-  store_->AppendTurn("b", MakeTurn(1), State(1));
-  std::vector<std::string> ids;
-  std::vector<size_t> turn_counts;
-  store_->ForEachSession([&](const Session& session) {
-    ids.push_back(session.summary.id);
-    turn_counts.push_back(session.turns.size());
-  });
-  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(turn_counts, (std::vector<size_t>{0, 1}));
-  // A visitor that throws leaves the store usable.
-  EXPECT_THROW(store_->ForEachSession([](const Session&) { throw std::runtime_error("stop"); }),
-               std::runtime_error);
-  store_->AppendTurn("b", MakeTurn(2), State(2));
-}
-
 TEST_F(SqliteSessionStoreTest, VacuumGivesSpaceBack) {
   // About 7 MiB: more free pages than one step of Vacuum() gives back.
   const std::string big(6000, 'x');
