@@ -99,12 +99,7 @@ class LoadBalancerTest : public ::testing::Test {
       instances_.back()->Start();
       ports.push_back(options.port);
     }
-    NginxOptions options;
-    options.dir = work_.path() / "nginx";
-    const fs::path access_log = options.dir / "logs" / "access.log";
-    options.site = [access_log](uint16_t port) { return ShippedChatbotSite(port, access_log); };
-    options.files["chatbot-upstreams.conf"] = ShippedUpstreams(ports);
-    nginx_ = std::make_unique<NginxServer>(options);
+    nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", ports));
     nginx_->Start();
   }
 

@@ -54,12 +54,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     ports.push_back(server.port);
   }
 
-  NginxOptions nginx;
-  nginx.dir = work_.path() / "nginx";
-  const fs::path access_log = nginx.dir / "logs" / "access.log";
-  nginx.site = [access_log](uint16_t port) { return ShippedChatbotSite(port, access_log); };
-  nginx.files["chatbot-upstreams.conf"] = ShippedUpstreams(ports);
-  nginx_ = std::make_unique<NginxServer>(nginx);
+  nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", ports));
   nginx_->Start();
 }
 

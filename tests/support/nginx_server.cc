@@ -87,6 +87,15 @@ NginxServer::~NginxServer() {
   if (running()) KillBackgroundProcess(pid_);
 }
 
+NginxOptions ShippedLoadBalancer(const fs::path& dir, const std::vector<uint16_t>& ports) {
+  NginxOptions options;
+  options.dir = dir;
+  const fs::path access_log = dir / "logs" / "access.log";
+  options.site = [access_log](uint16_t port) { return ShippedChatbotSite(port, access_log); };
+  options.files["chatbot-upstreams.conf"] = ShippedUpstreams(ports);
+  return options;
+}
+
 fs::path NginxServer::AccessLogPath() const {
   return options_.dir / "logs" / "access.log";
 }

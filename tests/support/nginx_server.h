@@ -53,6 +53,12 @@ struct NginxOptions {
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(10);
 };
 
+// The options of nginx on the shipped site (ShippedChatbotSite, its access
+// log in `dir`/logs) in front of instances on 127.0.0.1 at `ports`
+// (ShippedUpstreams): the load balancer as deployed.
+NginxOptions ShippedLoadBalancer(const std::filesystem::path& dir,
+                                 const std::vector<uint16_t>& ports);
+
 class NginxServer {
  public:
   explicit NginxServer(NginxOptions options);
