@@ -18,6 +18,12 @@
 # (from /proc, all their threads and workers): on a shared 2-core machine
 # requests/s moves with the neighbours' load, CPU time per request hardly.
 #
+# PIN=1 gives nginx a core of its own, as where it runs on cores or a
+# machine of its own: the instances and wrk run on CPU 0 (taskset), direct
+# runs included, and nginx on CPU 1. The hop's cost is then what it adds to
+# a request's path (latency, the instance reading the proxy's headers), not
+# the CPU it takes from the instances on a shared core.
+#
 #   bench/load_balancer_benchmark.sh [DURATION_SECONDS] [RUNS] [BINARY]
 #   (defaults: 10, 3, build/release/apps/chatbot)
 set -euo pipefail
@@ -27,6 +33,7 @@ runs="${2:-3}"
 binary="${3:-build/release/apps/chatbot}"
 workers="${NGINX_WORKERS:-1}"
 site="${NGINX_SITE:-deploy/nginx/chatbot.conf}"
+pin="${PIN:-}"
 [ -x "$binary" ] || { echo "build first: scripts/build.sh release ($binary)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: scripts/setup.sh installs it" >&2; exit 1; }
 nginx=/usr/sbin/nginx
@@ -42,6 +49,14 @@ cleanup() {
 trap cleanup EXIT
 
 train_svm "$work/model" "$work/logs"
+client=()
+if [ -n "$pin" ]; then
+  [ "$(nproc)" -ge 2 ] || { echo "PIN needs 2 cores" >&2; exit 1; }
+  printf '#!/bin/sh\nexec taskset -c 0 "%s" "$@"\n' "$(realpath "$binary")" >"$work/pinned"
+  chmod +x "$work/pinned"
+  binary="$work/pinned"
+  client=(taskset -c 0)
+fi
 
 start_instance direct
 start_instance b1 --set security.trusted_proxies=127.0.0.1/32
@@ -49,6 +64,11 @@ start_instance b2 --set security.trusted_proxies=127.0.0.1/32
 start_instance b3 --set security.trusted_proxies=127.0.0.1/32
 start_nginx lb1 b1
 start_nginx lb3 b1 b2 b3
+if [ -n "$pin" ]; then
+  for pid in "$pid_lb1" "$pid_lb3" $(pgrep -P "$pid_lb1") $(pgrep -P "$pid_lb3"); do
+    taskset -pc 1 "$pid" >/dev/null
+  done
+fi
 
 mkdir -p "$work/results"
 write_parse_script "$work/parse.lua"
@@ -60,7 +80,7 @@ measure() {
   local before_i before_n after_i after_n
   before_i="$(cpu_ticks $instances)"
   before_n="$([ -n "$proxy" ] && cpu_ticks "$proxy" || echo 0)"
-  wrk -t1 -c16 -d"${duration}s" --latency -s "$work/parse.lua" \
+  "${client[@]}" wrk -t1 -c16 -d"${duration}s" --latency -s "$work/parse.lua" \
     "http://127.0.0.1:$port/v1/parse" >"$out"
   after_i="$(cpu_ticks $instances)"
   after_n="$([ -n "$proxy" ] && cpu_ticks "$proxy" || echo 0)"
@@ -84,14 +104,15 @@ median() {  # file -> the median of its numbers
 }
 
 echo "model: $model_name; wrk 1 thread, 16 connections, ${duration}s per run, $runs runs each;"
-echo "nginx $("$nginx" -v 2>&1 | sed 's|.*/||') on $site, $workers worker(s); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx $("$nginx" -v 2>&1 | sed 's|.*/||') on $site, $workers worker(s); $(nproc) cores;" \
+  "${pin:+instances and wrk on CPU 0, nginx on CPU 1; }load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '| %-8s | %12s | %8s | %8s | %13s | %9s | %s\n' run requests/s p50 p99 \
   "instances µs" "nginx µs" "non-2xx / errors"
 echo "|----------|--------------|----------|----------|---------------|-----------|------"
 # Warm-up (first touch of the model, the allocator, nginx's connections).
 for port in "$port_direct" "$port_lb1" "$port_lb3"; do
-  wrk -t1 -c16 -d2s -s "$work/parse.lua" "http://127.0.0.1:$port/v1/parse" >/dev/null
+  "${client[@]}" wrk -t1 -c16 -d2s -s "$work/parse.lua" "http://127.0.0.1:$port/v1/parse" >/dev/null
 done
 for _ in $(seq "$runs"); do
   measure direct "$port_direct" "$pid_direct" ""
