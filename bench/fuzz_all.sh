@@ -17,6 +17,10 @@ only="${2:-.}"
 jobs="${JOBS:-1}"
 runs="${RUNS:--1}"
 niceness="${NICE:-0}"
+# An input that runs 10 s is a hang; at a niceness, a fuzzer may wait that
+# long for the CPU while other work runs, so it is given 120 s.
+timeout=10
+[ "$niceness" -gt 0 ] && timeout=120
 scripts/build.sh fuzz >/dev/null
 # Targets that read files write them to a scratch folder under $TMPDIR; in
 # memory they run about twice as fast.
@@ -30,13 +34,13 @@ fuzz_one() {
   local work
   work=$(mktemp -d)
   mkdir -p "$findings/$name"
-  nice -n "$niceness" "$target" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  nice -n "$niceness" "$target" -max_total_time="$seconds" -runs="$runs" -timeout="$timeout" -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work" "fuzz/corpus/$name" \
     >"$findings/$name.log" 2>&1 || true
   rm -rf "$work"
 }
 export -f fuzz_one
-export seconds runs niceness findings
+export seconds runs niceness timeout findings
 
 targets=$(ls build/fuzz/fuzz/*_fuzz | grep -E "$only")
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}'

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <cmath>
 #include <initializer_list>
 #include <optional>
 #include <string_view>
@@ -102,7 +103,11 @@ std::optional<std::optional<double>> OptionalNumber(const json::object& body,
   if (v == nullptr) return std::nullopt;
   if (v->is_null()) return std::optional<double>();
   if (!v->is_number()) Refuse(400, "wrong_type", Quoted(field) + " must be a number");
-  return std::optional<double>(v->to_number<double>());
+  // A number too large for a double reads as infinity: no limit a key can
+  // have, and not JSON when written back.
+  const double number = v->to_number<double>();
+  if (!std::isfinite(number)) Refuse(400, "bad_parameter", Quoted(field) + " is out of range");
+  return std::optional<double>(number);
 }
 
 std::optional<std::vector<std::string>> OptionalStrings(const json::object& body,
