@@ -172,13 +172,16 @@ start_nginx() {
 
 # cpu_ticks PID...: user + system clock ticks used so far by the processes
 # and their children (nginx's workers, PostgreSQL's backends); per_request
-# TICKS REQUESTS: those ticks in µs per request.
+# TICKS REQUESTS: those ticks in µs per request. Children come and go
+# (autovacuum workers, closed connections' backends): a live one is read
+# from its own stat, one that ended is in its parent's (cutime, cstime), and
+# one that ends between the listing and the reading counts 0 this time.
 cpu_ticks() {
   local total=0 pid child
   for pid in "$@"; do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat")))
     for child in $(pgrep -P "$pid" || true); do
-      total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat")))
+      total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
     done
   done
   echo "$total"
