@@ -61,26 +61,30 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
       need_use = false;
     }
   }
-  std::shared_ptr<const IntentClassifier> bert_front;
-  if (need_bert) {
-    bert_front = loaded.bert;
+  // The neural model (BERT or USE) answers behind the batching front when
+  // serving: concurrent requests share one encoder pass, which costs less
+  // per text than a pass each.
+  std::shared_ptr<const IntentClassifier> neural_front;
+  if (need_bert || need_use) {
+    neural_front = need_bert ? std::shared_ptr<const IntentClassifier>(loaded.bert)
+                             : std::shared_ptr<const IntentClassifier>(loaded.use);
     if (options.batching) {
       BatchingOptions batching = options.batching_options;
       batching.cache_capacity = 0;  // the cache sits in front of what answers (below)
-      const std::shared_ptr<const BertIntentModel> bert = loaded.bert;
-      batching.length = [bert](std::string_view text) {
-        return static_cast<size_t>(bert->TokenCount(text));
-      };
-      loaded.batching = std::make_shared<BatchingClassifier>(loaded.bert, batching);
-      bert_front = loaded.batching;
+      if (need_bert) {
+        const std::shared_ptr<const BertIntentModel> bert = loaded.bert;
+        batching.length = [bert](std::string_view text) {
+          return static_cast<size_t>(bert->TokenCount(text));
+        };
+      }
+      loaded.batching = std::make_shared<BatchingClassifier>(neural_front, batching);
+      neural_front = loaded.batching;
     }
   }
   if (kind == "svm") {
     loaded.classifier = loaded.svm;
-  } else if (kind == "bert") {
-    loaded.classifier = bert_front;
-  } else if (kind == "use") {
-    loaded.classifier = loaded.use;
+  } else if (kind == "bert" || kind == "use") {
+    loaded.classifier = neural_front;
   } else {
     const bool has_calibration =
         need_use ? loaded.use->has_ensemble_calibration() : loaded.bert->has_ensemble_calibration();
@@ -93,10 +97,8 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
       calibration.svm_weight = 0.5;
       calibration.oos_threshold = loaded.svm->out_of_scope_threshold();
     }
-    const std::shared_ptr<const IntentClassifier> partner =
-        need_use ? std::shared_ptr<const IntentClassifier>(loaded.use) : bert_front;
     loaded.ensemble = std::make_shared<EnsembleClassifier>(
-        loaded.svm, partner, calibration.Options(options.ensemble_mode));
+        loaded.svm, neural_front, calibration.Options(options.ensemble_mode));
     loaded.classifier = loaded.ensemble;
   }
   for (const auto& [needed, name] :

@@ -1,6 +1,6 @@
-// Which model answers, and how it is put together: the SVM, BERT (behind a
-// batching, caching front), the USE model, or the ensemble of the SVM with
-// BERT or USE, as [nlu] model and the models present decide. With both BERT
+// Which model answers, and how it is put together: the SVM, BERT or the USE
+// model (behind a batching, caching front when serving), or the ensemble of
+// the SVM with BERT or USE, as [nlu] model and the models present decide. With both BERT
 // and USE present the ensemble takes the one whose ensemble scored the
 // better in-scope accuracy on its held-out calibration data. The server, `predict`, `evaluate` and
 // `check-model` all load through here, so they answer with the same classifier.
@@ -25,7 +25,8 @@ struct ClassifierLoadOptions {
   std::string model = "auto";  // auto|svm|bert|use|ensemble
   EnsembleMode ensemble_mode = EnsembleMode::kWeighted;
   BertModelOptions bert;
-  // Serving: group concurrent BERT requests into batches and cache answers.
+  // Serving: group concurrent BERT or USE requests into batches and cache
+  // answers.
   // Off for offline use (evaluate), where batching adds only waiting.
   bool batching = false;
   BatchingOptions batching_options;
@@ -36,7 +37,7 @@ struct LoadedClassifier {
   std::shared_ptr<const SvmIntentModel> svm;           // null when not loaded
   std::shared_ptr<const BertIntentModel> bert;         // null when not loaded
   std::shared_ptr<const UseIntentModel> use;           // null when not loaded
-  std::shared_ptr<const BatchingClassifier> batching;  // BERT's front, when batching
+  std::shared_ptr<const BatchingClassifier> batching;  // BERT's or USE's front, when batching
   std::shared_ptr<const EnsembleClassifier> ensemble;  // when the ensemble answers
   // In front of whatever answers when BERT takes part and serving caches.
   std::shared_ptr<const CachingClassifier> cache;

@@ -1,11 +1,15 @@
 // The USE intent model end to end on a small data set: import the encoder
 // from the npm package, train the head, calibrate, save, load back (verified)
 // with the same predictions, refuse a damaged directory, and be chosen by
-// the classifier loader (alone, and as the SVM's partner in the ensemble).
+// the classifier loader (alone, and as the SVM's partner in the ensemble),
+// behind the batching front when serving.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "ci_skip.h"
 #include "common/error.h"
@@ -98,6 +102,37 @@ TEST_F(UseIntentModelTest, TrainsSavesLoadsAndServes) {
   ASSERT_NE(ensemble.use, nullptr);
   EXPECT_EQ(ensemble.bert, nullptr);
   EXPECT_EQ(ensemble.classifier->Predict("will it snow tomorrow", 1).intent, "weather");
+
+  // Served: concurrent requests share encoder batches behind the batching
+  // front, and each gets the answer the model gives its text alone.
+  load.model = "use";
+  load.batching = true;
+  load.batching_options.max_batch = 8;
+  load.batching_options.max_wait = std::chrono::microseconds(2000);
+  load.batching_options.threads = 1;
+  const LoadedClassifier served = LoadClassifier(models, load);
+  ASSERT_NE(served.batching, nullptr);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 48; ++i) {
+    texts.push_back(probes[i % probes.size()] + std::string(i % 5, '!') + " " + std::to_string(i));
+  }
+  std::vector<IntentPrediction> answers(texts.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 12; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < texts.size(); i += 12)
+        answers[i] = served.classifier->Predict(texts[i], 2);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const IntentPrediction alone = loaded->Predict(texts[i], 2);
+    EXPECT_EQ(answers[i].intent, alone.intent) << texts[i];
+    EXPECT_NEAR(answers[i].confidence, alone.confidence, 1e-5) << texts[i];
+  }
+  const BatchingStats stats = served.batching->Stats();
+  EXPECT_EQ(stats.requests, texts.size());
+  EXPECT_LT(stats.batches, stats.requests) << "no two requests shared a batch";
 }
 
 TEST_F(UseIntentModelTest, RefusesADamagedEncoder) {
