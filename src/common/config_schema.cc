@@ -370,8 +370,8 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Threads for training BERT and for serving BERT or USE batches; 0 means one per core.",
        .min = 0, .max = 256},
       {CHATBOT_SETTING(bert, precision),
-       .comment = "Inference arithmetic: f32, or bf16 (about twice as fast on CPUs with\n"
-                  "AVX512-BF16, with slightly different probabilities).",
+       .comment = "BERT's and USE's inference arithmetic: f32, or bf16 (about twice as fast on\n"
+                  "CPUs with AVX512-BF16, with slightly different probabilities).",
        .allowed = {"f32", "bf16"}},
       {CHATBOT_SETTING(bert, max_batch),
        .comment = "Serving: concurrent requests grouped into one encoder batch (BERT or USE), at most.", .min = 1,

@@ -33,7 +33,13 @@ class ScratchDirectory {
   explicit ScratchDirectory(const fs::path& near) {
     const fs::path parent = near.parent_path().empty() ? fs::path(".") : near.parent_path();
     fs::create_directories(parent);
-    path_ = parent / ("." + near.filename().string() + ".export." + std::to_string(::getpid()));
+    // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
+    // on "." + std::string.
+    std::string name = ".";
+    name += near.filename().string();
+    name += ".export.";
+    name += std::to_string(::getpid());
+    path_ = parent / name;
     fs::remove_all(path_);
     fs::create_directories(path_);
   }

@@ -46,7 +46,9 @@ LoadedClassifier LoadClassifier(const fs::path& models_dir, const ClassifierLoad
   LoadedClassifier loaded;
   loaded.kind = kind;
   if (need_svm) loaded.svm = SvmIntentModel::Load(models_dir / kSvmDirectory);
-  if (need_use) loaded.use = UseIntentModel::Load(models_dir / kUseDirectory);
+  if (need_use) {
+    loaded.use = UseIntentModel::Load(models_dir / kUseDirectory, options.bert.precision);
+  }
   if (need_bert) loaded.bert = BertIntentModel::Load(models_dir / kBertDirectory, options.bert);
   if (kind == "ensemble" && loaded.use && loaded.bert) {
     auto score = [](bool has, const EnsembleCalibration& e) {

@@ -447,7 +447,8 @@ void EnsembleClassifier::Distributions(std::span<const std::string> texts, std::
                                        std::vector<char>* from_svm) const {
   const size_t classes = labels().size();
   const size_t n = texts.size();
-  std::vector<float> ps = svm_->ProbabilitiesBatch(texts);
+  std::vector<float> ps =
+      NeedsSvm() ? svm_->ProbabilitiesBatch(texts) : std::vector<float>(n * classes, 0.0f);
   CheckRows(*svm_, ps.size(), n);
   from_svm->assign(n, 0);
   std::vector<size_t> ask;
@@ -486,7 +487,8 @@ void EnsembleClassifier::Distributions(std::span<const std::string> texts, std::
 }
 
 IntentPrediction EnsembleClassifier::Predict(std::string_view text, int top_k) const {
-  const std::vector<float> ps = svm_->Probabilities(text);
+  const std::vector<float> ps =
+      NeedsSvm() ? svm_->Probabilities(text) : std::vector<float>(labels().size(), 0.0f);
   CheckRows(*svm_, ps.size(), 1);
   predictions_.fetch_add(1, std::memory_order_relaxed);
   if (SvmAnswersAlone(ps)) {

@@ -138,6 +138,9 @@ class EnsembleClassifier final : public IntentClassifier {
                      std::vector<char>* from_svm) const;
   bool SvmAnswersAlone(std::span<const float> svm_probabilities) const;
   bool NeedsBert() const { return svm_weight_ < 1.0f; }
+  // Weighted at weight 0 the SVM's probabilities count for nothing: they
+  // are not computed (zeros stand in).
+  bool NeedsSvm() const { return options_.mode == EnsembleMode::kCascade || svm_weight_ > 0.0f; }
   IntentPrediction Decide(std::span<const float> probabilities, bool from_svm, int top_k) const;
 
   std::shared_ptr<const IntentClassifier> svm_;

@@ -65,12 +65,13 @@ std::map<std::string, std::string> ReadEncoderFiles(const fs::path& encoder_dir)
   return contents;
 }
 
-std::shared_ptr<const use::UseEncoder> LoadEncoderFrom(const fs::path& dir) {
+std::shared_ptr<const use::UseEncoder> LoadEncoderFrom(const fs::path& dir,
+                                                       bert::Precision precision) {
   const bert::SafeTensorsFile weights = bert::SafeTensorsFile::Read(dir / kEncoderWeightsFile);
   const fs::path vocab = dir / kEncoderVocabularyFile;
   return std::make_shared<const use::UseEncoder>(
       weights.tensors(), weights.path().string(),
-      use::ParseVocabularyJson(ReadFile(vocab), vocab.string()));
+      use::ParseVocabularyJson(ReadFile(vocab), vocab.string()), nullptr, precision);
 }
 
 }  // namespace chatbot::nlu

@@ -49,8 +49,10 @@ EncoderImportResult ImportUseEncoder(const std::filesystem::path& package_dir,
 std::map<std::string, std::string> ReadEncoderFiles(const std::filesystem::path& encoder_dir);
 
 // The encoder of a directory whose manifest has already verified the two
-// files (an encoder directory or a USE intent model). Throws ModelError.
-std::shared_ptr<const use::UseEncoder> LoadEncoderFrom(const std::filesystem::path& dir);
+// files (an encoder directory or a USE intent model), its linear layers in
+// `precision` (use_encoder.h). Throws ModelError.
+std::shared_ptr<const use::UseEncoder> LoadEncoderFrom(
+    const std::filesystem::path& dir, bert::Precision precision = bert::Precision::kF32);
 
 }  // namespace chatbot::nlu
 

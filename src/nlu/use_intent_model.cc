@@ -56,7 +56,8 @@ void UseIntentModel::Save(const fs::path& dir, const std::vector<TrainingExample
   WriteModelDirectory(dir, files, std::move(manifest));
 }
 
-std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir) {
+std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir,
+                                                     bert::Precision precision) {
   std::map<std::string, std::string> contents{{kLabelsFile, ""}, {kHeadFile, ""}};
   boost::json::object manifest =
       ReadVerifiedManifest(dir, kUseModelFormat, kUseModelFormatVersion,
@@ -79,9 +80,9 @@ std::unique_ptr<UseIntentModel> UseIntentModel::Load(const fs::path& dir) {
   BinaryReader in(contents[kHeadFile], head_path);
   UseHead head = UseHead::Deserialize(&in);
   if (!in.AtEnd()) in.Fail("end of file", "unexpected trailing data");
-  auto model =
-      std::make_unique<UseIntentModel>(LoadEncoderFrom(dir), std::move(head), std::move(labels),
-                                       calibration.temperature, calibration.oos_threshold);
+  auto model = std::make_unique<UseIntentModel>(LoadEncoderFrom(dir, precision), std::move(head),
+                                                std::move(labels), calibration.temperature,
+                                                calibration.oos_threshold);
   model->FinishLoad(labels_json, labels_path, std::move(manifest));
   return model;
 }

@@ -64,7 +64,8 @@ class UseIntentModel final : public SoftmaxHeadModel {
   void Save(const std::filesystem::path& dir, const std::vector<TrainingExample>& heldout,
             const std::vector<TrainingExample>& smoke, const TrainingData* domain = nullptr) const;
   // Loads and verifies a model directory. Throws ModelError.
-  static std::unique_ptr<UseIntentModel> Load(const std::filesystem::path& dir);
+  static std::unique_ptr<UseIntentModel> Load(const std::filesystem::path& dir,
+                                              bert::Precision precision = bert::Precision::kF32);
 
  private:
   std::shared_ptr<const use::UseEncoder> encoder_;

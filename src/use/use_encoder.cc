@@ -75,9 +75,14 @@ const std::vector<UseEncoder::TensorSpec>& UseEncoder::TensorSpecs() {
 
 UseEncoder::UseEncoder(const std::map<std::string, bert::Tensor>& weights, const std::string& where,
                        std::vector<VocabularyPiece> vocabulary,
-                       std::shared_ptr<const bert::ComputeBackend> backend)
+                       std::shared_ptr<const bert::ComputeBackend> backend,
+                       bert::Precision precision)
     : tokenizer_(std::move(vocabulary)), backend_(std::move(backend)) {
   if (backend_ == nullptr) backend_ = bert::DefaultComputeBackend();
+  if (!backend_->Supports(precision)) {
+    throw ConfigError("the " + backend_->name() + " backend does not support precision " +
+                      std::string(bert::PrecisionName(precision)));
+  }
   const auto found = weights.find("embeddings");
   if (found == weights.end()) throw ModelError(where + ": no tensor embeddings");
   const bert::Tensor& embeddings = found->second;
@@ -91,8 +96,7 @@ UseEncoder::UseEncoder(const std::map<std::string, bert::Tensor>& weights, const
   auto linear = [&](const std::string& name, int out, int in, bert::Epilogue epilogue) {
     const auto& w = Checked(weights, where, name + ".weight", {out, in});
     const auto& b = Checked(weights, where, name + ".bias", {out});
-    return backend_->PrepareLinear(w.values.data(), b.values.data(), out, in, bert::Precision::kF32,
-                                   epilogue);
+    return backend_->PrepareLinear(w.values.data(), b.values.data(), out, in, precision, epilogue);
   };
   for (int l = 0; l < 2; ++l) {
     auto layer = std::make_unique<Layer>();

@@ -45,9 +45,13 @@ class UseEncoder {
  public:
   // `weights`: the tensors TensorSpecs() names, checked for shape; throws
   // ModelError naming `where` and the tensor that is missing or misshapen.
+  // `precision` is the linear layers' arithmetic (bf16: faster where the
+  // CPU has AVX512-BF16, embeddings no longer equal to the reference's);
+  // ConfigError when the backend does not support it.
   UseEncoder(const std::map<std::string, bert::Tensor>& weights, const std::string& where,
              std::vector<VocabularyPiece> vocabulary,
-             std::shared_ptr<const bert::ComputeBackend> backend = nullptr);
+             std::shared_ptr<const bert::ComputeBackend> backend = nullptr,
+             bert::Precision precision = bert::Precision::kF32);
   ~UseEncoder();
 
   const SentencePieceTokenizer& tokenizer() const { return tokenizer_; }

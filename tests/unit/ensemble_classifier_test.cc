@@ -309,7 +309,7 @@ TEST(EnsembleClassifierTest, BatchAsksBertOnceAndOnlyAboutUnsureTexts) {
   }
 }
 
-TEST(EnsembleClassifierTest, WeightedModeMixesAndWeightOneSkipsBert) {
+TEST(EnsembleClassifierTest, WeightedModeMixesWeightOneSkipsBertAndWeightZeroTheSvm) {
   const Scenario s = MakeScenario(false);
   EnsembleOptions options;
   options.svm_weight = 0.25;
@@ -327,6 +327,24 @@ TEST(EnsembleClassifierTest, WeightedModeMixesAndWeightOneSkipsBert) {
   EXPECT_EQ(s.bert->texts_asked, asked);
   EXPECT_EQ(p.model, "ensemble");
   EXPECT_EQ(p.confidence, 0.7f);
+
+  // Weight 0: BERT's answer, exactly, and the SVM never asked.
+  options.svm_weight = 0.0;
+  const EnsembleClassifier bert_only(s.svm, s.bert, options);
+  const int svm_calls = s.svm->single_calls + s.svm->batch_calls;
+  const std::vector<float> alone = s.bert->Probabilities(s.svm_right[1]);
+  const std::vector<float> single = bert_only.Probabilities(s.svm_right[1]);
+  const std::vector<std::string> texts{s.svm_right[1], s.bert_right[1]};
+  const std::vector<float> batch = bert_only.ProbabilitiesBatch(texts);
+  const IntentPrediction q = bert_only.Predict(s.bert_right[1], 1);
+  EXPECT_EQ(s.svm->single_calls + s.svm->batch_calls, svm_calls);
+  ASSERT_THAT(single, SizeIs(3));
+  ASSERT_THAT(batch, SizeIs(6));
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(single[k], alone[k]);
+    EXPECT_EQ(batch[k], alone[k]);
+  }
+  EXPECT_EQ(q.intent, s.bert->Predict(s.bert_right[1], 1).intent);
 }
 
 TEST(EnsembleClassifierTest, MapsLabelsByNameNotPosition) {

@@ -120,6 +120,37 @@ TEST_F(UseEncoderParityTest, EmbeddingsMatchTensorFlowJs) {
             << ", worst component difference " << worst_difference << "\n";
 }
 
+// bf16 serving (bert.precision): close to the reference, not equal to it.
+TEST_F(UseEncoderParityTest, Bf16IsCloseToTheReference) {
+  const auto backend = bert::DefaultComputeBackend();
+  if (!backend->Supports(bert::Precision::kBF16)) {
+    EXPECT_THROW(UseEncoder(package_->tensors, "package", package_->vocabulary, backend,
+                            bert::Precision::kBF16),
+                 ConfigError);
+    return;
+  }
+  const UseEncoder encoder(package_->tensors, "package", package_->vocabulary, backend,
+                           bert::Precision::kBF16);
+  double worst_cosine = 1;
+  float largest_difference = 0;
+  for (const Case& c : LoadFixture()) {
+    const std::vector<float> e = encoder.Encode(c.text);
+    ASSERT_EQ(e.size(), c.embedding.size());
+    double dot = 0, norm_a = 0, norm_b = 0;
+    for (size_t k = 0; k < e.size(); ++k) {
+      dot += double(e[k]) * c.embedding[k];
+      norm_a += double(e[k]) * e[k];
+      norm_b += double(c.embedding[k]) * c.embedding[k];
+      largest_difference = std::max(largest_difference, std::fabs(e[k] - c.embedding[k]));
+    }
+    worst_cosine = std::min(worst_cosine, dot / std::sqrt(norm_a * norm_b));
+  }
+  EXPECT_GE(worst_cosine, 0.99);
+  // It really is another precision, not f32 under another name.
+  EXPECT_GT(largest_difference, 1e-5f);
+  std::cout << "bf16 against the reference: worst cosine " << worst_cosine << "\n";
+}
+
 TEST_F(UseEncoderParityTest, LongTextsKeepTheFirst128Tokens) {
   const UseEncoder encoder(package_->tensors, "package", package_->vocabulary);
   std::vector<int> ids(200, 9);
