@@ -5,6 +5,7 @@
 #define CHATBOT_FUZZ_FILES_SUPPORT_H_
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -38,11 +39,27 @@ inline bool SafeRelativePath(std::string_view path) {
 
 // Empties `dir` and writes the input's files into it; returns the relative
 // paths written after manifest.json.
+//
+// The folder is emptied by removing what the previous input wrote there
+// (remembered per folder), deepest first, then the folder itself: the
+// opendir of a recursive remove_all, whose buffer ASan allocates and fills,
+// was a fifth of the backup target's time. Anything else found there (the
+// folder is not empty) falls back to remove_all, so every input still
+// starts from an empty folder.
 inline std::vector<std::string> WriteFolder(const std::filesystem::path& dir,
                                             std::string_view input) {
+  static std::map<std::filesystem::path, std::vector<std::filesystem::path>> created;
+  std::vector<std::filesystem::path>& previous = created[dir];
   std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  for (auto it = previous.rbegin(); it != previous.rend(); ++it) {
+    std::filesystem::remove(*it, ignored);
+  }
+  previous.clear();
+  if (!std::filesystem::remove(dir, ignored) && std::filesystem::exists(dir)) {
+    std::filesystem::remove_all(dir, ignored);
+  }
   std::filesystem::create_directories(dir);
+  previous.push_back(dir / "manifest.json");
   const std::vector<std::string_view> parts = SplitParts(input, 16);
   WriteFile(dir / "manifest.json", parts[0]);
   std::vector<std::string> written;
@@ -51,10 +68,19 @@ inline std::vector<std::string> WriteFolder(const std::filesystem::path& dir,
     const std::string_view name = parts[i].substr(0, newline);
     if (!SafeRelativePath(name) || name == "manifest.json") continue;
     const std::filesystem::path path = dir / std::string(name);
+    // Record each folder this creates so that the next input removes it.
+    std::vector<std::filesystem::path> missing;
+    for (std::filesystem::path parent = path.parent_path();
+         parent != dir && !std::filesystem::exists(parent, ignored);
+         parent = parent.parent_path()) {
+      missing.push_back(parent);
+    }
     std::filesystem::create_directories(path.parent_path(), ignored);
+    previous.insert(previous.end(), missing.rbegin(), missing.rend());
     if (ignored || std::filesystem::is_directory(path)) continue;
     WriteFile(path, newline == std::string_view::npos ? std::string_view()
                                                       : parts[i].substr(newline + 1));
+    previous.push_back(path);
     written.emplace_back(name);
   }
   return written;

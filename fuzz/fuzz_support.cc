@@ -1,8 +1,9 @@
 #include "fuzz_support.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
 #include <system_error>
 
 namespace chatbot::fuzz {
@@ -31,11 +32,19 @@ const std::filesystem::path& ScratchDir() {
   return scratch.path;
 }
 
+// Plain open and write rather than an ofstream: its 8 KiB buffer, allocated
+// and filled by ASan for every file, was a tenth of the folder targets' time.
 void WriteFile(const std::filesystem::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) Fail("cannot write", path.string());
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) Fail("cannot write", path.string());
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Fail("cannot write", path.string());
+    written += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) Fail("cannot write", path.string());
 }
 
 }  // namespace chatbot::fuzz
