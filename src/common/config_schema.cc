@@ -377,7 +377,7 @@ const std::vector<SettingDefinition>& Definitions() {
        .comment = "Serving: concurrent requests grouped into one encoder batch (BERT or USE), at most.", .min = 1,
        .max = 1024},
       {CHATBOT_SETTING(bert, max_wait_us),
-       .comment = "Serving: how long a request may wait for others to fill its batch.", .min = 0,
+       .comment = "Serving BERT: how long a request may wait for others to fill its batch.", .min = 0,
        .max = 1000000},
       {CHATBOT_SETTING(bert, cache_size),
        .comment = "Serving: predictions remembered by normalised text; 0 disables the cache.",
