@@ -79,10 +79,6 @@ UseEncoder::UseEncoder(const std::map<std::string, bert::Tensor>& weights, const
                        bert::Precision precision)
     : tokenizer_(std::move(vocabulary)), backend_(std::move(backend)) {
   if (backend_ == nullptr) backend_ = bert::DefaultComputeBackend();
-  if (!backend_->Supports(precision)) {
-    throw ConfigError("the " + backend_->name() + " backend does not support precision " +
-                      std::string(bert::PrecisionName(precision)));
-  }
   const auto found = weights.find("embeddings");
   if (found == weights.end()) throw ModelError(where + ": no tensor embeddings");
   const bert::Tensor& embeddings = found->second;

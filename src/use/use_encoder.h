@@ -47,7 +47,7 @@ class UseEncoder {
   // ModelError naming `where` and the tensor that is missing or misshapen.
   // `precision` is the linear layers' arithmetic (bf16: faster where the
   // CPU has AVX512-BF16, embeddings no longer equal to the reference's);
-  // ConfigError when the backend does not support it.
+  // the backend's PrepareLinear throws ConfigError when it cannot run it.
   UseEncoder(const std::map<std::string, bert::Tensor>& weights, const std::string& where,
              std::vector<VocabularyPiece> vocabulary,
              std::shared_ptr<const bert::ComputeBackend> backend = nullptr,
