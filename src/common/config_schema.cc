@@ -77,9 +77,9 @@ const std::vector<SettingDefinition>& Definitions() {
        .allowed = {"auto", "svm", "bert", "use", "ensemble"}},
       {CHATBOT_SETTING(nlu, oos_max_accuracy_loss),
        .comment = "Out-of-scope threshold: the highest confidence threshold whose in-scope\n"
-                  "accuracy on unseen data (cross-validated on the training data) is at\n"
-                  "most this many percentage points below the accuracy without a\n"
-                  "threshold. 0 disables the threshold.",
+                  "accuracy on unseen data (cross-validated on the training data) is, with\n"
+                  "95 % confidence, at most this many percentage points below the accuracy\n"
+                  "without a threshold. 0 disables the threshold.",
        .min = 0, .max = 20},
 
       {CHATBOT_SETTING(server, host), .comment = "Address the HTTP service listens on.",

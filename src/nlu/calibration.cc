@@ -63,8 +63,19 @@ float FitTemperature(const std::vector<float>& scores, int classes,
   return static_cast<float>(std::exp((lo + hi) / 2));
 }
 
+double LossUpperBound(size_t lost, size_t in_scope, double z) {
+  if (in_scope == 0) return 0;
+  const double n = static_cast<double>(in_scope);
+  const double p = static_cast<double>(lost) / n;
+  if (z <= 0) return p;
+  // Wilson's score interval: unlike p + z * sqrt(p (1 - p) / n), it stays
+  // above zero when nothing was lost, where few examples prove little.
+  const double z2 = z * z;
+  return (p + z2 / (2 * n) + z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
 ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& outcomes,
-                                          double max_in_scope_loss) {
+                                          double max_in_scope_loss, double confidence_z) {
   size_t in_scope = 0, oos = 0, correct = 0, oos_caught = 0;
   for (const HeldOutOutcome& o : outcomes) {
     if (o.expected_oos) {
@@ -89,7 +100,6 @@ ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& out
   for (const HeldOutOutcome& o : outcomes) order.push_back(&o);
   std::sort(order.begin(), order.end(),
             [](const auto* x, const auto* y) { return x->confidence < y->confidence; });
-  const double floor = choice.in_scope_accuracy - max_in_scope_loss;
   size_t lost = 0, caught = oos_caught;
   for (size_t i = 0; i < order.size();) {
     const float confidence = order[i]->confidence;
@@ -102,7 +112,13 @@ ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& out
       else if (o.predicted_correct)
         ++lost_here;
     }
-    if (rate(correct - lost - lost_here, in_scope) < floor) break;
+    // Flagging no correct answer is allowed whatever the sample's size: no
+    // threshold costs less, and without it a small data set would get no
+    // out-of-scope guard at all.
+    const size_t would_lose = lost + lost_here;
+    if (would_lose > 0 && LossUpperBound(would_lose, in_scope, confidence_z) > max_in_scope_loss) {
+      break;
+    }
     lost += lost_here;
     caught += caught_here;
     // Just above this confidence, so equal confidences are flagged too.

@@ -8,6 +8,7 @@
 #ifndef CHATBOT_NLU_CALIBRATION_H_
 #define CHATBOT_NLU_CALIBRATION_H_
 
+#include <cstddef>
 #include <vector>
 
 namespace chatbot::nlu {
@@ -34,14 +35,32 @@ struct ThresholdChoice {
   double oos_recall = 0;              // likewise (0 without out-of-scope examples)
 };
 
-// The highest threshold whose in-scope accuracy on the held-out data is at
-// most `max_in_scope_loss` (a fraction, 0.01 = one point) below the accuracy
-// without a threshold. A higher threshold only ever flags more inputs as out
-// of scope, so this is the threshold with the best out-of-scope recall that
-// the accuracy budget allows; with no out-of-scope examples it still guards
-// against confident-looking guesses on unfamiliar input.
+// The threshold search's confidence that a threshold keeps its promise on
+// new inputs: the one-sided 95 % quantile of the normal distribution.
+inline constexpr double kThresholdConfidenceZ = 1.645;
+
+// The upper end of the one-sided confidence interval (Wilson score, `z`
+// standard deviations; z <= 0 gives the sample's own rate) of the in-scope
+// accuracy lost, `lost` of `in_scope` examples.
+double LossUpperBound(size_t lost, size_t in_scope, double z);
+
+// The highest threshold whose in-scope accuracy loss on the held-out data
+// is at most `max_in_scope_loss` (a fraction, 0.01 = one point) with
+// confidence `confidence_z`: LossUpperBound of the correct answers it flags
+// stays within the budget. The loss measured on one sample of a size is
+// not the loss on the next: a threshold exactly at the budget on the
+// sample costs more than the budget on about half of new samples, and more
+// yet where new inputs are less alike to the training data. Bounding the
+// loss from above is the risk control of "Learn then Test" (Angelopoulos et
+// al. 2021) with one threshold. A threshold that flags no correct answer
+// is always allowed. A higher threshold only ever flags more
+// inputs as out of scope, so this is the threshold with the best
+// out-of-scope recall that the accuracy budget allows; with no out-of-scope
+// examples it still guards against confident-looking guesses on unfamiliar
+// input.
 ThresholdChoice ChooseOutOfScopeThreshold(const std::vector<HeldOutOutcome>& outcomes,
-                                          double max_in_scope_loss);
+                                          double max_in_scope_loss,
+                                          double confidence_z = kThresholdConfidenceZ);
 
 }  // namespace chatbot::nlu
 

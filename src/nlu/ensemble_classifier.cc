@@ -262,14 +262,20 @@ EnsembleCalibration ChooseEnsembleWeights(const IntentClassifier& svm, const Int
     oos_examples += validation[i].intent == kOutOfScopeLabel;
   }
 
-  // The SVM alone, as it answers with its own threshold: the bar the
-  // ensemble must clear on out-of-scope recall.
-  std::vector<Outcome> svm_alone(n);
+  // Each model alone, as it answers with its own threshold: the better
+  // out-of-scope recall of the two is the bar a mixture must clear. A
+  // mixture judged with a threshold chosen on these examples answers at
+  // another trade-off between in-scope accuracy and out-of-scope recall;
+  // one that only traded recall for accuracy is not a better model.
+  std::vector<Outcome> svm_alone(n), bert_alone(n);
   for (size_t i = 0; i < n; ++i) {
     svm_alone[i] =
         Decide(svm_row(i), labels, oos_label, svm.out_of_scope_threshold(), validation[i]);
+    bert_alone[i] = Decide(bert_row(i), bert.labels(), bert_oos_label,
+                           bert.out_of_scope_threshold(), validation[i]);
   }
-  const ValidationScores svm_scores = Score(svm_alone, validation);
+  const double recall_bar =
+      std::max(Score(svm_alone, validation).oos_recall, Score(bert_alone, validation).oos_recall);
 
   // Each weight is judged as it would answer: the mixture, its out-of-scope
   // threshold, then the decisions. At w = 1 and w = 0 the mixture is one
@@ -279,9 +285,9 @@ EnsembleCalibration ChooseEnsembleWeights(const IntentClassifier& svm, const Int
   // search would then prefer a mixture that is worse than the model alone.
   // Between them, the threshold comes from the SVM trainer's rule. The
   // weight kept has the best in-scope accuracy among those whose
-  // out-of-scope recall is at least the SVM's (w = 1 is the SVM itself, so
-  // one always qualifies); ties go to the better recall, then to the lower
-  // negative log-likelihood.
+  // out-of-scope recall reaches the bar (the model alone that set it always
+  // does); ties go to the better recall, then to the lower negative
+  // log-likelihood.
   std::vector<float> mixed(n * classes);
   auto mixed_row = [&](size_t i) {
     return std::span<const float>(mixed).subspan(i * classes, classes);
@@ -317,8 +323,7 @@ EnsembleCalibration ChooseEnsembleWeights(const IntentClassifier& svm, const Int
       outcomes[i] = Decide(mixed_row(i), labels, oos_label, threshold, validation[i]);
     }
     const ValidationScores scores = Score(outcomes, validation);
-    const bool qualifies =
-        scores.oos_recall + 1e-12 >= svm_scores.oos_recall || step == kWeightSteps;
+    const bool qualifies = scores.oos_recall + 1e-12 >= recall_bar;
     if (!qualifies) continue;
     const bool better =
         best_step < 0 || scores.in_scope_accuracy > best_scores.in_scope_accuracy + 1e-12 ||

@@ -163,6 +163,10 @@ void ExpectConsistent(const std::vector<HeldOutOutcome>& outcomes, const Thresho
   EXPECT_LE(c.threshold, 1.01f);
 }
 
+// The search's mechanics on a few examples, judged by the loss on the sample
+// itself (z = 0): the confidence bound would forbid losing any of them.
+constexpr double kSampleRate = 0.0;
+
 // 4 in scope (3 right), 3 out of scope (one already predicted "oos").
 const std::vector<HeldOutOutcome> kMixed = {
     InScope(0.9f, true), InScope(0.8f, true), InScope(0.7f, true), InScope(0.3f, false),
@@ -194,7 +198,7 @@ TEST(OutOfScopeThresholdTest, BudgetIsAnUpperBoundInclusive) {
       InScope(0.9f, true), InScope(0.8f, true), InScope(0.7f, true), InScope(0.6f, true),
       Oos(0.65f),          Oos(0.75f),          Oos(0.85f),
   };
-  ThresholdChoice c = ChooseOutOfScopeThreshold(outcomes, 0.25);
+  ThresholdChoice c = ChooseOutOfScopeThreshold(outcomes, 0.25, kSampleRate);
   EXPECT_GT(c.threshold, 0.65f);
   EXPECT_LE(c.threshold, 0.7f);
   EXPECT_DOUBLE_EQ(c.in_scope_accuracy, 0.75);
@@ -202,14 +206,14 @@ TEST(OutOfScopeThresholdTest, BudgetIsAnUpperBoundInclusive) {
   ExpectConsistent(outcomes, c);
 
   // Just under one example's worth: nothing can be flagged (the lowest is correct).
-  c = ChooseOutOfScopeThreshold(outcomes, 0.24);
+  c = ChooseOutOfScopeThreshold(outcomes, 0.24, kSampleRate);
   EXPECT_LE(c.threshold, 0.6f);
   EXPECT_DOUBLE_EQ(c.in_scope_accuracy, 1.0);
   EXPECT_DOUBLE_EQ(c.oos_recall, 0.0);
   ExpectConsistent(outcomes, c);
 
   // Two examples' worth.
-  c = ChooseOutOfScopeThreshold(outcomes, 0.5);
+  c = ChooseOutOfScopeThreshold(outcomes, 0.5, kSampleRate);
   EXPECT_GT(c.threshold, 0.75f);
   EXPECT_LE(c.threshold, 0.8f);
   EXPECT_DOUBLE_EQ(c.oos_recall, 2.0 / 3.0);
@@ -229,7 +233,7 @@ TEST(OutOfScopeThresholdTest, TiesAreFlaggedTogether) {
   EXPECT_DOUBLE_EQ(c.in_scope_accuracy, 1.0);
   ExpectConsistent(outcomes, c);
 
-  c = ChooseOutOfScopeThreshold(outcomes, 0.5);
+  c = ChooseOutOfScopeThreshold(outcomes, 0.5, kSampleRate);
   EXPECT_GT(c.threshold, 0.5f);
   EXPECT_LE(c.threshold, 0.9f);
   EXPECT_DOUBLE_EQ(c.oos_recall, 1.0);
@@ -266,6 +270,40 @@ TEST(OutOfScopeThresholdTest, OnlyOutOfScopeExamplesOrNone) {
   EXPECT_EQ(empty.threshold, 0.0f);
   EXPECT_EQ(empty.in_scope_accuracy, 0.0);
   EXPECT_EQ(empty.oos_recall, 0.0);
+}
+
+TEST(OutOfScopeThresholdTest, LossUpperBoundIsWilsonsScoreBound) {
+  EXPECT_DOUBLE_EQ(LossUpperBound(3, 10, 0.0), 0.3);
+  EXPECT_EQ(LossUpperBound(0, 0, kThresholdConfidenceZ), 0.0);
+  // 1 % of 15,000 (CLINC150's training data): 0.14 points above.
+  EXPECT_NEAR(LossUpperBound(150, 15000, kThresholdConfidenceZ), 0.011428, 0.000002);
+  // Nothing lost of 100 still bounds the loss at 2.6 %.
+  EXPECT_NEAR(LossUpperBound(0, 100, kThresholdConfidenceZ), 0.026347, 0.000002);
+  // More examples, a tighter bound; more lost, a higher one.
+  EXPECT_LT(LossUpperBound(10, 10000, 1.645), LossUpperBound(1, 1000, 1.645));
+  EXPECT_LT(LossUpperBound(1, 1000, 1.645), LossUpperBound(2, 1000, 1.645));
+  EXPECT_GT(LossUpperBound(1, 1000, 1.645), 0.001);
+}
+
+TEST(OutOfScopeThresholdTest, BoundedLossLeavesAMarginForNewData) {
+  // 2,000 correct in-scope answers at confidences 0.0005 .. 1.0, and 100
+  // out-of-scope examples below them all. On the sample, the 20 lowest correct
+  // answers are exactly 1 point; their bound is over it, so fewer are lost.
+  std::vector<HeldOutOutcome> outcomes;
+  for (int i = 1; i <= 2000; ++i) outcomes.push_back(InScope(i / 2000.0f, true));
+  for (int i = 0; i < 100; ++i) outcomes.push_back(Oos(i * 1e-6f));
+  const ThresholdChoice on_sample = ChooseOutOfScopeThreshold(outcomes, 0.01, kSampleRate);
+  EXPECT_DOUBLE_EQ(on_sample.in_scope_accuracy, 0.99);
+  ExpectConsistent(outcomes, on_sample);
+
+  const ThresholdChoice bounded = ChooseOutOfScopeThreshold(outcomes, 0.01);
+  EXPECT_LT(bounded.threshold, on_sample.threshold);
+  const auto lost = static_cast<size_t>(std::lround((1 - bounded.in_scope_accuracy) * 2000));
+  EXPECT_LE(LossUpperBound(lost, 2000, kThresholdConfidenceZ), 0.01);
+  EXPECT_GT(LossUpperBound(lost + 1, 2000, kThresholdConfidenceZ), 0.01);
+  EXPECT_EQ(lost, 12u);
+  EXPECT_DOUBLE_EQ(bounded.oos_recall, 1.0);  // every one is below the correct answers
+  ExpectConsistent(outcomes, bounded);
 }
 
 }  // namespace

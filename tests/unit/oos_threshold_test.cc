@@ -43,7 +43,9 @@ std::pair<double, double> Accuracies(SvmIntentModel& model, float threshold,
 
 TEST(OosThresholdTest, CrossValidatedThresholdKeepsItsPromiseOnClinc150Test) {
   const fs::path dir = fs::path(CHATBOT_SOURCE_DIR) / "../shared/datasets/clinc150";
-  if (!fs::exists(dir / "train.jsonl")) CHATBOT_SKIP("CLINC150 is not available at " << dir);
+  if (!fs::exists(dir / "train.jsonl")) {
+    CHATBOT_SKIP("CLINC150 is not available at " << dir);
+  }
   const std::vector<TrainingExample> train =
       InScope(LoadTrainingData({dir / "train.jsonl"}).examples);
   const std::vector<TrainingExample> test =
