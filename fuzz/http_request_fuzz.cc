@@ -13,6 +13,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -81,8 +83,19 @@ std::string Exchange(std::string_view bytes) {
   address.sin_family = AF_INET;
   address.sin_port = htons(Server().port());
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    fuzz::Fail("cannot connect to the server under test");
+  // Closed with a reset, not a FIN: a thousand connections a second would
+  // otherwise fill loopback's ephemeral ports with TIME-WAIT entries in
+  // under a minute. The server's side still keeps its own; when they hold
+  // every port, connect() fails with EADDRNOTAVAIL until some expire, which
+  // says nothing about the server: wait for them (at most a minute).
+  const linger abort_on_close{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  for (int attempt = 0;; ++attempt) {
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) break;
+    if (errno != EADDRNOTAVAIL || attempt == 600) {
+      fuzz::Fail("cannot connect to the server under test", std::strerror(errno));
+    }
+    usleep(100'000);
   }
   timeval timeout{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
