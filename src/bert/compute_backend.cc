@@ -16,7 +16,12 @@ std::string_view PrecisionName(Precision precision) {
 Precision ParsePrecision(std::string_view name) {
   if (name == "f32" || name == "fp32" || name == "float32") return Precision::kF32;
   if (name == "bf16" || name == "bfloat16") return Precision::kBF16;
-  throw ConfigError("unknown precision \"" + std::string(name) + "\" (expected f32 or bf16)");
+  throw ConfigError("unknown precision \"" + std::string(name) + "\" (expected auto, f32 or bf16)");
+}
+
+Precision ResolvePrecision(std::string_view name, bool supports_bf16) {
+  if (name == "auto") return supports_bf16 ? Precision::kBF16 : Precision::kF32;
+  return ParsePrecision(name);
 }
 
 std::shared_ptr<const ComputeBackend> DefaultComputeBackend() {

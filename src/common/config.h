@@ -184,11 +184,11 @@ struct Settings {
     double max_grad_norm = 1.0;
     int64_t patience = 5;  // epochs without a better validation accuracy before stopping
     int64_t seed = 42;
-    int64_t threads = 0;            // training and inference threads; 0 = one per core
-    std::string precision = "f32";  // inference GEMMs: f32|bf16 (bf16 needs AVX512-BF16)
-    int64_t max_batch = 32;         // serving: requests batched together
-    int64_t max_wait_us = 500;      // serving: longest wait for a batch to fill
-    int64_t cache_size = 10000;     // serving: predictions cached by normalised text; 0 = off
+    int64_t threads = 0;             // training and inference threads; 0 = one per core
+    std::string precision = "auto";  // inference GEMMs: auto|f32|bf16 (auto: bf16 where supported)
+    int64_t max_batch = 32;          // serving: requests batched together
+    int64_t max_wait_us = 500;       // serving: longest wait for a batch to fill
+    int64_t cache_size = 10000;      // serving: predictions cached by normalised text; 0 = off
     friend bool operator==(const Bert&, const Bert&) = default;
   } bert;
 

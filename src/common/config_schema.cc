@@ -372,8 +372,9 @@ const std::vector<SettingDefinition>& Definitions() {
        .min = 0, .max = 256},
       {CHATBOT_SETTING(bert, precision),
        .comment = "BERT's and USE's inference arithmetic: f32, or bf16 (about twice as fast on\n"
-                  "CPUs with AVX512-BF16, with slightly different probabilities).",
-       .allowed = {"f32", "bf16"}},
+                  "CPUs with AVX512-BF16, with slightly different probabilities); auto is\n"
+                  "bf16 where the CPU has it, f32 elsewhere.",
+       .allowed = {"auto", "f32", "bf16"}},
       {CHATBOT_SETTING(bert, max_batch),
        .comment =
            "Serving: concurrent requests grouped into one encoder batch (BERT or USE), at most.",

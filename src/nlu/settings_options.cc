@@ -50,7 +50,8 @@ ClassifierLoadOptions LoadOptionsFromSettings(const Settings& settings, bool ser
   ClassifierLoadOptions options;
   options.model = model.empty() ? settings.nlu.model : model;
   options.ensemble_mode = ParseEnsembleMode(settings.ensemble.mode);
-  options.bert.precision = bert::ParsePrecision(settings.bert.precision);
+  options.bert.precision = bert::ResolvePrecision(
+      settings.bert.precision, bert::DefaultComputeBackend()->Supports(bert::Precision::kBF16));
   options.batching = serving;
   options.batching_options.max_batch = static_cast<int>(settings.bert.max_batch);
   options.batching_options.max_wait = std::chrono::microseconds(settings.bert.max_wait_us);

@@ -136,5 +136,18 @@ TEST(ComputeBackendTest, PrecisionNamesAndErrors) {
       ModelError);
 }
 
+TEST(ComputeBackendTest, AutoPrecisionIsBf16OnlyWhereSupported) {
+  EXPECT_EQ(ResolvePrecision("auto", true), Precision::kBF16);
+  EXPECT_EQ(ResolvePrecision("auto", false), Precision::kF32);
+  // A named precision is what it names, supported or not (PrepareLinear
+  // refuses an unsupported one with a message).
+  EXPECT_EQ(ResolvePrecision("f32", true), Precision::kF32);
+  EXPECT_EQ(ResolvePrecision("bf16", false), Precision::kBF16);
+  EXPECT_THROW(ResolvePrecision("fast", true), ConfigError);
+  // What the settings' default gives on this machine's backend.
+  const auto backend = DefaultComputeBackend();
+  EXPECT_TRUE(backend->Supports(ResolvePrecision("auto", backend->Supports(Precision::kBF16))));
+}
+
 }  // namespace
 }  // namespace chatbot::bert
