@@ -14,6 +14,8 @@
 #include "nlu/bert_intent_model.h"
 #include "nlu/model_manifest.h"
 #include "nlu/svm_intent_model.h"
+#include "nlu/use_encoder_files.h"
+#include "nlu/use_intent_model.h"
 
 namespace chatbot::ops {
 namespace fs = std::filesystem;
@@ -41,8 +43,20 @@ std::map<std::string, ModelLoader>& Loaders() {
        [](const fs::path& dir) -> std::unique_ptr<nlu::IntentClassifier> {
          return nlu::BertIntentModel::Load(dir);
        }},
+      {nlu::kUseModelFormat,
+       [](const fs::path& dir) -> std::unique_ptr<nlu::IntentClassifier> {
+         return nlu::UseIntentModel::Load(dir);
+       }},
   };
   return loaders;
+}
+
+// Formats of parts that models are built from rather than models; loading
+// one proves its files make what they claim (throws ModelError otherwise).
+bool LoadPart(const std::string& format, const fs::path& dir) {
+  if (format != nlu::kEncoderFormat) return false;
+  nlu::LoadEncoderFrom(dir);
+  return true;
 }
 
 std::optional<ModelLoader> FindLoader(const std::string& format) {
@@ -241,6 +255,18 @@ ModelStatus InspectModel(const fs::path& dir, const std::string& name, int laten
   if (!status.present) return status;
   CheckManifestAndFiles(&status);
 
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    if (LoadPart(status.format, dir)) {
+      status.load_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      status.loaded = status.part = true;
+      return status;
+    }
+  } catch (const std::exception& e) {
+    status.load_error = e.what();
+    return status;
+  }
   const std::optional<ModelLoader> loader = FindLoader(status.format);
   if (!loader) {
     status.load_error = status.format.empty()
@@ -248,7 +274,6 @@ ModelStatus InspectModel(const fs::path& dir, const std::string& name, int laten
                             : "format '" + status.format + "' is not supported by this build";
     return status;
   }
-  const auto start = std::chrono::steady_clock::now();
   try {
     std::shared_ptr<const nlu::IntentClassifier> model = (*loader)(dir);
     status.load_seconds =
@@ -285,7 +310,7 @@ VerifyReport VerifyModel(const fs::path& dir, const std::string& name) {
   VerifyReport report;
   report.status = InspectModel(dir, name, 0);
   const ModelStatus& status = report.status;
-  if (!status.loaded) return report;
+  if (!status.loaded || status.part) return report;
   const nlu::IntentClassifier& model = *status.model;
 
   if (!status.manifest_labels.empty() && status.manifest_labels != status.labels) {

@@ -6,8 +6,11 @@
 // held-out metrics, the size and SHA-256 of every file); the model itself is
 // loaded by the loader registered for its "format" and used only through
 // nlu::IntentClassifier, so a new kind of model needs one
-// RegisterModelLoader call and nothing else here. The SVM's and BERT's
-// loaders are built in.
+// RegisterModelLoader call and nothing else here. The SVM's, BERT's and
+// USE's loaders are built in. The imported USE encoder (model/encoder) is a
+// part that intent models are trained on, not a model: its files are
+// checked and it is loaded, and it has no labels, smoke test or held-out
+// data to check.
 //
 // check (InspectModel): present, files as listed, loadable, labels, recorded
 // held-out metrics, and a live latency sample of single predictions.
@@ -75,6 +78,7 @@ struct ModelStatus {
   std::optional<bool> heldout_learned;           // the manifest's heldout_learned
   std::optional<double> saved_heldout_accuracy;  // its heldout_file_accuracy
   bool loaded = false;
+  bool part = false;  // a part of models (the encoder), loaded without `model`
   std::string load_error;
   double load_seconds = 0;
   std::vector<std::string> labels;  // of the loaded model

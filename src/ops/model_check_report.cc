@@ -85,6 +85,10 @@ std::string StatusText(const ModelStatus& s) {
   for (const FileCheck& f : s.files) {
     if (!f.problem.empty()) out += "    " + f.name + ": " + f.problem + "\n";
   }
+  if (s.part) {
+    return out + fmt::format("  load: {:.0f} ms (a part of models: no labels of its own)\n",
+                             s.load_seconds * 1000);
+  }
   out += "  labels: " + LabelsLine(s.loaded ? s.labels : s.manifest_labels) + "\n";
   out += "  held-out: " + HeldOutLine(s.heldout_metrics) + "\n";
   if (!s.loaded) return out + "  load: FAILED: " + s.load_error + "\n";
@@ -102,9 +106,11 @@ std::string VerifyText(const VerifyReport& r) {
   if (!s.present) return head + ": not present\n";
   const std::vector<std::string> problems = r.Problems();
   std::string out = head + ": " + (problems.empty() ? "OK" : "FAILED") + "\n";
-  out += fmt::format("  version {}, {} files checked against the manifest\n", s.version,
-                     s.files.size());
-  if (s.loaded) {
+  out += fmt::format("  version {}, {} files checked against the manifest\n",
+                     s.version.empty() ? "?" : s.version, s.files.size());
+  if (s.part) {
+    out += "  load: ok (a part of models: no labels, smoke test or held-out data of its own)\n";
+  } else if (s.loaded) {
     out += fmt::format("  load: ok, {} labels\n", s.labels.size());
     out += fmt::format("  smoke test: {} of {} stored examples predicted as when saved\n",
                        r.smoke_examples - r.smoke_mismatches.size(), r.smoke_examples);

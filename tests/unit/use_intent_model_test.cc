@@ -3,6 +3,7 @@
 // with the same predictions, refuse a damaged directory, and be chosen by
 // the classifier loader (alone, and as the SVM's partner in the ensemble),
 // behind the batching front when serving.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,9 +15,12 @@
 #include "ci_skip.h"
 #include "common/error.h"
 #include "nlu/classifier_loader.h"
+#include "nlu/evaluation_report.h"
 #include "nlu/svm_trainer.h"
 #include "nlu/use_encoder_files.h"
 #include "nlu/use_trainer.h"
+#include "ops/model_check.h"
+#include "ops/model_check_report.h"
 #include "temp_dir.h"
 #include "use/tfjs_package.h"
 
@@ -24,6 +28,9 @@ namespace chatbot::nlu {
 namespace {
 namespace fs = std::filesystem;
 using test_support::TempDir;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::vector<TrainingExample> Examples() {
   const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
@@ -58,15 +65,19 @@ class UseIntentModelTest : public ::testing::Test {
     EXPECT_EQ(imported.license, "Apache-2.0");
     EXPECT_GT(imported.parameters, 6'000'000);
   }
+  // A USE model of Examples() on the imported encoder, a quarter held out.
+  UseTrainingResult Train() const {
+    UseTrainingOptions options;
+    options.encoder = dir_.path() / "model" / kEncoderDirectory;
+    options.validation_fraction = 0.25;
+    return TrainUseModel(Examples(), {}, options);
+  }
   TempDir dir_{"use-model-test"};
 };
 
 TEST_F(UseIntentModelTest, TrainsSavesLoadsAndServes) {
   const fs::path models = dir_.path() / "model";
-  UseTrainingOptions options;
-  options.encoder = models / kEncoderDirectory;
-  options.validation_fraction = 0.25;
-  UseTrainingResult result = TrainUseModel(Examples(), {}, options);
+  UseTrainingResult result = Train();
   ASSERT_TRUE(result.heldout_from_split);
   EXPECT_TRUE(result.refitted);
   EXPECT_GE(result.heldout.accuracy, 0.8) << "a pretrained encoder separates these intents";
@@ -133,6 +144,40 @@ TEST_F(UseIntentModelTest, TrainsSavesLoadsAndServes) {
   const BatchingStats stats = served.batching->Stats();
   EXPECT_EQ(stats.requests, texts.size());
   EXPECT_LT(stats.batches, stats.requests) << "no two requests shared a batch";
+}
+
+// check-model and verify-model know both directories: the USE model is
+// verified like any model, the encoder it was trained on as a part.
+TEST_F(UseIntentModelTest, ModelChecksVerifyTheModelAndItsEncoder) {
+  const fs::path models = dir_.path() / "model";
+  UseTrainingResult result = Train();
+  result.model->set_version("checked");
+  // What a training run records (training_run.cc): the held-out metrics
+  // measured before the refit, and that the saved model learned them.
+  result.model->set_manifest(
+      {{"heldout_metrics", ReportToJson(result.heldout)}, {"heldout_learned", result.refitted}});
+  result.model->Save(models / kUseDirectory, result.heldout_examples, result.smoke_examples);
+
+  const ops::VerifyReport use = ops::VerifyModel(models / kUseDirectory, "use");
+  EXPECT_THAT(use.Problems(), IsEmpty());
+  EXPECT_TRUE(use.status.loaded);
+  EXPECT_FALSE(use.status.part);
+  EXPECT_EQ(use.status.labels, result.model->labels());
+  EXPECT_EQ(use.smoke_examples, result.smoke_examples.size());
+  EXPECT_THAT(use.smoke_mismatches, IsEmpty());
+  EXPECT_THAT(ops::VerifyText(use), HasSubstr("verify use"));
+
+  const ops::VerifyReport encoder = ops::VerifyModel(models / kEncoderDirectory, "encoder");
+  EXPECT_THAT(encoder.Problems(), IsEmpty());
+  EXPECT_TRUE(encoder.status.loaded);
+  EXPECT_TRUE(encoder.status.part);
+  EXPECT_THAT(ops::StatusText(encoder.status), HasSubstr("healthy"));
+
+  // A damaged encoder is reported by name, not loaded.
+  std::ofstream(models / kEncoderDirectory / "encoder.safetensors", std::ios::app) << "x";
+  const ops::VerifyReport damaged = ops::VerifyModel(models / kEncoderDirectory, "encoder");
+  EXPECT_THAT(damaged.Problems(), Not(IsEmpty()));
+  EXPECT_THAT(ops::VerifyText(damaged), HasSubstr("encoder.safetensors"));
 }
 
 TEST_F(UseIntentModelTest, RefusesADamagedEncoder) {
