@@ -106,6 +106,15 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
       throw ModelError(path.string() + ": does not list " + name + " (damaged manifest)");
     }
   }
+  // A file the caller reads through `contents` is verified or refused, never
+  // handed back unread.
+  if (contents != nullptr) {
+    for (const auto& [name, unused] : *contents) {
+      if (!files->as_object().contains(name)) {
+        throw ModelError(path.string() + ": does not list " + name + " (damaged manifest)");
+      }
+    }
+  }
   for (const auto& [name, entry] : files->as_object()) {
     const fs::path file = dir / std::string(name);
     if (!entry.is_object() || !entry.as_object().contains("sha256") ||

@@ -578,5 +578,26 @@ TEST(SvmModelTest, ConcurrentPredictionsMatchSequentialOnes) {
   }
 }
 
+// A file read through `contents` is verified against the manifest or the
+// directory is refused: one the manifest does not list (found by
+// model_manifest_fuzz) is never handed back unread as if empty.
+TEST(ModelManifestTest, AFileAskedForButNotListedIsRefused) {
+  const test_support::TempDir dir("manifest-unlisted");
+  const std::filesystem::path model = dir.path() / "m";
+  WriteModelDirectory(model, {{"model.bin", "weights"}},
+                      {{"format", "test-format"}, {"format_version", 1}});
+  std::ofstream(model / "smoke.jsonl") << "{\"text\":\"hi\",\"intent\":\"greet\"}\n";
+  std::map<std::string, std::string> listed{{"model.bin", ""}};
+  ReadVerifiedManifest(model, "test-format", 1, {}, &listed);
+  EXPECT_EQ(listed["model.bin"], "weights");
+  std::map<std::string, std::string> unlisted{{"model.bin", ""}, {"smoke.jsonl", ""}};
+  try {
+    ReadVerifiedManifest(model, "test-format", 1, {}, &unlisted);
+    ADD_FAILURE() << "a file the manifest does not list was accepted";
+  } catch (const ModelError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("does not list smoke.jsonl"));
+  }
+}
+
 }  // namespace
 }  // namespace chatbot::nlu
