@@ -77,8 +77,9 @@ struct EnsembleCalibration {
 // probabilities once:
 // - w: of the grid 0, 0.05, ..., 1, among the points whose out-of-scope
 //   recall is at least the better of the two models' alone (that model's
-//   point always qualifies), the one with the best in-scope accuracy (ties: the better recall, then
-//   the lower negative log-likelihood of the true labels, then the lower w);
+//   point always qualifies), the one with the best in-scope accuracy (ties:
+//   the better recall, then the lower negative log-likelihood of the true
+//   labels, then the lower w);
 // - the out-of-scope threshold: at w = 1 and w = 0 the member's own (the
 //   mixture is that model, answering as it does alone); between them
 //   ChooseOutOfScopeThreshold (calibration.h) on the mixture, as the SVM

@@ -101,19 +101,16 @@ boost::json::object ReadVerifiedManifest(const fs::path& dir, std::string_view e
   if (files == nullptr || !files->is_object() || files->as_object().empty()) {
     throw ModelError(path.string() + ": lists no files");
   }
-  for (const std::string& name : required_files) {
+  auto require = [&](const std::string& name) {
     if (!files->as_object().contains(name)) {
       throw ModelError(path.string() + ": does not list " + name + " (damaged manifest)");
     }
-  }
+  };
+  for (const std::string& name : required_files) require(name);
   // A file the caller reads through `contents` is verified or refused, never
   // handed back unread.
   if (contents != nullptr) {
-    for (const auto& [name, unused] : *contents) {
-      if (!files->as_object().contains(name)) {
-        throw ModelError(path.string() + ": does not list " + name + " (damaged manifest)");
-      }
-    }
+    for (const auto& [name, unused] : *contents) require(name);
   }
   for (const auto& [name, entry] : files->as_object()) {
     const fs::path file = dir / std::string(name);
