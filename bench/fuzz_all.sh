@@ -9,7 +9,12 @@
 # JOBS=N runs N targets at once (default 1). RUNS=N stops each target after N
 # executions (its corpus replay included) or SECONDS, whichever comes first;
 # SECONDS 0 is no time limit. NICE=N runs the fuzzers at that niceness, so a
-# long campaign leaves the machine to other work.
+# long campaign leaves the machine to other work. CAMPAIGN=DIR makes runs
+# add up: each target's new inputs are kept in DIR/<target>/ (the next run
+# starts from them as well as the seeds), each run appends a line "date
+# commit executions" to DIR/<target>.runs, and the table adds the total of
+# those runs. The executions of a run end with the run, so a long goal (ten
+# million) can be reached over several.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -17,6 +22,8 @@ only="${2:-.}"
 jobs="${JOBS:-1}"
 runs="${RUNS:--1}"
 niceness="${NICE:-0}"
+campaign="${CAMPAIGN:-}"
+[ -n "$campaign" ] && mkdir -p "$campaign" && campaign=$(cd "$campaign" && pwd)
 # An input that runs 10 s is a hang; at a niceness, a fuzzer may wait that
 # long for the CPU while other work runs, so it is given 120 s.
 timeout=10
@@ -32,20 +39,29 @@ fuzz_one() {
   local target="$1" name
   name=$(basename "$target" _fuzz)
   local work
-  work=$(mktemp -d)
+  if [ -n "$campaign" ]; then work="$campaign/$name"; mkdir -p "$work"; else work=$(mktemp -d); fi
   mkdir -p "$findings/$name"
   nice -n "$niceness" "$target" -max_total_time="$seconds" -runs="$runs" -timeout="$timeout" -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work" "fuzz/corpus/$name" \
     >"$findings/$name.log" 2>&1 || true
-  rm -rf "$work"
+  if [ -n "$campaign" ]; then
+    local executed
+    executed=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$findings/$name.log" | awk '{print $2}')
+    echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo -) ${executed:-0}" \
+      >>"$campaign/$name.runs"
+  else
+    rm -rf "$work"
+  fi
 }
 export -f fuzz_one
-export seconds runs niceness timeout findings
+export seconds runs niceness timeout findings campaign
 
 targets=$(ls build/fuzz/fuzz/*_fuzz | grep -E "$only")
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}'
 
-printf '%-20s %14s %9s %7s %8s %8s\n' target executions exec/s cov ft crashes
+printf '%-20s %14s %9s %7s %8s %8s' target executions exec/s cov ft crashes
+[ -n "$campaign" ] && printf ' %14s' 'campaign total'
+printf '\n'
 for target in $targets; do
   name=$(basename "$target" _fuzz)
   log="$findings/$name.log"
@@ -56,6 +72,8 @@ for target in $targets; do
   # slow-unit-* files are inputs that took over 10 s of wall time: a niced
   # fuzzer waiting for the CPU writes them too; they are kept, not counted.
   crashes=$(find "$findings/$name" -type f ! -name 'slow-unit-*' | wc -l)
-  printf '%-20s %14s %9s %7s %8s %8s\n' "$name" "${runs:-?}" "${rate:-?}" "${cov:-?}" \
+  printf '%-20s %14s %9s %7s %8s %8s' "$name" "${runs:-?}" "${rate:-?}" "${cov:-?}" \
     "${ft:-?}" "$crashes"
+  [ -n "$campaign" ] && printf ' %14s' "$(awk '{total += $3} END {print total + 0}' "$campaign/$name.runs")"
+  printf '\n'
 done

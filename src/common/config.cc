@@ -459,9 +459,16 @@ std::string DescribeOrigin(const ValueOrigin& origin) {
 }
 
 Configuration::Configuration() {
-  for (const SettingDefinition& definition : Definitions()) {
-    origins_[definition.DottedKey()] = ValueOrigin{};
-  }
+  // Every setting starts at its default; the map is built once and copied,
+  // since each load (and each fuzz input) makes a Configuration.
+  static const std::map<std::string, ValueOrigin> defaults = [] {
+    std::map<std::string, ValueOrigin> origins;
+    for (const SettingDefinition& definition : Definitions()) {
+      origins[definition.DottedKey()] = ValueOrigin{};
+    }
+    return origins;
+  }();
+  origins_ = defaults;
 }
 
 Configuration Configuration::Load(const Sources& sources) {

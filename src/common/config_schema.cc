@@ -469,18 +469,22 @@ const SettingDefinition* FindDefinition(std::string_view dotted_key) {
   return FindDefinition(dotted_key.substr(0, dot), dotted_key.substr(dot + 1));
 }
 
-std::vector<std::string_view> Sections() {
-  std::vector<std::string_view> sections;
-  for (const SettingDefinition& definition : Definitions()) {
-    if (std::find(sections.begin(), sections.end(), definition.section) == sections.end()) {
-      sections.push_back(definition.section);
+const std::vector<std::string_view>& Sections() {
+  // Built once: every key of every file and variable is checked against it.
+  static const std::vector<std::string_view> sections = [] {
+    std::vector<std::string_view> found;
+    for (const SettingDefinition& definition : Definitions()) {
+      if (std::find(found.begin(), found.end(), definition.section) == found.end()) {
+        found.push_back(definition.section);
+      }
     }
-  }
+    return found;
+  }();
   return sections;
 }
 
 bool IsSection(std::string_view name) {
-  const std::vector<std::string_view> sections = Sections();
+  const std::vector<std::string_view>& sections = Sections();
   return std::find(sections.begin(), sections.end(), name) != sections.end();
 }
 

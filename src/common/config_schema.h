@@ -61,7 +61,7 @@ const SettingDefinition* FindDefinition(std::string_view section, std::string_vi
 const SettingDefinition* FindDefinition(std::string_view dotted_key);
 
 // The sections, in the order of the definitions.
-std::vector<std::string_view> Sections();
+const std::vector<std::string_view>& Sections();
 bool IsSection(std::string_view name);
 // "known sections: paths, logging, ...".
 std::string KnownSections();
