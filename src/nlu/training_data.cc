@@ -74,9 +74,6 @@ constexpr const char* kIntentNameRule =
     " (an intent name must not be empty, contain control characters, or begin or end with white "
     "space)";
 
-// Keys of a Rasa-style file that hold no training examples (stories, rules,
-// the domain's parts); they are skipped with a warning.
-constexpr std::string_view kRasaTopLevelKeys[] = {"version", "nlu"};
 constexpr std::string_view kRasaIntentKeys[] = {"intent", "examples", "metadata"};
 
 // Rasa marks entities inside examples as [text](entity) or [text]{"entity":

@@ -1,8 +1,10 @@
 #include "nlu/yaml_documents.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <sstream>
+#include <string_view>
 
 namespace chatbot::nlu {
 namespace {
@@ -26,9 +28,58 @@ class DocumentStarts final : public YAML::EventHandler {
   YAML::Mark start;
 };
 
+// The code point of a character YAML does not allow in a stream, or -1.
+// YAML 1.2 (section 5.1) allows tab, line feed, carriage return, the
+// printable ASCII characters, NEL and the rest of Unicode but for the C1
+// controls, surrogates, U+FFFE and U+FFFF; a YAML processor reads nothing
+// else. Here `bytes` starts a character of well-formed UTF-8.
+long ForbiddenCharacter(std::string_view bytes) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) {
+    const bool allowed =
+        lead == '\t' || lead == '\n' || lead == '\r' || (lead >= 0x20 && lead < 0x7f);
+    return allowed ? -1 : lead;
+  }
+  if (lead == 0xc2 && bytes.size() > 1 && byte(1) < 0xa0 && byte(1) != 0x85) return byte(1);
+  if (lead == 0xef && bytes.size() > 2 && byte(1) == 0xbf && byte(2) >= 0xbe) {
+    return 0xffc0 | (byte(2) & 0x3f);
+  }
+  return -1;
+}
+
+// Throws for a character YAML does not allow, with its line and column:
+// yaml-cpp 0.7 reads some of them wrongly (a NUL turns the character after
+// it into a lone byte 0x85, which is not UTF-8), and other YAML readers,
+// Rasa's included, refuse them too.
+void CheckCharacters(std::string_view text) {
+  YAML::Mark mark;
+  mark.pos = 0;
+  mark.line = 0;
+  mark.column = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xc0) == 0x80) continue;  // inside a character
+    if (const long forbidden = ForbiddenCharacter(text.substr(i)); forbidden >= 0) {
+      mark.pos = static_cast<int>(i);
+      throw YAML::ParserException(
+          mark, fmt::format("character U+{:04X} is not allowed in YAML (write it as an escape "
+                            "in a double-quoted string, or remove it)",
+                            forbidden));
+    }
+    if (c == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+  }
+}
+
 }  // namespace
 
 YamlDocuments ReadYamlDocuments(const std::string& text) {
+  CheckCharacters(text);
   YamlDocuments documents;
   std::istringstream stream(text);
   YAML::Parser parser(stream);

@@ -20,7 +20,9 @@ struct YamlDocuments {
   YAML::Mark second;  // where the second document starts, when count == 2
 };
 
-// Throws YAML::Exception (with its mark) for malformed YAML.
+// Throws YAML::Exception (with its mark) for malformed YAML, and for a
+// character YAML does not allow (a control character other than tab, line
+// feed and carriage return, U+FFFE or U+FFFF). `text` is well-formed UTF-8.
 YamlDocuments ReadYamlDocuments(const std::string& text);
 
 }  // namespace chatbot::nlu
