@@ -34,17 +34,22 @@ const std::filesystem::path& ScratchDir() {
 
 // Plain open and write rather than an ofstream: its 8 KiB buffer, allocated
 // and filled by ASan for every file, was a tenth of the folder targets' time.
-void WriteFile(const std::filesystem::path& path, std::string_view bytes) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) Fail("cannot write", path.string());
+bool TryWriteFile(const char* path, std::string_view bytes) {
+  const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) Fail("cannot write", path.string());
+    if (n <= 0) Fail("cannot write", path);
     written += static_cast<size_t>(n);
   }
-  if (close(fd) != 0) Fail("cannot write", path.string());
+  if (close(fd) != 0) Fail("cannot write", path);
+  return true;
+}
+
+void WriteFile(const std::filesystem::path& path, std::string_view bytes) {
+  if (!TryWriteFile(path.c_str(), bytes)) Fail("cannot write", path.string());
 }
 
 }  // namespace chatbot::fuzz

@@ -83,6 +83,9 @@ const std::filesystem::path& ScratchDir();
 // Writes `bytes` to `path`, replacing it; aborts when that fails (the
 // machine, not the parser, is then at fault).
 void WriteFile(const std::filesystem::path& path, std::string_view bytes);
+// The same, but returns false when `path` cannot be opened for writing (a
+// folder, or a file on the way); still aborts when a write fails.
+bool TryWriteFile(const char* path, std::string_view bytes);
 
 }  // namespace chatbot::fuzz
 
