@@ -59,7 +59,16 @@ void CheckCharacters(std::string_view text) {
   mark.column = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++mark.line;
+      mark.column = 0;
+      continue;
+    }
     if ((c & 0xc0) == 0x80) continue;  // inside a character
+    if (c >= 0x20 && c < 0x7f) {       // printable ASCII, most of any file
+      ++mark.column;
+      continue;
+    }
     if (const long forbidden = ForbiddenCharacter(text.substr(i)); forbidden >= 0) {
       mark.pos = static_cast<int>(i);
       throw YAML::ParserException(
@@ -67,12 +76,7 @@ void CheckCharacters(std::string_view text) {
                             "in a double-quoted string, or remove it)",
                             forbidden));
     }
-    if (c == '\n') {
-      ++mark.line;
-      mark.column = 0;
-    } else {
-      ++mark.column;
-    }
+    ++mark.column;
   }
 }
 
