@@ -23,6 +23,7 @@ jobs="${JOBS:-1}"
 runs="${RUNS:--1}"
 niceness="${NICE:-0}"
 campaign="${CAMPAIGN:-}"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)  # what the targets are built from
 [ -n "$campaign" ] && mkdir -p "$campaign" && campaign=$(cd "$campaign" && pwd)
 # An input that runs 10 s is a hang; at a niceness, a fuzzer may wait that
 # long for the CPU while other work runs, so it is given 120 s.
@@ -47,14 +48,13 @@ fuzz_one() {
   if [ -n "$campaign" ]; then
     local executed
     executed=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$findings/$name.log" | awk '{print $2}')
-    echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo -) ${executed:-0}" \
-      >>"$campaign/$name.runs"
+    echo "$(date -u +%FT%TZ) $commit ${executed:-0}" >>"$campaign/$name.runs"
   else
     rm -rf "$work"
   fi
 }
 export -f fuzz_one
-export seconds runs niceness timeout findings campaign
+export seconds runs niceness timeout findings campaign commit
 
 targets=$(ls build/fuzz/fuzz/*_fuzz | grep -E "$only")
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}'
