@@ -244,6 +244,23 @@ TEST_F(TrainingDataTest, YamlWithCharactersYamlForbidsIsRefusedWithTheirLine) {
   EXPECT_EQ(data.examples.size(), 4u);
 }
 
+// yaml-cpp 0.7 reads the escapes \N and \_ as lone bytes, not UTF-8 (found
+// by the training_yml fuzz target): they load as their characters, and the
+// strings keep their lines.
+TEST_F(TrainingDataTest, YamlEscapesForNelAndNoBreakSpaceLoadAsUtf8) {
+  const TrainingData data = LoadTrainingData(
+      {Write("esc.yml",
+             "intents:\n  - intent: a\n    examples: [\"x\\_y\", \"p\\Nq\", \"l\\Lm\"]\n"
+             "  - intent: b\n    examples: [\"yes\\_\\_\"]\n")});
+  ASSERT_THAT(data.examples, SizeIs(4));
+  EXPECT_EQ(data.examples[0].text, "x\xc2\xa0y");
+  EXPECT_EQ(data.examples[1].text, "p\xc2\x85q");
+  EXPECT_EQ(data.examples[2].text, "l\xe2\x80\xa8m");
+  EXPECT_EQ(data.examples[3].text, "yes\xc2\xa0\xc2\xa0");
+  EXPECT_THAT(LoadError("key.yml", "intents:\n  - intent: a\n    \"exam\\_ples\": [hi]\n"),
+              HasSubstr("key.yml:3: unknown key"));
+}
+
 TEST_F(TrainingDataTest, RejectsYamlSchemaErrorsWithLines) {
   EXPECT_THAT(LoadError("a.yml", "version: 1\n"), HasSubstr("a.yml:1: missing 'intents'"));
   EXPECT_THAT(LoadError("b.yml", ""), HasSubstr("b.yml:1: missing 'intents'"));
