@@ -30,6 +30,16 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)  # what the targets a
 timeout=10
 [ "$niceness" -gt 0 ] && timeout=120
 scripts/build.sh fuzz >/dev/null
+# Where the kernel groups processes by session (autogroup, on by default),
+# a niceness orders processes only within their session: fuzzers started
+# from one terminal would still take half the machine from a build in
+# another. The session's group gets the niceness too, for this run.
+if [ "$niceness" -gt 0 ] && [ -w /proc/self/autogroup ]; then
+  group_nice=$(sed -n 's/.* nice //p' /proc/self/autogroup)
+  if echo "$niceness" >/proc/self/autogroup 2>/dev/null; then
+    trap 'echo "${group_nice:-0}" >/proc/self/autogroup 2>/dev/null || true' EXIT
+  fi
+fi
 # Targets that read files write them to a scratch folder under $TMPDIR; in
 # memory they run about twice as fast.
 if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
