@@ -51,27 +51,16 @@ long ForbiddenCharacter(std::string_view bytes) {
   return -1;
 }
 
-// Throws for a character YAML does not allow, with its line and column:
+// Throws for a character YAML does not allow, with its line:
 // yaml-cpp 0.7 reads some of them wrongly (a NUL turns the character after
 // it into a lone byte 0x85, which is not UTF-8), and other YAML readers,
 // Rasa's included, refuse them too.
 void CheckCharacters(std::string_view text) {
-  YAML::Mark mark;
-  mark.pos = 0;
-  mark.line = 0;
-  mark.column = 0;
+  YAML::Mark mark;  // the line is what the loader reports
   for (size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      ++mark.line;
-      mark.column = 0;
-      continue;
-    }
-    if ((c & 0xc0) == 0x80) continue;  // inside a character
-    if (c >= 0x20 && c < 0x7f) {       // printable ASCII, most of any file
-      ++mark.column;
-      continue;
-    }
+    if (c == '\n') ++mark.line;
+    if ((c >= 0x20 && c < 0x7f) || c == '\n' || (c & 0xc0) == 0x80) continue;  // most bytes
     if (const long forbidden = ForbiddenCharacter(text.substr(i)); forbidden >= 0) {
       mark.pos = static_cast<int>(i);
       throw YAML::ParserException(
@@ -79,11 +68,10 @@ void CheckCharacters(std::string_view text) {
                             "in a double-quoted string, or remove it)",
                             forbidden));
     }
-    ++mark.column;
   }
 }
 
-// yaml-cpp 0.7 reads the escapes "\\N" (U+0085) and "\\_" (U+00A0) of
+// yaml-cpp 0.7 reads the escapes \N (U+0085) and \_ (U+00A0) of
 // double-quoted strings as the lone bytes 0x85 and 0xA0, which are not UTF-8
 // (found by the training_yml fuzz target); its other escapes are encoded
 // right. Since the file itself is UTF-8, a lone 0x85 or 0xA0 in a string

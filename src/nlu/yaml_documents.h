@@ -3,7 +3,9 @@
 // adds an empty document after another forever (yaml-cpp issue 1040, fixed
 // upstream by pull request 1319; found by the training_yml fuzz target).
 // Here a parser counts the documents and stops at the second, and the first
-// is read by YAML::Load, which reads one document only.
+// is read by YAML::Load, which reads one document only. Characters YAML
+// forbids are refused before parsing, and the escapes yaml-cpp 0.7 reads
+// as bytes that are not UTF-8 are repaired after (yaml_documents.cc).
 #ifndef CHATBOT_NLU_YAML_DOCUMENTS_H_
 #define CHATBOT_NLU_YAML_DOCUMENTS_H_
 
