@@ -59,8 +59,9 @@ struct Settings {
 
   struct Server {
     std::string host = "0.0.0.0";
-    int64_t port = 8080;  // 0 = any free port (tests)
-    int64_t threads = 0;  // I/O threads; 0 = one per core
+    int64_t port = 8080;      // 0 = any free port (tests)
+    std::string unix_socket;  // also served on this Unix-domain socket; empty = none
+    int64_t threads = 0;      // I/O threads; 0 = one per core
     int64_t max_connections = 10000;
     int64_t max_connections_per_address = 1000;  // from one client address; 0 = no limit
     int64_t max_body_bytes = 65536;              // larger bodies get 413

@@ -4,6 +4,7 @@
 #include <exception>
 #include <numeric>
 
+#include "common/cpu_count.h"
 #include "common/error.h"
 
 namespace chatbot::nlu {
@@ -40,9 +41,7 @@ BatchingClassifier::BatchingClassifier(std::shared_ptr<const IntentClassifier> m
                       std::to_string(options_.threads) + ")");
   }
   batch_sizes_.assign(max_batch_ + 1, 0);
-  const int threads = options_.threads > 0
-                          ? options_.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = options_.threads > 0 ? options_.threads : UsableCores();
   try {
     for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   } catch (...) {

@@ -14,6 +14,7 @@
 #include "bert/bert_parameters.h"
 #include "bert/bert_training_model.h"
 #include "bert/wordpiece_builder.h"
+#include "common/cpu_count.h"
 #include "common/error.h"
 #include "nlu/heldout_calibration.h"
 #include "nlu/training_split.h"
@@ -203,9 +204,7 @@ BertTrainingResult TrainBertModel(const std::vector<TrainingExample>& all_traini
   bert::TrainingModelOptions model_options;
   model_options.head =
       mean_head ? bert::ClassifierHead::kMeanPooling : bert::ClassifierHead::kPooler;
-  model_options.num_threads =
-      options.threads > 0 ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  model_options.num_threads = options.threads > 0 ? options.threads : UsableCores();
   bert::BertTrainingModel model(&params, model_options);
 
   const int max_length = config.model_max_length;

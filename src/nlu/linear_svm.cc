@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cpu_count.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "nlu/dual_cd_solver.h"
@@ -24,7 +25,7 @@ void SilenceLiblinear() {
 }
 
 int ThreadCount(int requested, int tasks) {
-  int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+  int threads = requested > 0 ? requested : UsableCores();
   return std::clamp(threads, 1, std::max(1, tasks));
 }
 

@@ -59,7 +59,10 @@
 #include "server/http_server.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,8 +72,10 @@
 #include <boost/asio/write.hpp>
 #include <exception>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
+#include "common/cpu_count.h"
 #include "common/error.h"
 #include "server/http_server_impl.h"
 
@@ -106,7 +111,7 @@ int HttpServer::Impl::ConnectionsFrom(const std::array<uint8_t, 16>& peer) const
 }
 
 bool HttpServer::Impl::Drained() const {
-  return open.load() == 0 && rejecting.load() == 0 && !accepting;
+  return open.load() == 0 && rejecting.load() == 0 && accepting == 0;
 }
 
 template <typename Fn>
@@ -133,14 +138,17 @@ void HttpServer::Impl::ForEachConnection(Fn fn) {
 // ---------------------------------------------------------------------------
 // Accepting.
 
-asio::awaitable<void> HttpServer::Impl::Accept() {
-  asio::steady_timer backoff(acceptor->get_executor());
+template <typename Acceptor>
+asio::awaitable<void> HttpServer::Impl::Accept(Acceptor& listener) {
+  asio::steady_timer backoff(listener.get_executor());
   while (!stopping.load(std::memory_order_acquire)) {
+    // Both accept coroutines run on the first context's thread, so they
+    // share next_context without a lock.
     asio::io_context& context = *contexts[next_context];
     next_context = (next_context + 1) % contexts.size();
-    auto [ec, socket] = co_await acceptor->async_accept(context, kNoThrow);
+    auto [ec, accepted] = co_await listener.async_accept(context, kNoThrow);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor->is_open()) break;
+      if (ec == asio::error::operation_aborted || !listener.is_open()) break;
       // Out of descriptors (or a similar resource error): retrying at once
       // would spin; give closing connections a moment to free some.
       if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
@@ -150,19 +158,29 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
       }
       continue;  // connection_aborted and the like concern one client only
     }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    tcp::endpoint remote = socket.remote_endpoint(ignored);
-    std::string address = FormatAddress(remote);
+    // A Unix-domain peer is a process on this machine: the access rules
+    // (anonymous access, trusted_proxies, the limits per address) treat it
+    // as 127.0.0.1, and the logs name the socket.
+    tcp::endpoint remote(asio::ip::address_v4::loopback(), 0);
+    std::string address;
+    if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+      beast::error_code ignored;
+      accepted.set_option(tcp::no_delay(true), ignored);
+      remote = accepted.remote_endpoint(ignored);
+      address = FormatAddress(remote);
+    } else {
+      address = "unix:" + options.unix_socket;
+    }
     const std::array<uint8_t, 16> peer = PeerBytes(remote);
+    ServerStream::Socket socket(std::move(accepted));
 
     if (open.load(std::memory_order_relaxed) >= options.max_connections) {
       StartReject(context, std::move(socket), std::move(address), 503, "overloaded",
                   "too many connections; retry later");
       continue;
     }
-    // Only this coroutine registers connections, so the count cannot grow
-    // between this check and Register.
+    // Only the accept coroutines register connections, and they share one
+    // thread, so the count cannot grow between this check and Register.
     if (options.max_connections_per_address > 0 &&
         ConnectionsFrom(peer) >= options.max_connections_per_address) {
       StartReject(context, std::move(socket), std::move(address), 429, "too_many_connections",
@@ -175,11 +193,11 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     asio::co_spawn(context, Serve(std::move(conn)), [](std::exception_ptr) {});
   }
   std::lock_guard lock(mu);
-  accepting = false;
+  --accepting;
   cv.notify_all();
 }
 
-void HttpServer::Impl::StartReject(asio::io_context& context, tcp::socket socket,
+void HttpServer::Impl::StartReject(asio::io_context& context, ServerStream::Socket socket,
                                    std::string address, int status, std::string code,
                                    std::string message) {
   if (rejecting.fetch_add(1) >= kMaxRejecting) {
@@ -247,8 +265,7 @@ void HttpServer::Impl::Start() {
   const std::string where = options.host + ":" + std::to_string(options.port);
 
   int thread_count = options.threads;
-  if (thread_count <= 0) thread_count = static_cast<int>(std::thread::hardware_concurrency());
-  if (thread_count <= 0) thread_count = 1;
+  if (thread_count <= 0) thread_count = UsableCores();
   for (int i = 0; i < thread_count; ++i) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
   }
@@ -295,6 +312,16 @@ void HttpServer::Impl::Start() {
     }
   }
 
+  if (!options.unix_socket.empty()) {
+    try {
+      ListenLocal();
+    } catch (...) {
+      acceptor.reset();
+      contexts.clear();
+      throw;
+    }
+  }
+
   if (options.offload) {
     workers = std::make_unique<asio::io_context>();
     workers_work.emplace(asio::make_work_guard(*workers));
@@ -315,8 +342,11 @@ void HttpServer::Impl::Start() {
     }
   }
 
-  accepting = true;
-  asio::co_spawn(*contexts[0], Accept(), [](std::exception_ptr) {});
+  accepting = local_acceptor ? 2 : 1;
+  asio::co_spawn(*contexts[0], Accept(*acceptor), [](std::exception_ptr) {});
+  if (local_acceptor) {
+    asio::co_spawn(*contexts[0], Accept(*local_acceptor), [](std::exception_ptr) {});
+  }
   for (auto& context : contexts) work.push_back(asio::make_work_guard(*context));
   for (auto& context : contexts) {
     threads.emplace_back([this, io = context.get()] {
@@ -333,6 +363,39 @@ void HttpServer::Impl::Start() {
     });
   }
   state = State::kRunning;
+}
+
+void HttpServer::Impl::ListenLocal() {
+  const std::string& path = options.unix_socket;
+  const std::string where = "cannot listen on unix socket " + path + ": ";
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    throw Error(where + "the path is longer than " +
+                std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes");
+  }
+  struct stat status {};
+  if (::lstat(path.c_str(), &status) == 0) {
+    if (!S_ISSOCK(status.st_mode)) throw Error(where + "a file that is not a socket is there");
+    // The socket file of a process that did not stop cleanly (SIGKILL)
+    // stays behind. It is replaced only when nothing answers on it, so a
+    // second instance cannot take over a running one's socket.
+    asio::local::stream_protocol::socket probe(*contexts[0]);
+    beast::error_code ec;
+    probe.connect(asio::local::stream_protocol::endpoint(path), ec);
+    if (!ec) throw Error(where + "another process is listening on it");
+    ::unlink(path.c_str());
+  }
+  auto candidate = std::make_unique<asio::local::stream_protocol::acceptor>(*contexts[0]);
+  const asio::local::stream_protocol::endpoint endpoint(path);
+  beast::error_code ec;
+  candidate->open(endpoint.protocol(), ec);
+  if (!ec) candidate->bind(endpoint, ec);
+  if (!ec) candidate->listen(4096, ec);
+  if (ec) throw Error(where + ec.message());
+  // Connecting takes write permission on the file. This mode gives the
+  // socket the reach of a loopback port (any local user); a directory that
+  // only the proxy's user may enter narrows it.
+  ::chmod(path.c_str(), 0666);
+  local_acceptor = std::move(candidate);
 }
 
 void HttpServer::Impl::Stop() {
@@ -369,6 +432,7 @@ void HttpServer::Impl::DoStop() {
   asio::post(*contexts[0], [this] {
     beast::error_code ignored;
     acceptor->close(ignored);
+    if (local_acceptor) local_acceptor->close(ignored);
   });
   // Idle connections close now; the others finish their request first and
   // then close, since `stopping` turns off keep-alive.
@@ -408,6 +472,10 @@ void HttpServer::Impl::DoStop() {
   workers.reset();
   // Destroys coroutines that never finished (their connections unregister).
   acceptor.reset();
+  if (local_acceptor) {
+    local_acceptor.reset();
+    ::unlink(options.unix_socket.c_str());
+  }
   contexts.clear();
 
   std::lock_guard lock(mu);

@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -78,7 +79,7 @@ struct HttpServer::Impl {
   };
 
   struct Connection : std::enable_shared_from_this<Connection> {
-    Connection(Impl* impl, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+    Connection(Impl* impl, ServerStream::Socket socket, std::shared_ptr<asio::ssl::context> tls,
                std::string address, const std::array<uint8_t, 16>& peer)
         : impl(impl),
           stream(std::move(socket), std::move(tls)),
@@ -114,7 +115,12 @@ struct HttpServer::Impl {
   void Wait();
   void DoStop();
 
-  asio::awaitable<void> Accept();
+  // Accepts connections on `listener` (the TCP acceptor or the Unix-domain
+  // one) until the server stops.
+  template <typename Acceptor>
+  asio::awaitable<void> Accept(Acceptor& listener);
+  // Binds server.unix_socket; throws Error naming the path on failure.
+  void ListenLocal();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
   // The TLS handshake, when the connection is TLS; false when it failed.
   asio::awaitable<bool> Handshake(Connection& conn);
@@ -132,8 +138,8 @@ struct HttpServer::Impl {
                                int status, std::string code, std::string message);
   // Starts Reject for an accepted socket, or closes the socket at once when
   // kMaxRejecting rejections are already under way.
-  void StartReject(asio::io_context& context, tcp::socket socket, std::string address, int status,
-                   std::string code, std::string message);
+  void StartReject(asio::io_context& context, ServerStream::Socket socket, std::string address,
+                   int status, std::string code, std::string message);
   // The handler, on this thread or (options.offload) on the worker pool.
   asio::awaitable<void> RunHandler(Connection& conn);
   void CallHandler(const HttpRequest& request, HttpResponse* response);
@@ -165,7 +171,7 @@ struct HttpServer::Impl {
     }
   };
   std::unordered_map<std::array<uint8_t, 16>, int, PeerHash> per_address;
-  bool accepting = false;
+  int accepting = 0;  // accept coroutines still running
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> open{0};
   std::atomic<int64_t> rejecting{0};
@@ -180,6 +186,7 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> local_acceptor;  // server.unix_socket
   // The worker pool for offloaded requests, and how many are queued or
   // running there.
   std::unique_ptr<asio::io_context> workers;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/cpu_count.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "common/time.h"
@@ -35,6 +36,7 @@ HttpServerOptions ServerOptions(const Settings& settings) {
   HttpServerOptions options;
   options.host = s.host;
   options.port = static_cast<uint16_t>(s.port);
+  options.unix_socket = s.unix_socket;
   options.threads = static_cast<int>(s.threads);
   options.max_connections = static_cast<int>(s.max_connections);
   options.max_connections_per_address = static_cast<int>(s.max_connections_per_address);
@@ -47,8 +49,7 @@ HttpServerOptions ServerOptions(const Settings& settings) {
   // cannot hold up the I/O threads that the cheap requests need.
   options.offload = IsExpensiveRequest;
   options.offload_threads =
-      s.worker_threads > 0 ? static_cast<int>(s.worker_threads)
-                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+      s.worker_threads > 0 ? static_cast<int>(s.worker_threads) : std::max(1, UsableCores() / 2);
   options.offload_queue = static_cast<int>(s.worker_queue);
   options.tls.certificate = settings.tls.certificate;
   options.tls.private_key = settings.tls.private_key;
@@ -233,8 +234,7 @@ void Service::Open() {
     // A request that BERT answers waits, on its I/O thread, for its batch to
     // be run; batches can only fill when that many requests are in flight at
     // once, so serving BERT takes max_batch I/O threads beyond the cores.
-    http_options.threads =
-        static_cast<int>(std::thread::hardware_concurrency() + settings.bert.max_batch);
+    http_options.threads = UsableCores() + static_cast<int>(settings.bert.max_batch);
   }
   http_options.on_response = [metrics, log = std::move(http_options.on_response)](
                                  const HttpRequest& request, const HttpResponse& response,

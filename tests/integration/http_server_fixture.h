@@ -2,6 +2,7 @@
 // http_server_limits_test.cc): a handler that answers by path, a blocking
 // POSIX client that writes exact bytes and parses the responses itself, and
 // a fixture that starts the server on a free loopback port.
+// (http_server_unix_socket_test.cc too.)
 #ifndef CHATBOT_TESTS_INTEGRATION_HTTP_SERVER_FIXTURE_H_
 #define CHATBOT_TESTS_INTEGRATION_HTTP_SERVER_FIXTURE_H_
 
@@ -11,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -92,6 +94,14 @@ class Client {
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  // Connects to a Unix-domain socket instead (server.unix_socket).
+  explicit Client(const std::string& unix_socket) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, unix_socket.c_str(), sizeof(address.sun_path) - 1);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   }
   ~Client() { ::close(fd_); }
   Client(const Client&) = delete;

@@ -11,9 +11,12 @@
 //     client's address, not nginx's: clients connect from 127.0.0.2 and
 //     127.0.0.3, an allowlist of the instances tells them apart, and a
 //     client's own X-Forwarded-For changes nothing;
+//   - nginx reaches the instances through their Unix-domain sockets
+//     (server.unix_socket), as the shipped upstreams file for one machine
+//     does;
 //   - an instance killed with SIGKILL: parse requests, new chats and GETs
-//     keep succeeding through nginx (passive health check); restarted on
-//     its port, it is sent requests again;
+//     keep succeeding through nginx (passive health check); restarted, it
+//     replaces the socket file it left and is sent requests again;
 //   - an instance stopped with SIGTERM and started again while a client
 //     sends chats, parses and GETs without pause: not one fails.
 // Each instance has its own SQLite sessions: sessions shared between
@@ -82,24 +85,28 @@ class LoadBalancerTest : public ::testing::Test {
     if (!SharedTrainedModel().ok) FAIL() << Describe(SharedTrainedModel().training);
   }
 
-  // Three instances on fixed free ports (so that one restarts where nginx
-  // expects it), trusting nginx, then nginx in front of them.
+  // Three instances, trusting nginx, then nginx in front of them reaching
+  // each through its Unix-domain socket, as the shipped upstreams file for
+  // one machine does (each also has a free TCP port for the test's own
+  // requests).
   void StartCluster(const std::vector<std::string>& extra_args = {}) {
-    std::vector<uint16_t> ports;
+    std::vector<std::string> sockets;
     for (int i = 0; i < kInstances; ++i) {
       ServerOptions options;
       options.dir = work_.path() / ("instance-" + std::to_string(i + 1));
       fs::create_directories(options.dir);
       InstallSharedModel(options.dir);
       options.port = FreeLoopbackPort();
-      options.extra_args = {"--set", "security.trusted_proxies=127.0.0.1/32", "--set",
-                            "server.threads=1"};
+      const std::string socket = (options.dir / "http.sock").string();
+      options.extra_args = {"--set", "security.trusted_proxies=127.0.0.1/32",
+                            "--set", "server.threads=1",
+                            "--set", "server.unix_socket=" + socket};
       options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
       instances_.push_back(std::make_unique<ServerProcess>(options));
       instances_.back()->Start();
-      ports.push_back(options.port);
+      sockets.push_back("unix:" + socket);
     }
-    nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", ports));
+    nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", sockets));
     nginx_->Start();
   }
 
@@ -187,7 +194,7 @@ TEST_F(LoadBalancerTest, SpreadsRequestsOverEveryInstanceWithTheRequestId) {
   ASSERT_TRUE(nginx_log.count(ids.front())) << ReadFileToString(nginx_->AccessLogPath());
   const json::object& line = nginx_log.at(ids.front());
   EXPECT_EQ(Field(line, "upstream"),
-            "127.0.0.1:" + std::to_string(instances_[where.at(ids.front())]->port()));
+            "unix:" + (instances_[where.at(ids.front())]->options().dir / "http.sock").string());
   EXPECT_EQ(Field(line, "path"), "/v1/parse");
   EXPECT_EQ(line.at("status").to_number<int>(), 200);
 
@@ -269,8 +276,9 @@ TEST_F(LoadBalancerTest, AKilledInstanceIsPassedOverAndServesAgainWhenRestarted)
     EXPECT_TRUE(instance == 0 || instance == 2) << id << ": " << instance;
   }
 
-  // Restarted on its port: once fail_timeout (5 s) has passed, nginx tries
-  // it again and it takes its share.
+  // Restarted (its socket file, left behind by SIGKILL, is replaced): once
+  // fail_timeout (5 s) has passed, nginx tries it again and it takes its
+  // share.
   victim.Start();
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
   bool rejoined = false;

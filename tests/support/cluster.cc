@@ -31,7 +31,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
 
   // One after the other: the first creates the schema and the admin key,
   // the others find both.
-  std::vector<uint16_t> ports;
+  std::vector<std::string> addresses;  // as nginx names them
   for (int i = 0; i < options_.instances; ++i) {
     ServerOptions server;
     server.dir = work_.path() / ("instance-" + std::to_string(i + 1));
@@ -51,10 +51,10 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
                              options_.instance_args.end());
     instances_.push_back(std::make_unique<ServerProcess>(server));
     instances_.back()->Start();
-    ports.push_back(server.port);
+    addresses.push_back("127.0.0.1:" + std::to_string(server.port));
   }
 
-  nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", ports));
+  nginx_ = std::make_unique<NginxServer>(ShippedLoadBalancer(work_.path() / "nginx", addresses));
   nginx_->Start();
 }
 

@@ -66,18 +66,16 @@ std::string ShippedChatbotSite(uint16_t port, const fs::path& access_log) {
                      "access_log " + access_log.string() + " $1", file.string());
 }
 
-std::string ShippedUpstreams(const std::vector<uint16_t>& ports) {
+std::string ShippedUpstreams(const std::vector<std::string>& addresses) {
   const fs::path file = kShippedDir / "chatbot-upstreams.conf";
   const std::string text = ReadFileToString(file);
   std::smatch match;
-  static const std::regex kServer(R"(^server 127\.0\.0\.1:\d+( [^;]*)?;)", std::regex::multiline);
+  static const std::regex kServer(R"(^server [^ ;]+( [^;]*)?;)", std::regex::multiline);
   if (!std::regex_search(text, match, kServer)) {
-    throw std::runtime_error(file.string() + ": no 'server 127.0.0.1:PORT ...;' line");
+    throw std::runtime_error(file.string() + ": no 'server ADDRESS ...;' line");
   }
   std::string out;
-  for (const uint16_t port : ports) {
-    out += "server 127.0.0.1:" + std::to_string(port) + match[1].str() + ";\n";
-  }
+  for (const std::string& address : addresses) out += "server " + address + match[1].str() + ";\n";
   return out;
 }
 
@@ -87,12 +85,12 @@ NginxServer::~NginxServer() {
   if (running()) KillBackgroundProcess(pid_);
 }
 
-NginxOptions ShippedLoadBalancer(const fs::path& dir, const std::vector<uint16_t>& ports) {
+NginxOptions ShippedLoadBalancer(const fs::path& dir, const std::vector<std::string>& addresses) {
   NginxOptions options;
   options.dir = dir;
   const fs::path access_log = dir / "logs" / "access.log";
   options.site = [access_log](uint16_t port) { return ShippedChatbotSite(port, access_log); };
-  options.files["chatbot-upstreams.conf"] = ShippedUpstreams(ports);
+  options.files["chatbot-upstreams.conf"] = ShippedUpstreams(addresses);
   return options;
 }
 

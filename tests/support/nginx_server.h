@@ -38,10 +38,11 @@ std::filesystem::path NginxProgram();
 // `access_log`. Throws std::runtime_error when either line is not found.
 std::string ShippedChatbotSite(uint16_t port, const std::filesystem::path& access_log);
 
-// chatbot-upstreams.conf for instances on 127.0.0.1 at `ports`: the shipped
+// chatbot-upstreams.conf for instances at `addresses`, each as nginx names
+// one ("127.0.0.1:8081", "unix:/run/chatbot/instance-1.sock"): the shipped
 // file's first `server` line (with its health-check parameters) once per
-// port. Throws std::runtime_error when the shipped file has none.
-std::string ShippedUpstreams(const std::vector<uint16_t>& ports);
+// address. Throws std::runtime_error when the shipped file has none.
+std::string ShippedUpstreams(const std::vector<std::string>& addresses);
 
 struct NginxOptions {
   std::filesystem::path dir;  // the prefix; created when missing
@@ -54,10 +55,10 @@ struct NginxOptions {
 };
 
 // The options of nginx on the shipped site (ShippedChatbotSite, its access
-// log in `dir`/logs) in front of instances on 127.0.0.1 at `ports`
+// log in `dir`/logs) in front of instances at `addresses`
 // (ShippedUpstreams): the load balancer as deployed.
 NginxOptions ShippedLoadBalancer(const std::filesystem::path& dir,
-                                 const std::vector<uint16_t>& ports);
+                                 const std::vector<std::string>& addresses);
 
 class NginxServer {
  public:
