@@ -122,15 +122,20 @@ start_instance() {
 }
 
 # start_nginx name instance...: nginx in $work/<name> in front of the
-# instances; sets port_<name> and pid_<name> (the master; its workers are
-# its children).
+# instances (through the Unix-domain socket sock_<instance> where that is
+# set, else its TCP port); sets port_<name> and pid_<name> (the master; its
+# workers are its children).
 start_nginx() {
   local name="$1" dir="$work/$1"
   shift
   mkdir -p "$dir/logs" "$dir/temp"
   : >"$dir/chatbot-upstreams.conf"
+  local address
   for instance in "$@"; do
-    sed -n "s/^server 127\.0\.0\.1:[0-9]*\(.*\)/server 127.0.0.1:$(eval echo "\$port_$instance")\1/p" \
+    address="$(eval echo "\${sock_$instance:-}")"
+    address="${address:+unix:$address}"
+    address="${address:-127.0.0.1:$(eval echo "\$port_$instance")}"
+    sed -n "s|^server [^ ]*\(.*\)|server $address\1|p" \
       deploy/nginx/chatbot-upstreams.conf | head -1 >>"$dir/chatbot-upstreams.conf"
   done
   {

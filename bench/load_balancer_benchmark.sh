@@ -7,6 +7,9 @@
 #   direct      wrk -> one instance
 #   nginx-1     wrk -> nginx -> one instance
 #   nginx-3     wrk -> nginx -> three instances
+#   nginx-1u    wrk -> nginx -> one instance through its Unix-domain socket
+#               (server.unix_socket), as the shipped single-machine
+#               upstreams file has it; the others reach instances by TCP
 #
 # nginx runs the shipped deploy/nginx/chatbot.conf (only its listen and
 # access_log lines replaced, as tests/support/nginx_server.cc does) with
@@ -20,7 +23,8 @@
 #
 # PIN=1 gives nginx a core of its own, as where it runs on cores or a
 # machine of its own: the instances and wrk run on CPU 0 (taskset), direct
-# runs included, and nginx on CPU 1. The hop's cost is then what it adds to
+# runs included (each instance then runs one I/O thread, for the one CPU it
+# may use), and nginx on CPU 1. The hop's cost is then what it adds to
 # a request's path (latency, the instance reading the proxy's headers), not
 # the CPU it takes from the instances on a shared core.
 #
@@ -62,10 +66,14 @@ start_instance direct
 start_instance b1 --set security.trusted_proxies=127.0.0.1/32
 start_instance b2 --set security.trusted_proxies=127.0.0.1/32
 start_instance b3 --set security.trusted_proxies=127.0.0.1/32
+sock_u1="$work/u1.sock"
+start_instance u1 --set security.trusted_proxies=127.0.0.1/32 --set server.unix_socket="$sock_u1"
 start_nginx lb1 b1
 start_nginx lb3 b1 b2 b3
+start_nginx lbu u1
 if [ -n "$pin" ]; then
-  for pid in "$pid_lb1" "$pid_lb3" $(pgrep -P "$pid_lb1") $(pgrep -P "$pid_lb3"); do
+  for pid in "$pid_lb1" "$pid_lb3" "$pid_lbu" $(pgrep -P "$pid_lb1") $(pgrep -P "$pid_lb3") \
+    $(pgrep -P "$pid_lbu"); do
     taskset -pc 1 "$pid" >/dev/null
   done
 fi
@@ -111,21 +119,23 @@ printf '| %-8s | %12s | %8s | %8s | %13s | %9s | %s\n' run requests/s p50 p99 \
   "instances µs" "nginx µs" "non-2xx / errors"
 echo "|----------|--------------|----------|----------|---------------|-----------|------"
 # Warm-up (first touch of the model, the allocator, nginx's connections).
-for port in "$port_direct" "$port_lb1" "$port_lb3"; do
+for port in "$port_direct" "$port_lb1" "$port_lb3" "$port_lbu"; do
   "${client[@]}" wrk -t1 -c16 -d2s -s "$work/parse.lua" "http://127.0.0.1:$port/v1/parse" >/dev/null
 done
 for _ in $(seq "$runs"); do
   measure direct "$port_direct" "$pid_direct" ""
   measure nginx-1 "$port_lb1" "$pid_b1" "$pid_lb1"
   measure nginx-3 "$port_lb3" "$pid_b1 $pid_b2 $pid_b3" "$pid_lb3"
+  measure nginx-1u "$port_lbu" "$pid_u1" "$pid_lbu"
 done
 echo
 echo "medians: requests/s, CPU µs per request (instances + nginx)"
-for label in direct nginx-1 nginx-3; do
+for label in direct nginx-1 nginx-3 nginx-1u; do
   printf '  %-8s %10s  %6s + %s\n' "$label" "$(median "$work/results/$label")" \
     "$(median "$work/results/$label.cpu")" "$(median "$work/results/$label.nginx")"
 done
 awk -v d="$(median "$work/results/direct")" -v one="$(median "$work/results/nginx-1")" \
-  -v three="$(median "$work/results/nginx-3")" 'BEGIN {
-    printf "nginx hop: nginx-1 serves %.0f %% of direct (%.0f %% less); nginx-3 %.0f %%\n",
-      100 * one / d, 100 - 100 * one / d, 100 * three / d }'
+  -v three="$(median "$work/results/nginx-3")" -v unix="$(median "$work/results/nginx-1u")" 'BEGIN {
+    printf "nginx hop: nginx-1 serves %.0f %% of direct (%.0f %% less); nginx-3 %.0f %%;",
+      100 * one / d, 100 - 100 * one / d, 100 * three / d
+    printf " nginx-1u (Unix socket) %.0f %% (%.0f %% less)\n", 100 * unix / d, 100 - 100 * unix / d }'
