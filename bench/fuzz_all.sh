@@ -29,7 +29,6 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)  # what the targets a
 # long for the CPU while other work runs, so it is given 120 s.
 timeout=10
 [ "$niceness" -gt 0 ] && timeout=120
-scripts/build.sh fuzz >/dev/null
 # Where the kernel groups processes by session (autogroup, on by default),
 # a niceness orders processes only within their session: fuzzers started
 # from one terminal would still take half the machine from a build in
@@ -40,6 +39,8 @@ if [ "$niceness" -gt 0 ] && [ -w /proc/self/autogroup ]; then
     trap 'echo "${group_nice:-0}" >/proc/self/autogroup 2>/dev/null || true' EXIT
   fi
 fi
+# The build runs in that group too.
+scripts/build.sh fuzz >/dev/null
 # Targets that read files write them to a scratch folder under $TMPDIR; in
 # memory they run about twice as fast.
 if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
