@@ -9,6 +9,7 @@
 // nothing is answered 500 (the handler does not throw).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -75,6 +76,23 @@ server::HttpServer& Server() {
   return *server;
 }
 
+// connect(), waiting out an interruption: libFuzzer's -timeout alarm
+// (SIGALRM) interrupts blocking calls, and an interrupted connect goes on
+// in the background until it succeeds or fails.
+bool Connect(int fd, const sockaddr_in& address) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return true;
+  if (errno != EINTR) return false;
+  pollfd writable{fd, POLLOUT, 0};
+  while (poll(&writable, 1, -1) < 0) {
+    if (errno != EINTR) return false;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return false;
+  errno = error;
+  return error == 0;
+}
+
 // Sends `bytes`, closes the sending side, and returns all that came back.
 std::string Exchange(std::string_view bytes) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -91,7 +109,7 @@ std::string Exchange(std::string_view bytes) {
   const linger abort_on_close{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
   for (int attempt = 0;; ++attempt) {
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) break;
+    if (Connect(fd, address)) break;
     if (errno != EADDRNOTAVAIL || attempt == 600) {
       fuzz::Fail("cannot connect to the server under test", std::strerror(errno));
     }
@@ -103,6 +121,7 @@ std::string Exchange(std::string_view bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server answered and closed early (a 400, say)
     sent += static_cast<size_t>(n);
   }
@@ -112,6 +131,7 @@ std::string Exchange(std::string_view bytes) {
   for (;;) {
     const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
     if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) fuzz::Fail("the server did not close in 10 s");
       break;  // reset after an early close
