@@ -302,24 +302,13 @@ void HttpServer::Impl::Start() {
   }
   beast::error_code ec;
   bound_port = acceptor->local_endpoint(ec).port();
-  if (options.tls.enabled()) {
-    try {
-      tls.store(LoadTlsContext(options.tls));
-    } catch (...) {
-      acceptor.reset();
-      contexts.clear();
-      throw;
-    }
-  }
-
-  if (!options.unix_socket.empty()) {
-    try {
-      ListenLocal();
-    } catch (...) {
-      acceptor.reset();
-      contexts.clear();
-      throw;
-    }
+  try {
+    if (options.tls.enabled()) tls.store(LoadTlsContext(options.tls));
+    if (!options.unix_socket.empty()) ListenLocal();
+  } catch (...) {
+    acceptor.reset();
+    contexts.clear();
+    throw;
   }
 
   if (options.offload) {
